@@ -1,0 +1,60 @@
+# eSO — the two commands: `make run` (the product on the local stack) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export AWS_ACCESS_KEY_ID ?= local
+export AWS_SECRET_ACCESS_KEY ?= local
+export AWS_DEFAULT_REGION ?= us-east-1
+export AWS_EC2_METADATA_DISABLED := true
+STAGE ?= dev
+
+.PHONY: run test test-unit test-integration test-browser bench package install clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	scripts/system-deps.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip<26.3"
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+.local/.installed: scripts/install-local-servers.sh
+	scripts/install-local-servers.sh
+	touch $@
+
+.local/wheelhouse/.done: requirements.txt | $(VENV)/.installed
+	$(PY) -m devstack wheelhouse
+	touch $@
+
+install: $(VENV)/.installed .local/.installed
+
+## make run: DynamoDB Local (8100), the local SES server (8200) and the app (8000); Ctrl-C stops all.
+run: install
+	$(PY) -m devstack run
+
+## make test: every test (unit, integration, browser); installs what is missing first.
+# pytest exits 5 when it collects no tests: that is a failure here, like any non-zero exit.
+test: install .local/wheelhouse/.done
+	scripts/system-deps.sh --browser
+	$(PY) -m pytest -q
+
+test-unit: install .local/wheelhouse/.done
+	$(PY) -m pytest -q tests/unit
+
+test-integration: install
+	$(PY) -m pytest -q tests/integration
+
+test-browser: install
+	scripts/system-deps.sh --browser
+	$(PY) -m pytest -q tests/browser
+
+## make bench: every benchmark under bench/, one table.
+bench: install
+	$(PY) -m bench
+
+## make package STAGE=dev: the CloudFormation/SAM template of one stage, in build/STAGE/.
+package: install
+	$(PY) -m devstack package --stage $(STAGE)
+
+clean:
+	rm -rf build .pytest_cache

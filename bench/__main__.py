@@ -1,0 +1,37 @@
+"""``make bench``: run every benchmark of bench/ and print one table."""
+from __future__ import annotations
+
+import importlib
+import sys
+
+BENCHMARKS = ["bench.coldstart"]
+COLUMNS = ["operation", "dynamodb_calls", "ses_calls", "items_read", "median_ms", "p95_ms",
+           "ratio", "target", "ok"]
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "ok" if value else "OVER"
+    if isinstance(value, float):
+        return f"{value:.3f}" if value < 10 else f"{value:.1f}"
+    return str(value)
+
+
+def main() -> int:
+    rows = []
+    for name in BENCHMARKS:
+        result = importlib.import_module(name).measure()
+        rows.extend(result if isinstance(result, list) else [result])
+    table = [[_cell(row.get(column)) for column in COLUMNS] for row in rows]
+    widths = [max(len(column), *(len(r[i]) for r in table)) for i, column in enumerate(COLUMNS)]
+    print("  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths)))
+    print("  ".join("-" * w for w in widths))
+    for r in table:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+    return 0 if all(row.get("ok", True) for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

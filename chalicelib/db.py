@@ -1,0 +1,53 @@
+"""The adapter between PynamoDB/botocore failures and domain errors.
+
+Services wrap storage calls in ``storage_errors()``: throttling and unreachable endpoints
+become ``UnavailableError`` (503 with Retry-After), never a stack trace or a 500.
+Conditional-check failures are handled where they are expected, by the service that wrote
+the condition.
+"""
+from __future__ import annotations
+
+import contextlib
+
+from chalicelib.errors import UnavailableError
+
+THROTTLING = {
+    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+    "InternalServerError", "ServiceUnavailable", "TransactionInProgressException",
+}
+
+
+def _client_error_code(exc) -> str | None:
+    cause = getattr(exc, "cause", None) or exc
+    response = getattr(cause, "response", None)
+    if isinstance(response, dict):
+        return response.get("Error", {}).get("Code")
+    return getattr(exc, "cause_response_code", None)
+
+
+def as_unavailable(exc: Exception) -> UnavailableError | None:
+    """The domain error for a storage failure that a retry later may cure, else None."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    cause = getattr(exc, "cause", None) or exc
+    if isinstance(cause, BotoCoreError) and not isinstance(cause, ClientError):
+        return UnavailableError("The database is unreachable right now; try again shortly.",
+                                retry_after=2)
+    if _client_error_code(exc) in THROTTLING:
+        return UnavailableError("The service is busy right now; try again shortly.",
+                                retry_after=1)
+    return None
+
+
+@contextlib.contextmanager
+def storage_errors():
+    from botocore.exceptions import BotoCoreError
+    from pynamodb.exceptions import PynamoDBException
+
+    try:
+        yield
+    except (PynamoDBException, BotoCoreError) as exc:
+        unavailable = as_unavailable(exc)
+        if unavailable is None:
+            raise
+        raise unavailable from exc

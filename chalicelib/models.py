@@ -1,0 +1,199 @@
+"""Every PynamoDB model, one per table.
+
+Table names, endpoint and region come from the settings when a table is first used, not at
+import (see ``chalicelib.settings``). Each table has a short ``suffix``; its full name is the
+stage's ``ESO_TABLE_PREFIX`` + suffix, the same name ``infra/data.yaml`` gives it.
+"""
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from chalicelib.settings import get_settings
+
+
+class _FromSettings:
+    """A Meta attribute computed from the settings each time PynamoDB reads it."""
+
+    def __init__(self, compute):
+        self._compute = compute
+
+    def __get__(self, obj, owner):
+        return self._compute(owner)
+
+
+def _table_meta(suffix: str):
+    class Meta:
+        table_suffix = suffix
+        table_name = _FromSettings(lambda meta: get_settings().table_prefix + meta.table_suffix)
+        host = _FromSettings(lambda meta: get_settings().dynamodb_endpoint)
+        region = _FromSettings(lambda meta: get_settings().region)
+        billing_mode = "PAY_PER_REQUEST"
+        connect_timeout_seconds = 2
+        read_timeout_seconds = 5
+        max_retry_attempts = 3
+
+    return Meta
+
+
+class BaseModel(Model):
+    """A model whose connection follows the settings (table name, endpoint, region)."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _get_connection(cls):
+        target = (cls.Meta.table_name, cls.Meta.host, cls.Meta.region)
+        if cls.__dict__.get("_connection_target") != target:
+            cls._connection = None
+            cls._connection_target = target
+        return super()._get_connection()
+
+
+# --- members -----------------------------------------------------------------------------------
+
+
+class ConsentState(MapAttribute):
+    """The current state of one consent purpose, derived from the last event of its history."""
+
+    granted = BooleanAttribute()
+    updated_at = UTCDateTimeAttribute()
+    policy_version = UnicodeAttribute()
+
+
+class ConsentMap(MapAttribute):
+    offers = ConsentState(null=True)
+    partner_promotions = ConsentState(null=True)
+
+
+class OffersAudienceIndex(GlobalSecondaryIndex):
+    """Sparse: only members who may receive eSO's own offers carry ``aud_offers``."""
+
+    class Meta:
+        index_name = "offers-audience"
+        projection = KeysOnlyProjection()
+
+    aud_offers = UnicodeAttribute(hash_key=True)
+    member_id = UnicodeAttribute(range_key=True)
+
+
+class PartnerPromotionsAudienceIndex(GlobalSecondaryIndex):
+    """Sparse: only members who may receive partner promotions carry ``aud_partner_promotions``."""
+
+    class Meta:
+        index_name = "partner-promotions-audience"
+        projection = KeysOnlyProjection()
+
+    aud_partner_promotions = UnicodeAttribute(hash_key=True)
+    member_id = UnicodeAttribute(range_key=True)
+
+
+class Member(BaseModel):
+    """A registered member: profile, password hash and the current consent state."""
+
+    Meta = _table_meta("members")
+
+    member_id = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute()
+    email_verified = BooleanAttribute(default=False)
+    display_name = UnicodeAttribute(null=True)
+    password_hash = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    verified_at = UTCDateTimeAttribute(null=True)
+    password_changed_at = UTCDateTimeAttribute(null=True)
+    suppressed = BooleanAttribute(default=False)
+    consents = ConsentMap(default=dict)
+    consent_seq = NumberAttribute(default=0)
+    consent_head = UnicodeAttribute(null=True)
+    aud_offers = UnicodeAttribute(null=True)
+    aud_partner_promotions = UnicodeAttribute(null=True)
+
+    offers_audience = OffersAudienceIndex()
+    partner_promotions_audience = PartnerPromotionsAudienceIndex()
+
+
+class EmailClaim(BaseModel):
+    """One item per registered address: the uniqueness guard and the login lookup."""
+
+    Meta = _table_meta("email-claims")
+
+    email = UnicodeAttribute(hash_key=True)
+    member_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class ConsentEvent(BaseModel):
+    """One grant or withdrawal, append-only, chained to the previous event by its hash."""
+
+    Meta = _table_meta("consent-events")
+
+    member_id = UnicodeAttribute(hash_key=True)
+    seq = NumberAttribute(range_key=True)
+    purpose = UnicodeAttribute()
+    granted = BooleanAttribute()
+    at = UTCDateTimeAttribute()
+    source = UnicodeAttribute()
+    policy_version = UnicodeAttribute()
+    page = UnicodeAttribute(null=True)
+    origin = UnicodeAttribute(null=True)
+    prev_hash = UnicodeAttribute()
+    event_hash = UnicodeAttribute()
+
+
+class MemberSessionIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "member-sessions"
+        projection = AllProjection()
+
+    member_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class Session(BaseModel):
+    """A signed-in browser. Keyed by the SHA-256 of the cookie value, never the value."""
+
+    Meta = _table_meta("sessions")
+
+    session_hash = UnicodeAttribute(hash_key=True)
+    member_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    last_seen_at = UTCDateTimeAttribute()
+    absolute_expires_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+    user_agent = UnicodeAttribute(null=True)
+
+    by_member = MemberSessionIndex()
+
+
+class Token(BaseModel):
+    """A single-use, expiring e-mail token (verification, password reset), stored as a hash."""
+
+    Meta = _table_meta("tokens")
+
+    token_hash = UnicodeAttribute(hash_key=True)
+    purpose = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+
+class RateLimit(BaseModel):
+    """A fixed-window counter (failed logins per address, contact messages per visitor)."""
+
+    Meta = _table_meta("rate-limits")
+
+    key = UnicodeAttribute(hash_key=True)
+    count = NumberAttribute(default=0)
+    expires_at = TTLAttribute()
+
+
+ALL_MODELS = (Member, EmailClaim, ConsentEvent, Session, Token, RateLimit)

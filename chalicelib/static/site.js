@@ -1,0 +1,1 @@
+// eSO page behaviour (progressive enhancement only).

@@ -1,0 +1,157 @@
+"""Request parsing and the one map from domain errors to HTTP responses."""
+from __future__ import annotations
+
+import functools
+import json
+import re
+from typing import Any, Callable, Optional
+from urllib.parse import parse_qs
+
+from chalice import Response
+
+from chalicelib import errors
+
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+MAX_BODY_BYTES = 16 * 1024
+# Routes accept any media type and check it themselves, so a wrong one gets the error model.
+ANY_CONTENT = ["*/*"]
+
+_STATUS = (
+    (errors.UnsupportedMediaTypeError, 415),
+    (errors.PayloadTooLargeError, 413),
+    (errors.ValidationError, 400),
+    (errors.AuthenticationError, 401),
+    (errors.ForbiddenError, 403),
+    (errors.NotFoundError, 404),
+    (errors.ConflictError, 409),
+    (errors.UnprocessableError, 422),
+    (errors.RateLimitedError, 429),
+    (errors.UnavailableError, 503),
+)
+
+
+def error_body(code: str, message: str) -> dict:
+    return {"error": {"code": code, "message": message}}
+
+
+def json_response(body: Any, status_code: int = 200, headers: Optional[dict] = None) -> Response:
+    all_headers = {"Content-Type": JSON, "Cache-Control": "no-store"}
+    all_headers.update(headers or {})
+    return Response(body=json.dumps(body, separators=(",", ":")), status_code=status_code,
+                    headers=all_headers)
+
+
+def error_response(code: str, message: str, status_code: int,
+                   headers: Optional[dict] = None) -> Response:
+    return json_response(error_body(code, message), status_code, headers)
+
+
+def status_for(exc: errors.EsoError) -> int:
+    for cls, status in _STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 500
+
+
+def response_for(exc: errors.EsoError) -> Response:
+    """The HTTP form of a domain error; the only place that decides status codes."""
+    headers = {}
+    if isinstance(exc, (errors.RateLimitedError, errors.UnavailableError)):
+        headers["Retry-After"] = str(exc.retry_after)
+    status = status_for(exc)
+    if status == 500:
+        # Operator mistakes (missing settings) are logged with detail, never shown.
+        from chalicelib.observability import get_logger
+
+        get_logger().error("internal error", extra={"error_code": exc.code})
+        return error_response("internal_error", "Something went wrong on our side.", 500)
+    return error_response(exc.code, exc.message, status, headers)
+
+
+def api_view(fn: Callable) -> Callable:
+    """Wrap a JSON view so domain errors become the error model of the API."""
+
+    @functools.wraps(fn)
+    def view(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except errors.EsoError as exc:
+            return response_for(exc)
+
+    return view
+
+
+# --- request bodies ----------------------------------------------------------------------------
+
+_validators: dict = {}
+
+
+def _validator(schema: dict):
+    key = id(schema)
+    validator = _validators.get(key)
+    if validator is None:
+        import fastjsonschema  # only paths that take a body pay for it
+
+        validator = _validators[key] = (fastjsonschema.compile(schema), fastjsonschema)
+    return validator
+
+
+def _friendly(exc) -> str:
+    field = ".".join(str(p) for p in exc.path[1:]) or "body"
+    if exc.rule == "required":
+        missing = re.findall(r"'([^']+)'", exc.message)
+        return f"missing required field: {', '.join(missing) or field}"
+    if exc.rule == "additionalProperties":
+        unknown = re.findall(r"'([^']+)'", exc.message)
+        where = "" if field == "body" else f" in {field}"
+        return f"unknown field{'s' if len(unknown) > 1 else ''}{where}: {', '.join(unknown)}"
+    return exc.message.replace("data.", "", 1).replace("data ", "body ", 1)
+
+
+def validate(data: Any, schema: dict) -> dict:
+    """Check ``data`` against a JSON Schema; raise ValidationError with a readable message."""
+    validator, module = _validator(schema)
+    try:
+        return validator(data)
+    except module.JsonSchemaValueException as exc:
+        field = ".".join(str(p) for p in exc.path[1:]) or None
+        raise errors.ValidationError(_friendly(exc), field=field) from None
+
+
+def raw_body(request) -> bytes:
+    body = request.raw_body or b""
+    if len(body) > MAX_BODY_BYTES:
+        raise errors.PayloadTooLargeError(f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    return body
+
+
+def media_type(request) -> str:
+    return (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+
+
+def json_body(request, schema: dict) -> dict:
+    """The request's JSON object, validated against ``schema`` (unknown fields refused)."""
+    if media_type(request) != JSON:
+        raise errors.UnsupportedMediaTypeError("send the body as application/json")
+    body = raw_body(request)
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise errors.ValidationError("the body is not valid JSON", code="invalid_json") from None
+    return validate(data, schema)
+
+
+def form_body(request) -> dict:
+    """An HTML form's fields (first value of each)."""
+    body = raw_body(request)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise errors.ValidationError("the form is not valid UTF-8") from None
+    return {key: values[0] for key, values in parse_qs(text, keep_blank_values=True).items()}
+
+
+def query_param(request, name: str) -> Optional[str]:
+    params = request.query_params or {}
+    return params.get(name)

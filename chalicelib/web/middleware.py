@@ -1,0 +1,99 @@
+"""Cross-cutting HTTP behaviour, applied to every response of the API.
+
+- every response to a request without a valid visitor cookie sets ``__Host-eso_vid``;
+- every response carries the security headers of SPEC §4;
+- Chalice's own errors (405, 415, bad JSON, unhandled exceptions) are rewritten into the
+  product's error model, so no response ever has another error shape;
+- one structured log line per request, with the API Gateway request id as correlation id and
+  the route template (never the raw path or query, which may hold tokens).
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+
+from chalicelib.web import cookies
+from chalicelib.web.http import error_body
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+       "object-src 'none'")
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "interest-cohort=(), browsing-topics=()",
+}
+
+_CHALICE_MESSAGES = {
+    405: ("method_not_allowed", "This method is not allowed on this path."),
+    415: ("unsupported_media_type", "Send the body as application/json."),
+    500: ("internal_error", "Something went wrong on our side."),
+}
+
+
+def _snake(name: str) -> str:
+    name = re.sub(r"Error$", "", name) or name
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def visitor_id(request) -> str:
+    """The visitor's id for this request: theirs if valid, else the one issued with the response."""
+    current = getattr(request, "eso_visitor_id", None)
+    if current is None:
+        value = cookies.request_cookie(request, cookies.VISITOR_COOKIE)
+        if cookies.is_token(value):
+            request.eso_visitor_is_new = False
+            current = value
+        else:
+            request.eso_visitor_is_new = True
+            current = cookies.new_token()
+        request.eso_visitor_id = current
+    return current
+
+
+def _normalise_error(response) -> None:
+    """Rewrite Chalice's ``{"Code", "Message"}`` errors into the product's error model."""
+    body = response.body
+    if isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        status = response.status_code
+        code, message = _CHALICE_MESSAGES.get(status, (_snake(body["Code"]), body["Message"]))
+        if status == 400 and "JSON" in str(body["Message"]):
+            code, message = "invalid_json", "The body is not valid JSON."
+        response.body = json.dumps(error_body(code, message), separators=(",", ":"))
+        response.headers.pop("content-type", None)
+        response.headers["Content-Type"] = "application/json"
+
+
+def eso_http_middleware(request, get_response):
+    started = time.perf_counter()
+    vid = visitor_id(request)
+    response = get_response(request)
+    _normalise_error(response)
+    if request.eso_visitor_is_new:
+        cookies.add_set_cookie(response, cookies.visitor_cookie(vid))
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    request_id = (request.context or {}).get("requestId")
+    if request_id:
+        response.headers["X-Request-Id"] = request_id
+    _log_request(request, response, started, request_id)
+    return response
+
+
+def _log_request(request, response, started, request_id) -> None:
+    from chalicelib.observability import get_logger
+
+    logger = get_logger()
+    level = logger.warning if response.status_code >= 500 else logger.info
+    level("request", extra={
+        "correlation_id": request_id,
+        "method": request.method,
+        "route": (request.context or {}).get("resourcePath"),
+        "status": response.status_code,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+    })

@@ -1,0 +1,45 @@
+"""Server-rendered HTML pages (Jinja2, autoescaped), built once per container on first use."""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from chalice import Response
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+HTML = "text/html; charset=utf-8"
+
+
+@functools.lru_cache(maxsize=1)
+def _environment():
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_text(template: str, **context) -> str:
+    return _environment().get_template(template).render(**context)
+
+
+def page(template: str, status_code: int = 200, headers: dict | None = None,
+         **context) -> Response:
+    """An HTML response; pages are private to the browser that asked for them."""
+    all_headers = {"Content-Type": HTML, "Cache-Control": "no-store"}
+    all_headers.update(headers or {})
+    return Response(body=render_text(template, **context), status_code=status_code,
+                    headers=all_headers)
+
+
+def redirect(location: str, headers: dict | None = None, status_code: int = 303) -> Response:
+    """A redirect to a path of this site (never to a location taken from the request)."""
+    if not location.startswith("/") or location.startswith("//"):
+        raise ValueError("redirects stay on this site")
+    all_headers = {"Location": location, "Cache-Control": "no-store"}
+    all_headers.update(headers or {})
+    return Response(body="", status_code=status_code, headers=all_headers)

@@ -1,0 +1,42 @@
+"""``python -m devstack package --stage S``: the one CloudFormation (SAM) template of a stage.
+
+Merges infra/ into a JSON merge template and runs ``chalice package --merge-template``. With a
+wheelhouse in .local/wheelhouse (``python -m devstack wheelhouse``) it runs offline.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from devstack.cfn import merged_template
+from devstack.servers import LOCAL, ROOT, SAFE_AWS_ENV
+
+WHEELHOUSE = LOCAL / "wheelhouse"
+BUILD = ROOT / "build"
+
+
+def fetch_wheelhouse() -> Path:
+    """The Lambda platform's wheels of requirements.txt, for offline packaging."""
+    WHEELHOUSE.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "-d", str(WHEELHOUSE),
+                    "--platform", "manylinux2014_x86_64", "--only-binary=:all:",
+                    "--python-version", "3.11", "--implementation", "cp",
+                    "-r", str(ROOT / "requirements.txt")], check=True)
+    return WHEELHOUSE
+
+
+def package(stage: str, out: Path | None = None) -> Path:
+    out = out or BUILD / stage
+    out.mkdir(parents=True, exist_ok=True)
+    merge = out / "merge.json"
+    merge.write_text(json.dumps(merged_template(stage), indent=2))
+    env = {**os.environ, **SAFE_AWS_ENV}
+    if WHEELHOUSE.is_dir() and any(WHEELHOUSE.iterdir()):
+        env.update({"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(WHEELHOUSE)})
+    chalice = Path(sys.executable).parent / "chalice"
+    subprocess.run([str(chalice), "package", "--stage", stage, "--merge-template", str(merge),
+                    str(out / "package")], check=True, cwd=ROOT, env=env)
+    return out / "package"

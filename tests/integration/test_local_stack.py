@@ -1,0 +1,60 @@
+"""The local stack of SPEC §8: tables on DynamoDB Local, the CLI, the SES server."""
+import json
+import os
+import subprocess
+import sys
+
+import boto3
+
+from devstack.servers import ROOT
+
+
+def cli(*args, env_extra=None):
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "chalicelib.cli", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def dynamodb(stack):
+    return boto3.client("dynamodb", endpoint_url=stack["dynamodb"].url, region_name="us-east-1")
+
+
+def test_tables_exist_with_their_indexes_and_ttl(stack):
+    client = dynamodb(stack)
+    names = client.list_tables()["TableNames"]
+    for suffix in ("members", "email-claims", "consent-events", "sessions", "tokens", "rate-limits"):
+        assert f"eso-local-{suffix}" in names
+    sessions = client.describe_table(TableName="eso-local-sessions")["Table"]
+    assert [i["IndexName"] for i in sessions["GlobalSecondaryIndexes"]] == ["member-sessions"]
+    ttl = client.describe_time_to_live(TableName="eso-local-sessions")["TimeToLiveDescription"]
+    assert ttl["AttributeName"] == "expires_at"
+
+
+def test_cli_local_tables_and_seed_are_idempotent(stack):
+    first = cli("--json", "local", "tables")
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout) == {"created": []}
+    for _ in range(2):
+        seeded = cli("--json", "local", "seed")
+        assert seeded.returncode == 0, seeded.stderr
+        json.loads(seeded.stdout)
+
+
+def test_cli_reports_an_unreachable_dynamodb_in_one_line(stack):
+    result = cli("local", "tables", env_extra={"ESO_DYNAMODB_PORT": "1"})
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+    assert "DynamoDB" in result.stderr
+
+
+def test_the_ses_server_receives_mail_sent_through_sesv2(stack, mailbox):
+    from chalicelib.aws import sesv2
+
+    sesv2().send_email(
+        FromEmailAddress="no-reply@esmalloffice.example",
+        Destination={"ToAddresses": ["stack-check@example.org"]},
+        Content={"Simple": {"Subject": {"Data": "stack check"},
+                            "Body": {"Text": {"Data": "hello"}}}})
+    received = mailbox.wait_for("stack-check@example.org")
+    assert received and received[0]["subject"] == "stack check"
