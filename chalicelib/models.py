@@ -197,3 +197,19 @@ class RateLimit(BaseModel):
 
 
 ALL_MODELS = (Member, EmailClaim, ConsentEvent, Session, Token, RateLimit)
+
+
+# --- aggregate statistics ----------------------------------------------------------------------
+
+
+class DailyCounter(BaseModel):
+    """One shard of one day's aggregate count. Holds no member id, e-mail or visitor id."""
+
+    Meta = _table_meta("stats")
+
+    counter = UnicodeAttribute(hash_key=True)    # "<metric>|<dimension>"
+    day_shard = UnicodeAttribute(range_key=True)  # "YYYY-MM-DD#NN"
+    n = NumberAttribute(default=0)
+
+
+ALL_MODELS = ALL_MODELS + (DailyCounter,)

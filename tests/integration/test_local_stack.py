@@ -22,7 +22,8 @@ def dynamodb(stack):
 def test_tables_exist_with_their_indexes_and_ttl(stack):
     client = dynamodb(stack)
     names = client.list_tables()["TableNames"]
-    for suffix in ("members", "email-claims", "consent-events", "sessions", "tokens", "rate-limits"):
+    for suffix in ("members", "email-claims", "consent-events", "sessions", "tokens", "rate-limits",
+                   "stats"):
         assert f"eso-local-{suffix}" in names
     sessions = client.describe_table(TableName="eso-local-sessions")["Table"]
     assert [i["IndexName"] for i in sessions["GlobalSecondaryIndexes"]] == ["member-sessions"]
