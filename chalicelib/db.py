@@ -51,3 +51,22 @@ def storage_errors():
         if unavailable is None:
             raise
         raise unavailable from exc
+
+
+def transaction():
+    """A PynamoDB TransactWrite on the settings' endpoint and region."""
+    from pynamodb.connection import Connection
+    from pynamodb.transactions import TransactWrite
+
+    from chalicelib.settings import get_settings
+
+    settings = get_settings()
+    return TransactWrite(connection=Connection(region=settings.region,
+                                               host=settings.dynamodb_endpoint))
+
+
+def cancelled_by_condition(exc) -> list:
+    """Indexes of the items whose condition failed in a cancelled transaction (else [])."""
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    return [i for i, reason in enumerate(reasons)
+            if reason is not None and reason.code == "ConditionalCheckFailed"]

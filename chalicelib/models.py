@@ -174,6 +174,14 @@ class Session(BaseModel):
     by_member = MemberSessionIndex()
 
 
+class MemberTokenIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "member-tokens"
+        projection = KeysOnlyProjection()
+
+    member_id = UnicodeAttribute(hash_key=True)
+
+
 class Token(BaseModel):
     """A single-use, expiring e-mail token (verification, password reset), stored as a hash."""
 
@@ -184,6 +192,8 @@ class Token(BaseModel):
     member_id = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute()
+
+    by_member = MemberTokenIndex()
 
 
 class RateLimit(BaseModel):

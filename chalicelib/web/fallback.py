@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.web.http import ANY_CONTENT, error_response
+from chalicelib.web.http import ANY_CONTENT, error_response, request_path
 from chalicelib.web.render import page
 
 bp = Blueprint(__name__)
@@ -21,7 +21,7 @@ METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 def not_found():
     request = bp.current_request
     accepts_html = "text/html" in (request.headers.get("accept") or "")
-    is_api = request.path.startswith(("/api/", "/partner/"))
+    is_api = request_path(request).startswith(("/api/", "/partner/"))
     if accepts_html and not is_api and request.method == "GET":
         return page("not_found.html", status_code=404)
     return error_response("not_found", "There is nothing at this path.", 404)

@@ -152,6 +152,16 @@ def form_body(request) -> dict:
     return {key: values[0] for key, values in parse_qs(text, keep_blank_values=True).items()}
 
 
+def request_path(request) -> str:
+    """The path the client asked for (``request.path`` is the route template in Chalice)."""
+    event = request.to_original_event()
+    return event.get("path") or event.get("requestContext", {}).get("path") or request.path
+
+
+def client_address(request) -> str:
+    return ((request.context or {}).get("identity") or {}).get("sourceIp") or "unknown"
+
+
 def query_param(request, name: str) -> Optional[str]:
     params = request.query_params or {}
     return params.get(name)

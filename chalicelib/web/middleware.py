@@ -69,10 +69,27 @@ def _normalise_error(response) -> None:
         response.headers["Content-Type"] = "application/json"
 
 
+UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# Paths whose callers are not browsers on this site: partners' servers and mail providers'
+# one-click unsubscribe (RFC 8058). They are authenticated by a key or a signed token.
+ORIGIN_EXEMPT = ("/partner/", "/unsubscribe")
+
+
+def _csrf_refusal(request):
+    from chalicelib.web.auth import origin_allowed
+    from chalicelib.web.http import error_response, request_path
+
+    if request.method not in UNSAFE_METHODS:
+        return None
+    if request_path(request).startswith(ORIGIN_EXEMPT) or origin_allowed(request):
+        return None
+    return error_response("csrf", "Requests from other sites are not accepted here.", 403)
+
+
 def eso_http_middleware(request, get_response):
     started = time.perf_counter()
     vid = visitor_id(request)
-    response = get_response(request)
+    response = _csrf_refusal(request) or get_response(request)
     _normalise_error(response)
     if request.eso_visitor_is_new:
         cookies.add_set_cookie(response, cookies.visitor_cookie(vid))

@@ -7,6 +7,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.privacy import current_policy
 from chalicelib.web.render import page
+from chalicelib.web.views import member_page
 
 bp = Blueprint(__name__)
 
@@ -16,12 +17,12 @@ ASSETS = {"site.css": "text/css; charset=utf-8", "site.js": "text/javascript; ch
 
 @bp.route("/", methods=["GET"])
 def home():
-    return page("index.html")
+    return member_page(bp.current_request, "index.html")
 
 
 @bp.route("/privacy", methods=["GET"])
 def privacy():
-    return page("privacy.html", policy=current_policy())
+    return member_page(bp.current_request, "privacy.html", policy=current_policy())
 
 
 @bp.route("/assets/{name}", methods=["GET"])

@@ -1,0 +1,207 @@
+"""Consent as evidence: an append-only, hash-chained history and the state derived from it.
+
+Every grant or withdrawal is a ``ConsentEvent`` (purpose, granted, time, source, policy
+version, the page and the request's origin). The member item holds the current state, the
+last sequence number and the last hash; both are written in one DynamoDB transaction whose
+condition is the sequence number read before, so concurrent changes either serialise or
+retry: the state always equals the last event of each purpose, and the sequence has no gaps.
+
+Each event's hash is HMAC-SHA256 (the stage's signing key) over the previous hash and the
+event's fields, so editing, removing or reordering an event breaks the chain, and nobody
+without the key can forge a consistent one. ``verify_chain`` is the operator's check.
+"""
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Optional
+
+from chalicelib.crypto import sign
+from chalicelib.db import cancelled_by_condition, storage_errors, transaction
+from chalicelib.errors import NotFoundError, UnavailableError
+from chalicelib.models import ConsentEvent, ConsentMap, ConsentState, Member
+from chalicelib.privacy import policy_version
+
+PURPOSES = ("offers", "partner_promotions")
+SOURCES = ("registration", "preference_center", "unsubscribe_link", "bounce", "complaint",
+           "account_deleted")
+AUDIENCE_SHARDS = 4
+MAX_ATTEMPTS = 12
+_CHAIN = "consent-chain"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """How a consent was given: the source, and the page and origin of the request."""
+
+    source: str
+    page: Optional[str] = None
+    origin: Optional[str] = None
+
+
+def genesis_hash(member_id: str) -> str:
+    return sign(_CHAIN, f"genesis\x00{member_id}")
+
+
+def _canonical(event: ConsentEvent) -> str:
+    return json.dumps({
+        "member_id": event.member_id, "seq": int(event.seq), "purpose": event.purpose,
+        "granted": bool(event.granted), "at": event.at.isoformat(), "source": event.source,
+        "policy_version": event.policy_version, "page": event.page, "origin": event.origin,
+    }, sort_keys=True, separators=(",", ":"))
+
+
+def _event_hash(prev_hash: str, event: ConsentEvent) -> str:
+    return sign(_CHAIN, f"{prev_hash}\x00{_canonical(event)}")
+
+
+def new_events(member_id: str, start_seq: int, prev_hash: str, changes: dict,
+               provenance: Provenance, now: datetime) -> list:
+    """Chained events for ``changes`` (purpose → granted), numbered from ``start_seq + 1``."""
+    if provenance.source not in SOURCES:
+        raise ValueError(f"unknown consent source {provenance.source!r}")
+    events, seq, head = [], start_seq, prev_hash
+    version = policy_version()
+    for purpose in PURPOSES:
+        if purpose not in changes:
+            continue
+        seq += 1
+        event = ConsentEvent(member_id, seq, purpose=purpose, granted=bool(changes[purpose]),
+                             at=now, source=provenance.source, policy_version=version,
+                             page=(provenance.page or None) and provenance.page[:200],
+                             origin=(provenance.origin or None) and provenance.origin[:200],
+                             prev_hash=head)
+        event.event_hash = head = _event_hash(head, event)
+        events.append(event)
+    return events
+
+
+def state_after(consents: ConsentMap | None, events: list) -> ConsentMap:
+    """The consent map once ``events`` are applied (the last event of a purpose wins)."""
+    current = {p: getattr(consents, p, None) if consents else None for p in PURPOSES}
+    for event in events:
+        current[event.purpose] = ConsentState(granted=event.granted, updated_at=event.at,
+                                              policy_version=event.policy_version)
+    return ConsentMap(**{p: s for p, s in current.items() if s is not None})
+
+
+def audience_shard(member_id: str) -> str:
+    import hashlib
+
+    return str(int(hashlib.sha256(member_id.encode()).hexdigest()[:8], 16) % AUDIENCE_SHARDS)
+
+
+def audience_actions(member_id: str, consents: ConsentMap, verified: bool,
+                     suppressed: bool) -> list:
+    """Set or remove the sparse audience attributes so the indexes hold exactly the eligible."""
+    actions = []
+    for purpose, attribute in (("offers", Member.aud_offers),
+                               ("partner_promotions", Member.aud_partner_promotions)):
+        state = getattr(consents, purpose, None)
+        eligible = verified and not suppressed and state is not None and state.granted
+        actions.append(attribute.set(audience_shard(member_id)) if eligible else attribute.remove())
+    return actions
+
+
+def is_granted(member: Member, purpose: str) -> bool:
+    state = getattr(member.consents, purpose, None) if member.consents else None
+    return bool(state and state.granted)
+
+
+def change(member_id: str, wanted: dict, provenance: Provenance,
+           now: datetime | None = None) -> Member:
+    """Apply purpose → granted; records an event per actual change. Safe under concurrency."""
+    from pynamodb.exceptions import TransactWriteError
+
+    unknown = set(wanted) - set(PURPOSES)
+    if unknown:
+        raise ValueError(f"unknown consent purposes {sorted(unknown)}")
+    for attempt in range(MAX_ATTEMPTS):
+        with storage_errors():
+            try:
+                member = Member.get(member_id, consistent_read=True)
+            except Member.DoesNotExist:
+                raise NotFoundError("no such member") from None
+        changes = {p: g for p, g in wanted.items() if is_granted(member, p) != g
+                   or getattr(member.consents, p, None) is None}
+        if not changes:
+            return member
+        at = now or datetime.now(timezone.utc)
+        events = new_events(member_id, int(member.consent_seq),
+                            member.consent_head or genesis_hash(member_id), changes, provenance, at)
+        consents = state_after(member.consents, events)
+        try:
+            with storage_errors(), transaction() as tx:
+                tx.update(member, actions=[
+                    Member.consents.set(consents),
+                    Member.consent_seq.set(int(events[-1].seq)),
+                    Member.consent_head.set(events[-1].event_hash),
+                    *audience_actions(member_id, consents, member.email_verified, member.suppressed),
+                ], condition=(Member.consent_seq == int(member.consent_seq)))
+                for event in events:
+                    tx.save(event, condition=ConsentEvent.seq.does_not_exist())
+        except TransactWriteError as exc:
+            reasons = [r.code for r in (exc.cancellation_reasons or []) if r is not None]
+            if not reasons or not set(reasons) <= {"ConditionalCheckFailed", "TransactionConflict"}:
+                raise
+            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+            continue
+        _count(events)
+        return Member.get(member_id, consistent_read=True)
+    raise UnavailableError("Too many simultaneous changes; try again.", retry_after=1)
+
+
+def _count(events: list) -> None:
+    from chalicelib import stats
+
+    for event in events:
+        stats.increment("consent_grants" if event.granted else "consent_withdrawals",
+                        dimension=event.purpose)
+
+
+def history(member_id: str) -> list:
+    """The member's events, oldest first."""
+    with storage_errors():
+        return list(ConsentEvent.query(member_id, scan_index_forward=True, consistent_read=True))
+
+
+def event_json(event: ConsentEvent, full: bool = False) -> dict:
+    data = {"purpose": event.purpose, "granted": event.granted, "at": event.at.isoformat(),
+            "source": event.source, "policy_version": event.policy_version}
+    if full:
+        data.update({"seq": int(event.seq), "page": event.page, "origin": event.origin,
+                     "hash": event.event_hash})
+    return data
+
+
+def verify_chain(member_id: str) -> list:
+    """Problems found in one member's history and state (empty when intact)."""
+    problems = []
+    with storage_errors():
+        try:
+            member = Member.get(member_id, consistent_read=True)
+        except Member.DoesNotExist:
+            return [f"{member_id}: no such member"]
+    head = genesis_hash(member_id)
+    expected_seq = 0
+    latest: dict = {}
+    for event in history(member_id):
+        expected_seq += 1
+        if int(event.seq) != expected_seq:
+            problems.append(f"{member_id}: event {int(event.seq)} found where {expected_seq} was expected")
+            expected_seq = int(event.seq)
+        if event.prev_hash != head or _event_hash(head, event) != event.event_hash:
+            problems.append(f"{member_id}: event {int(event.seq)} does not match the chain")
+        head = event.event_hash
+        latest[event.purpose] = event
+    if int(member.consent_seq) != expected_seq or (member.consent_head or genesis_hash(member_id)) != head:
+        problems.append(f"{member_id}: the member's consent head does not match its history")
+    for purpose in PURPOSES:
+        state = getattr(member.consents, purpose, None) if member.consents else None
+        event = latest.get(purpose)
+        if (state is None) != (event is None) or (state and state.granted != event.granted):
+            problems.append(f"{member_id}: the current {purpose} consent differs from its history")
+    return problems

@@ -1,0 +1,310 @@
+"""Members: registration, verification, login, password reset, consents, erasure.
+
+No account enumeration: registering an address that already has an account answers exactly
+like a new registration (that address gets an e-mail saying so instead), and a failed login
+costs one argon2 verification and the same reads whether or not the address exists.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from chalicelib import consent, mail, passwords, ratelimit, sessions, stats
+from chalicelib.consent import Provenance
+from chalicelib.crypto import new_token, sha256_hex
+from chalicelib.db import storage_errors, transaction
+from chalicelib.errors import (
+    AuthenticationError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError,
+)
+from chalicelib.models import EmailClaim, Member, Token
+
+VERIFY_TTL = timedelta(hours=24)
+RESET_TTL = timedelta(hours=1)
+LOGIN_FAILURES_ALLOWED = 5
+LOGIN_WINDOW_S = 15 * 60
+MAIL_PER_ADDRESS_PER_HOUR = 3
+MAX_DISPLAY_NAME = 80
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+VERIFY_EMAIL = "verify_email"
+RESET_PASSWORD = "reset_password"
+
+
+def _now(now):
+    return now or datetime.now(timezone.utc)
+
+
+def normalize_email(raw: str) -> str:
+    """The canonical form of an address (syntax only, no network lookups), lower-cased."""
+    from email_validator import EmailNotValidError, validate_email
+
+    if not isinstance(raw, str) or len(raw) > 254:
+        raise ValidationError("enter a valid e-mail address", code="invalid_email", field="email")
+    try:
+        result = validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        raise ValidationError("enter a valid e-mail address", code="invalid_email",
+                              field="email") from None
+    return result.normalized.lower()
+
+
+def clean_display_name(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    name = " ".join(_CONTROL.sub(" ", raw).split())
+    if len(name) > MAX_DISPLAY_NAME:
+        raise ValidationError(f"the display name can have at most {MAX_DISPLAY_NAME} characters",
+                              field="display_name")
+    return name or None
+
+
+def _mail_allowed(email: str, now: datetime) -> bool:
+    """At most a few unsolicited e-mails per address and hour (no mail-bombing through us)."""
+    try:
+        ratelimit.take("mail:" + sha256_hex(email), MAIL_PER_ADDRESS_PER_HOUR, 3600,
+                       now=now.timestamp())
+    except RateLimitedError:
+        return False
+    return True
+
+
+def _new_token(purpose: str, member_id: str, ttl: timedelta, now: datetime) -> tuple:
+    value = new_token(32)
+    return value, Token(sha256_hex(value), purpose=purpose, member_id=member_id,
+                        created_at=now, expires_at=now + ttl)
+
+
+# --- registration and verification --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Registration:
+    email: str
+    password: str
+    consents: dict
+    display_name: str | None = None
+
+
+def register(form: Registration, provenance: Provenance, now: datetime | None = None) -> None:
+    """Create an unverified member and send the verification e-mail (see module docstring)."""
+    from pynamodb.exceptions import TransactWriteError
+
+    now = _now(now)
+    email = normalize_email(form.email)
+    passwords.check_rules(form.password, email)
+    display_name = clean_display_name(form.display_name)
+    password_hash = passwords.hash_password(form.password)
+
+    member_id = str(uuid.uuid4())
+    events = consent.new_events(member_id, 0, consent.genesis_hash(member_id),
+                                {p: bool(form.consents[p]) for p in consent.PURPOSES},
+                                provenance, now)
+    member = Member(member_id, email=email, display_name=display_name,
+                    password_hash=password_hash, created_at=now, email_verified=False,
+                    consents=consent.state_after(None, events), consent_seq=len(events),
+                    consent_head=events[-1].event_hash)
+    token, token_item = _new_token(VERIFY_EMAIL, member_id, VERIFY_TTL, now)
+    try:
+        with storage_errors(), transaction() as tx:
+            tx.save(EmailClaim(email, member_id=member_id, created_at=now),
+                    condition=EmailClaim.email.does_not_exist())
+            tx.save(member, condition=Member.member_id.does_not_exist())
+            for event in events:
+                tx.save(event)
+            tx.save(token_item)
+    except TransactWriteError as exc:
+        reasons = exc.cancellation_reasons or []
+        if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+            _registered_again(email, now)
+            return
+        raise
+    mail.send(mail.Message(email, "verify", {"token": token, "display_name": display_name}))
+    stats.increment("registrations")
+    consent._count(events)
+
+
+def _registered_again(email: str, now: datetime) -> None:
+    """The address has an account: re-send verification if unconfirmed, else say so."""
+    member = _member_by_email(email)
+    if member is None or not _mail_allowed(email, now):
+        return
+    if member.email_verified:
+        mail.send(mail.Message(email, "already_registered", {}))
+        return
+    token, token_item = _new_token(VERIFY_EMAIL, member.member_id, VERIFY_TTL, now)
+    with storage_errors():
+        token_item.save()
+    mail.send(mail.Message(email, "verify", {"token": token,
+                                             "display_name": member.display_name}))
+
+
+def _member_by_email(email: str) -> Member | None:
+    with storage_errors():
+        try:
+            claim = EmailClaim.get(email)
+        except EmailClaim.DoesNotExist:
+            return None
+        try:
+            return Member.get(claim.member_id)
+        except Member.DoesNotExist:
+            return None
+
+
+def _live_token(value: str, purpose: str, now: datetime) -> Token:
+    if not isinstance(value, str) or not 20 <= len(value) <= 100:
+        raise ValidationError("this link is invalid or has expired", code="invalid_token",
+                              field="token")
+    with storage_errors():
+        try:
+            token = Token.get(sha256_hex(value), consistent_read=True)
+        except Token.DoesNotExist:
+            token = None
+    if token is None or token.purpose != purpose or token.expires_at <= now:
+        raise ValidationError("this link is invalid or has expired", code="invalid_token",
+                              field="token")
+    return token
+
+
+def verify_email(token_value: str, now: datetime | None = None) -> Member:
+    """Confirm an address with its single-use token; the token is spent in the same write."""
+    from pynamodb.exceptions import TransactWriteError
+
+    now = _now(now)
+    token = _live_token(token_value, VERIFY_EMAIL, now)
+    member = get_member(token.member_id)
+    try:
+        with storage_errors(), transaction() as tx:
+            tx.delete(token, condition=Token.token_hash.exists())
+            tx.update(member, actions=[
+                Member.email_verified.set(True),
+                Member.verified_at.set(member.verified_at or now),
+                *consent.audience_actions(member.member_id, member.consents, True,
+                                          member.suppressed),
+            ], condition=Member.member_id.exists())
+    except TransactWriteError:
+        raise ValidationError("this link is invalid or has expired", code="invalid_token",
+                              field="token") from None
+    if not member.email_verified:
+        stats.increment("verifications")
+    return get_member(member.member_id)
+
+
+# --- sessions ------------------------------------------------------------------------------------
+
+
+def login(email: str, password: str, user_agent: str | None = None,
+          now: datetime | None = None) -> tuple:
+    """Check the pair; returns (member, session cookie value, cookie max-age)."""
+    now = _now(now)
+    try:
+        email = normalize_email(email)
+    except ValidationError:
+        passwords.verify_password(None, password)
+        raise AuthenticationError("the e-mail address or password is wrong",
+                                  code="invalid_credentials") from None
+    throttle_key = "login:" + sha256_hex(email)
+    ratelimit.check(throttle_key, LOGIN_FAILURES_ALLOWED, LOGIN_WINDOW_S, now=now.timestamp(),
+                    message="Too many failed attempts for this address; try again later.")
+    member = _member_by_email(email)
+    if member is None:
+        with storage_errors():  # the same reads as for a real address
+            Member.count(str(uuid.uuid4()), limit=1)
+    if not passwords.verify_password(member.password_hash if member else None, password):
+        ratelimit.hit(throttle_key, LOGIN_WINDOW_S, now=now.timestamp())
+        raise AuthenticationError("the e-mail address or password is wrong",
+                                  code="invalid_credentials")
+    if not member.email_verified:
+        raise ForbiddenError("confirm your e-mail address first: we sent you a link",
+                             code="email_not_verified")
+    if passwords.needs_rehash(member.password_hash):
+        with storage_errors():
+            member.update(actions=[Member.password_hash.set(passwords.hash_password(password))])
+    cookie_value, max_age = sessions.create(member.member_id, user_agent, now)
+    return member, cookie_value, max_age
+
+
+def get_member(member_id: str) -> Member:
+    with storage_errors():
+        try:
+            return Member.get(member_id, consistent_read=True)
+        except Member.DoesNotExist:
+            raise NotFoundError("no such member") from None
+
+
+def member_json(member: Member) -> dict:
+    consents = {}
+    for purpose in consent.PURPOSES:
+        state = getattr(member.consents, purpose, None) if member.consents else None
+        consents[purpose] = {
+            "granted": bool(state and state.granted),
+            "updated_at": state.updated_at.isoformat() if state else None,
+            "policy_version": state.policy_version if state else None,
+        }
+    return {"id": member.member_id, "email": member.email,
+            "email_verified": bool(member.email_verified),
+            "display_name": member.display_name, "created_at": member.created_at.isoformat(),
+            "consents": consents}
+
+
+# --- password reset ------------------------------------------------------------------------------
+
+
+def request_password_reset(email: str, now: datetime | None = None) -> None:
+    """E-mail a reset link if the address has an account; silent either way."""
+    now = _now(now)
+    try:
+        email = normalize_email(email)
+    except ValidationError:
+        return
+    member = _member_by_email(email)
+    if member is None or not _mail_allowed(email, now):
+        return
+    token, token_item = _new_token(RESET_PASSWORD, member.member_id, RESET_TTL, now)
+    with storage_errors():
+        token_item.save()
+    mail.send(mail.Message(email, "reset_password", {"token": token}))
+
+
+def confirm_password_reset(token_value: str, password: str, now: datetime | None = None) -> None:
+    """Set a new password with a single-use token; every session of the member ends."""
+    from pynamodb.exceptions import TransactWriteError
+
+    now = _now(now)
+    token = _live_token(token_value, RESET_PASSWORD, now)
+    member = get_member(token.member_id)
+    passwords.check_rules(password, member.email)
+    try:
+        with storage_errors(), transaction() as tx:
+            tx.delete(token, condition=Token.token_hash.exists())
+            # Following the link proves the mailbox, so the address counts as verified.
+            tx.update(member, actions=[
+                Member.password_hash.set(passwords.hash_password(password)),
+                Member.password_changed_at.set(now),
+                Member.email_verified.set(True),
+                Member.verified_at.set(member.verified_at or now),
+                *consent.audience_actions(member.member_id, member.consents, True,
+                                          member.suppressed),
+            ], condition=Member.member_id.exists())
+    except TransactWriteError:
+        raise ValidationError("this link is invalid or has expired", code="invalid_token",
+                              field="token") from None
+    sessions.revoke_all(member.member_id)
+    mail.send(mail.Message(member.email, "password_changed", {}))
+
+
+# --- erasure -------------------------------------------------------------------------------------
+
+
+def delete_account(member_id: str, password: str) -> None:
+    """Erase the member's personal data everywhere (see personal_data.erase)."""
+    from chalicelib import personal_data
+
+    member = get_member(member_id)
+    if not passwords.verify_password(member.password_hash, password):
+        raise ForbiddenError("the password is wrong", code="invalid_password")
+    granted = {p: False for p in consent.PURPOSES if consent.is_granted(member, p)}
+    if granted:
+        consent.change(member_id, granted, Provenance("account_deleted"))
+    personal_data.erase(member_id)

@@ -1,0 +1,58 @@
+"""Everything eSO holds about one member: the export (GDPR access) and the erasure.
+
+Each capability that stores personal data adds itself to both functions here, so the export
+and the erasure can never disagree about where personal data lives.
+
+What erasure keeps, on purpose and without identifiers: the aggregate daily counters
+(registrations, consent changes and so on hold no member id), and nothing else about the
+member. The member's consent history is erased with the account: the withdrawals recorded at
+deletion (source ``account_deleted``) are counted in the aggregates before it goes.
+"""
+from __future__ import annotations
+
+from chalicelib import consent, sessions, stats
+from chalicelib.db import storage_errors, transaction
+from chalicelib.models import ConsentEvent, EmailClaim, Member, Session, Token
+
+
+def export(member_id: str) -> dict:
+    from chalicelib.members import get_member, member_json
+
+    member = get_member(member_id)
+    return {
+        "member": member_json(member),
+        "account": {
+            "verified_at": member.verified_at.isoformat() if member.verified_at else None,
+            "password_changed_at": (member.password_changed_at.isoformat()
+                                    if member.password_changed_at else None),
+            "suppressed": bool(member.suppressed),
+        },
+        "consent_history": [consent.event_json(e, full=True) for e in consent.history(member_id)],
+        "sessions": sessions.list_for_member(member_id),
+        "referral_clicks": [],
+        "partner_transactions": [],
+        "partner_contacts": [],
+    }
+
+
+def erase(member_id: str) -> None:
+    """Delete every item that names the member. Idempotent: safe to run again after a crash."""
+    with storage_errors():
+        with Session.batch_write() as batch:
+            for item in Session.by_member.query(member_id):
+                batch.delete(Session(item.session_hash))
+        with Token.batch_write() as batch:
+            for item in Token.by_member.query(member_id):
+                batch.delete(Token(item.token_hash))
+        with ConsentEvent.batch_write() as batch:
+            for item in ConsentEvent.query(member_id):
+                batch.delete(ConsentEvent(member_id, item.seq))
+        try:
+            member = Member.get(member_id, consistent_read=True)
+        except Member.DoesNotExist:
+            return
+        # Last, and together: once these two are gone nothing can reach the member again.
+        with transaction() as tx:
+            tx.delete(EmailClaim(member.email))
+            tx.delete(Member(member_id))
+    stats.increment("accounts_deleted")

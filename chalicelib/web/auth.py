@@ -1,0 +1,77 @@
+"""Who is asking: the member's session from its cookie, CSRF protection, provenance.
+
+CSRF has two layers (SPEC §4): every state-changing request whose ``Origin`` names another
+origin is refused (middleware), and every HTML form carries a token signed with the stage key
+and bound to the browser's visitor cookie (``__Host-`` and HttpOnly: another site can neither
+read nor set it).
+"""
+from __future__ import annotations
+
+from typing import Optional
+from urllib.parse import urlsplit
+
+from chalicelib import sessions
+from chalicelib.consent import Provenance
+from chalicelib.crypto import sign, verify_signature
+from chalicelib.errors import AuthenticationError, ForbiddenError
+from chalicelib.settings import get_settings
+from chalicelib.web import cookies
+from chalicelib.web.middleware import visitor_id
+
+_UNSET = object()
+
+
+def session_cookie_value(request) -> Optional[str]:
+    return cookies.request_cookie(request, cookies.SESSION_COOKIE)
+
+
+def current_session(request) -> Optional[sessions.ActiveSession]:
+    """The live session of this request (one read, then cached on the request)."""
+    cached = getattr(request, "_eso_session", _UNSET)
+    if cached is _UNSET:
+        cached = sessions.lookup(session_cookie_value(request))
+        request._eso_session = cached
+    return cached
+
+
+def require_session(request) -> sessions.ActiveSession:
+    session = current_session(request)
+    if session is None:
+        raise AuthenticationError("sign in first", code="not_authenticated")
+    return session
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def origin_allowed(request) -> bool:
+    """True unless the request's Origin names another site than this one."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True  # not a browser's cross-site request (curl, server-to-server)
+    origin = origin.lower()
+    if origin == _origin_of(get_settings().base_url):
+        return True
+    host = (request.headers.get("host") or "").lower()
+    return bool(host) and urlsplit(origin).netloc == host
+
+
+def request_origin(request) -> Optional[str]:
+    return request.headers.get("origin") or get_settings().base_url
+
+
+def provenance(request, source: str, page: str) -> Provenance:
+    """How a consent change arrived: the page it was made on and the request's origin."""
+    return Provenance(source=source, page=page, origin=request_origin(request))
+
+
+def csrf_token(request) -> str:
+    return sign("csrf", visitor_id(request))
+
+
+def check_csrf_token(request, form: dict) -> None:
+    value = cookies.request_cookie(request, cookies.VISITOR_COOKIE)
+    if not cookies.is_token(value) or not verify_signature("csrf", value, form.get("csrf_token", "")):
+        raise ForbiddenError("this form has expired; reload the page and try again", code="csrf")

@@ -1,0 +1,251 @@
+"""The members' HTML pages (SPEC §4, Pages). Forms work without JavaScript and carry a CSRF
+token; every POST answers with a page or a 303 redirect to a fixed path of this site."""
+from __future__ import annotations
+
+import json
+
+from chalice import Blueprint, Response
+
+from chalicelib import consent, contact, members, offers, personal_data, sessions
+from chalicelib.errors import EsoError, ValidationError
+from chalicelib.web import cookies
+from chalicelib.web.auth import (
+    check_csrf_token, current_session, provenance, session_cookie_value,
+)
+from chalicelib.web.http import ANY_CONTENT, FORM, client_address, form_body, media_type, status_for
+from chalicelib.web.members_api import gpc
+from chalicelib.web.render import redirect
+from chalicelib.web.views import member_page
+
+bp = Blueprint(__name__)
+
+# Where a login may send the browser next: fixed paths only, never a URL from the request.
+NEXT_PAGES = {"/members", "/account"}
+
+
+def _form(request) -> dict:
+    if media_type(request) != FORM:
+        raise ValidationError("send the form as application/x-www-form-urlencoded")
+    form = form_body(request)
+    check_csrf_token(request, form)
+    return form
+
+
+def _error_page(request, template: str, exc: EsoError, **context) -> Response:
+    return member_page(request, template, status_code=status_for(exc), error=exc.message,
+                       **context)
+
+
+def _login_redirect(next_page: str) -> Response:
+    return redirect(f"/login?next={next_page}")
+
+
+# --- registration and verification --------------------------------------------------------------
+
+
+@bp.route("/register", methods=["GET"])
+def register_page():
+    request = bp.current_request
+    return member_page(request, "register.html", gpc=gpc(request), form={})
+
+
+@bp.route("/register", methods=["POST"], content_types=ANY_CONTENT)
+def register_submit():
+    request = bp.current_request
+    form = {}
+    try:
+        form = _form(request)
+        members.register(
+            members.Registration(
+                email=form.get("email", ""), password=form.get("password", ""),
+                display_name=form.get("display_name") or None,
+                consents={p: form.get(p) == "on" for p in consent.PURPOSES}),
+            provenance(request, "registration", "/register"))
+    except EsoError as exc:
+        form.pop("password", None)
+        return _error_page(request, "register.html", exc, gpc=gpc(request), form=form)
+    return member_page(request, "registered.html")
+
+
+@bp.route("/verify", methods=["GET"])
+def verify_page():
+    request = bp.current_request
+    token = (request.query_params or {}).get("token", "")
+    return member_page(request, "verify.html", token=token)
+
+
+@bp.route("/verify", methods=["POST"], content_types=ANY_CONTENT)
+def verify_submit():
+    request = bp.current_request
+    try:
+        form = _form(request)
+        members.verify_email(form.get("token", ""))
+    except EsoError as exc:
+        return _error_page(request, "verify.html", exc, token="")
+    return member_page(request, "verify.html", token="", verified=True)
+
+
+# --- login and logout ----------------------------------------------------------------------------
+
+
+@bp.route("/login", methods=["GET"])
+def login_page():
+    request = bp.current_request
+    next_page = (request.query_params or {}).get("next", "/members")
+    return member_page(request, "login.html", next_page=next_page if next_page in NEXT_PAGES
+                       else "/members", email="")
+
+
+@bp.route("/login", methods=["POST"], content_types=ANY_CONTENT)
+def login_submit():
+    request = bp.current_request
+    form = {}
+    try:
+        form = _form(request)
+        member, value, max_age = members.login(form.get("email", ""), form.get("password", ""),
+                                               request.headers.get("user-agent"))
+    except EsoError as exc:
+        return _error_page(request, "login.html", exc, next_page="/members",
+                           email=form.get("email", ""))
+    sessions.revoke(session_cookie_value(request))
+    next_page = form.get("next") if form.get("next") in NEXT_PAGES else "/members"
+    return redirect(next_page, headers={"Set-Cookie": cookies.session_cookie(value, max_age)})
+
+
+@bp.route("/logout", methods=["POST"], content_types=ANY_CONTENT)
+def logout_submit():
+    request = bp.current_request
+    try:
+        _form(request)
+    except EsoError as exc:
+        return _error_page(request, "message.html", exc, title="Log out")
+    sessions.revoke(session_cookie_value(request))
+    return redirect("/", headers={"Set-Cookie": cookies.clear_session_cookie()})
+
+
+# --- members' area and account -------------------------------------------------------------------
+
+
+@bp.route("/members", methods=["GET"])
+def members_page():
+    request = bp.current_request
+    if current_session(request) is None:
+        return _login_redirect("/members")
+    return member_page(request, "members.html", offers=offers.list_offers())
+
+
+def _account(request, status_code: int = 200, **context) -> Response:
+    session = current_session(request)
+    member = members.get_member(session.member_id)
+    return member_page(request, "account.html", status_code=status_code,
+                       profile=members.member_json(member),
+                       history=[consent.event_json(e) for e in consent.history(member.member_id)],
+                       **context)
+
+
+@bp.route("/account", methods=["GET"])
+def account_page():
+    request = bp.current_request
+    if current_session(request) is None:
+        return _login_redirect("/account")
+    return _account(request)
+
+
+@bp.route("/account/consents", methods=["POST"], content_types=ANY_CONTENT)
+def account_consents():
+    request = bp.current_request
+    session = current_session(request)
+    if session is None:
+        return _login_redirect("/account")
+    try:
+        form = _form(request)
+        purpose = form.get("purpose")
+        if purpose not in consent.PURPOSES or form.get("granted") not in ("true", "false"):
+            raise ValidationError("choose a purpose and whether you agree")
+        consent.change(session.member_id, {purpose: form["granted"] == "true"},
+                       provenance(request, "preference_center", "/account"))
+    except EsoError as exc:
+        return _account(request, status_code=status_for(exc), error=exc.message)
+    return redirect("/account")
+
+
+@bp.route("/account/export", methods=["GET"])
+def account_export():
+    request = bp.current_request
+    session = current_session(request)
+    if session is None:
+        return _login_redirect("/account")
+    return Response(body=json.dumps(personal_data.export(session.member_id), indent=2),
+                    status_code=200, headers={
+                        "Content-Type": "application/json", "Cache-Control": "no-store",
+                        "Content-Disposition": 'attachment; filename="eso-my-data.json"'})
+
+
+@bp.route("/account/delete", methods=["POST"], content_types=ANY_CONTENT)
+def account_delete():
+    request = bp.current_request
+    session = current_session(request)
+    if session is None:
+        return _login_redirect("/account")
+    try:
+        form = _form(request)
+        members.delete_account(session.member_id, form.get("password", ""))
+    except EsoError as exc:
+        return _account(request, status_code=status_for(exc), delete_error=exc.message)
+    return member_page(request, "message.html", signed_in=False, title="Account deleted",
+                       headers={"Set-Cookie": cookies.clear_session_cookie()},
+                       text="Your account and the personal data we held about you are deleted. "
+                            "We will not e-mail you again.")
+
+
+# --- password reset ------------------------------------------------------------------------------
+
+
+@bp.route("/reset-password", methods=["GET"])
+def reset_page():
+    request = bp.current_request
+    return member_page(request, "reset_password.html",
+                       token=(request.query_params or {}).get("token", ""))
+
+
+@bp.route("/reset-password", methods=["POST"], content_types=ANY_CONTENT)
+def reset_submit():
+    request = bp.current_request
+    form = {}
+    try:
+        form = _form(request)
+        if form.get("token"):
+            members.confirm_password_reset(form["token"], form.get("password", ""))
+            return member_page(request, "message.html", signed_in=False, title="Password changed",
+                               headers={"Set-Cookie": cookies.clear_session_cookie()},
+                               text="Your new password is set and every session was signed out. "
+                                    "You can log in now.", link=("/login", "Log in"))
+        members.request_password_reset(form.get("email", ""))
+    except EsoError as exc:
+        return _error_page(request, "reset_password.html", exc, token=form.get("token", ""))
+    return member_page(request, "message.html", title="Check your inbox",
+                       text="If this address has an account, we sent it a link to choose a new "
+                            "password. The link works once, for one hour.")
+
+
+# --- contact -------------------------------------------------------------------------------------
+
+
+@bp.route("/contact", methods=["GET"])
+def contact_page():
+    return member_page(bp.current_request, "contact.html", form={}, topics=contact.TOPICS)
+
+
+@bp.route("/contact", methods=["POST"], content_types=ANY_CONTENT)
+def contact_submit():
+    request = bp.current_request
+    form = {}
+    try:
+        form = _form(request)
+        contact.submit(form.get("email", ""), form.get("topic", ""), form.get("message", ""),
+                       client_address(request))
+    except EsoError as exc:
+        return _error_page(request, "contact.html", exc, form=form, topics=contact.TOPICS)
+    return member_page(request, "message.html", title="Message sent",
+                       text="Thank you. We answer privacy and security questions by e-mail, "
+                            "usually within two working days.")

@@ -1,0 +1,187 @@
+"""The members' JSON API (SPEC §4, Members). Views parse, call one service, shape the reply."""
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib import consent, contact, members, offers, personal_data
+from chalicelib.errors import ValidationError
+from chalicelib.web import cookies
+from chalicelib.web.auth import (
+    current_session, provenance, require_session, session_cookie_value,
+)
+from chalicelib.web.http import ANY_CONTENT, api_view, client_address, json_body, json_response
+
+bp = Blueprint(__name__)
+
+_EMAIL = {"type": "string", "maxLength": 320}
+_PASSWORD = {"type": "string", "maxLength": 1024}
+_TOKEN = {"type": "string", "maxLength": 200}
+_CONSENTS = {
+    "type": "object", "additionalProperties": False,
+    "properties": {p: {"type": "boolean"} for p in consent.PURPOSES},
+}
+
+REGISTER = {
+    "type": "object", "additionalProperties": False,
+    "required": ["email", "password", "consents"],
+    "properties": {"email": _EMAIL, "password": _PASSWORD,
+                   "display_name": {"type": ["string", "null"], "maxLength": 200},
+                   "consents": {**_CONSENTS, "required": ["offers"]}},
+}
+VERIFY = {"type": "object", "additionalProperties": False, "required": ["token"],
+          "properties": {"token": _TOKEN}}
+LOGIN = {"type": "object", "additionalProperties": False, "required": ["email", "password"],
+         "properties": {"email": _EMAIL, "password": _PASSWORD}}
+CONSENTS = {**_CONSENTS, "minProperties": 1}
+DELETE_ME = {"type": "object", "additionalProperties": False, "required": ["password"],
+             "properties": {"password": _PASSWORD}}
+RESET = {"type": "object", "additionalProperties": False, "required": ["email"],
+         "properties": {"email": _EMAIL}}
+RESET_CONFIRM = {"type": "object", "additionalProperties": False,
+                 "required": ["token", "password"],
+                 "properties": {"token": _TOKEN, "password": _PASSWORD}}
+CONTACT = {"type": "object", "additionalProperties": False,
+           "required": ["email", "topic", "message"],
+           "properties": {"email": _EMAIL, "topic": {"type": "string", "enum": list(contact.TOPICS)},
+                          "message": {"type": "string", "maxLength": contact.MAX_MESSAGE}}}
+
+
+def gpc(request) -> bool:
+    """Global Privacy Control: the browser asks not to share or sell personal data."""
+    return (request.headers.get("sec-gpc") or "").strip() == "1"
+
+
+def registration_consents(request, given: dict) -> dict:
+    """The two consents as chosen; with Sec-GPC: 1 an unstated partner_promotions is off."""
+    chosen = dict(given)
+    if "partner_promotions" not in chosen:
+        if not gpc(request):
+            raise ValidationError("missing required field: consents.partner_promotions",
+                                  field="consents.partner_promotions")
+        chosen["partner_promotions"] = False
+    return chosen
+
+
+def _no_content(headers: dict | None = None) -> Response:
+    return Response(body="", status_code=204, headers={"Cache-Control": "no-store", **(headers or {})})
+
+
+@bp.route("/api/v1/members", methods=["POST"], content_types=ANY_CONTENT)
+@api_view
+def register():
+    request = bp.current_request
+    data = json_body(request, REGISTER)
+    members.register(
+        members.Registration(email=data["email"], password=data["password"],
+                             display_name=data.get("display_name"),
+                             consents=registration_consents(request, data["consents"])),
+        provenance(request, "registration", "/api/v1/members"))
+    return json_response({"status": "verification_sent"}, 202)
+
+
+@bp.route("/api/v1/members/verify", methods=["POST"], content_types=ANY_CONTENT)
+@api_view
+def verify():
+    members.verify_email(json_body(bp.current_request, VERIFY)["token"])
+    return json_response({"status": "verified"})
+
+
+@bp.route("/api/v1/session", methods=["POST"], content_types=ANY_CONTENT)
+@api_view
+def login():
+    request = bp.current_request
+    data = json_body(request, LOGIN)
+    member, value, max_age = members.login(data["email"], data["password"],
+                                           request.headers.get("user-agent"))
+    from chalicelib import sessions
+
+    sessions.revoke(session_cookie_value(request))  # never keep a pre-login session id
+    return json_response({"member": members.member_json(member)},
+                         headers={"Set-Cookie": cookies.session_cookie(value, max_age)})
+
+
+@bp.route("/api/v1/session", methods=["DELETE"], content_types=ANY_CONTENT)
+@api_view
+def logout():
+    from chalicelib import sessions
+
+    sessions.revoke(session_cookie_value(bp.current_request))
+    return _no_content({"Set-Cookie": cookies.clear_session_cookie()})
+
+
+@bp.route("/api/v1/me", methods=["GET"])
+@api_view
+def me():
+    session = require_session(bp.current_request)
+    return json_response({"member": members.member_json(members.get_member(session.member_id))})
+
+
+@bp.route("/api/v1/me/consents", methods=["PUT"], content_types=ANY_CONTENT)
+@api_view
+def update_consents():
+    request = bp.current_request
+    session = require_session(request)
+    wanted = json_body(request, CONSENTS)
+    member = consent.change(session.member_id, wanted,
+                            provenance(request, "preference_center", "/api/v1/me/consents"))
+    return json_response({"consents": members.member_json(member)["consents"]})
+
+
+@bp.route("/api/v1/me/consents/history", methods=["GET"])
+@api_view
+def consent_history():
+    session = require_session(bp.current_request)
+    return json_response({"events": [consent.event_json(e)
+                                     for e in consent.history(session.member_id)]})
+
+
+@bp.route("/api/v1/me/export", methods=["GET"])
+@api_view
+def export():
+    session = require_session(bp.current_request)
+    return json_response(personal_data.export(session.member_id), headers={
+        "Content-Disposition": 'attachment; filename="eso-my-data.json"'})
+
+
+@bp.route("/api/v1/me", methods=["DELETE"], content_types=ANY_CONTENT)
+@api_view
+def delete_me():
+    request = bp.current_request
+    session = require_session(request)
+    members.delete_account(session.member_id, json_body(request, DELETE_ME)["password"])
+    return _no_content({"Set-Cookie": cookies.clear_session_cookie()})
+
+
+@bp.route("/api/v1/password-reset", methods=["POST"], content_types=ANY_CONTENT)
+@api_view
+def password_reset():
+    members.request_password_reset(json_body(bp.current_request, RESET)["email"])
+    return json_response({"status": "reset_sent_if_registered"}, 202)
+
+
+@bp.route("/api/v1/password-reset/confirm", methods=["POST"], content_types=ANY_CONTENT)
+@api_view
+def password_reset_confirm():
+    data = json_body(bp.current_request, RESET_CONFIRM)
+    members.confirm_password_reset(data["token"], data["password"])
+    return _no_content({"Set-Cookie": cookies.clear_session_cookie()})
+
+
+@bp.route("/api/v1/offers", methods=["GET"])
+@api_view
+def list_offers():
+    require_session(bp.current_request)
+    return json_response({"offers": offers.list_offers()})
+
+
+@bp.route("/api/v1/contact", methods=["POST"], content_types=ANY_CONTENT)
+@api_view
+def contact_us():
+    request = bp.current_request
+    data = json_body(request, CONTACT)
+    contact.submit(data["email"], data["topic"], data["message"], client_address(request))
+    return json_response({"status": "sent"}, 202)
+
+
+def signed_in(request) -> bool:
+    return current_session(request) is not None

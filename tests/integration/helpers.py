@@ -1,0 +1,58 @@
+"""Helpers for member journeys against the real local servers."""
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import uuid
+
+from chalicelib.web.cookies import SESSION_COOKIE
+
+PASSWORD = "correct horse battery staple"
+_counter = itertools.count()
+
+
+def new_email(tag: str = "member") -> str:
+    return f"{tag}-{next(_counter)}-{uuid.uuid4().hex[:8]}@example.org"
+
+
+def post_json(client, path, body, headers=None, method="POST"):
+    return client.http.request(method, path, body=json.dumps(body).encode(),
+                               headers={"Content-Type": "application/json", **(headers or {})})
+
+
+def register(client, email, password=PASSWORD, offers=True, partner_promotions=True, headers=None):
+    return post_json(client, "/api/v1/members", {
+        "email": email, "password": password, "display_name": "Pat Example",
+        "consents": {"offers": offers, "partner_promotions": partner_promotions}}, headers)
+
+
+def token_from(mail: dict, path: str) -> str:
+    match = re.search(re.escape(path) + r"\?token=([A-Za-z0-9_-]+)", mail["body"]["text"])
+    assert match, f"no {path} link in: {mail['body']['text']}"
+    return match.group(1)
+
+
+def cookie_value(response, name=SESSION_COOKIE):
+    headers = response.headers.get("set-cookie") or response.headers.get("Set-Cookie") or []
+    for cookie in headers if isinstance(headers, list) else [headers]:
+        if cookie.startswith(name + "="):
+            return cookie.split(";")[0].split("=", 1)[1], cookie
+    return None, None
+
+
+def verified_member(client, mailbox, email=None, **consents):
+    """Register, verify from the real e-mail, log in; returns (email, session cookie header)."""
+    email = email or new_email()
+    assert register(client, email, **consents).status_code == 202
+    mails = mailbox.wait_for(email)
+    token = token_from(mails[-1], "/verify")
+    assert post_json(client, "/api/v1/members/verify", {"token": token}).status_code == 200
+    return email, login(client, email)
+
+
+def login(client, email, password=PASSWORD):
+    response = post_json(client, "/api/v1/session", {"email": email, "password": password})
+    assert response.status_code == 200, response.body
+    value, _ = cookie_value(response)
+    return {"Cookie": f"{SESSION_COOKIE}={value}"}
