@@ -122,5 +122,36 @@ def local_seed(out: Output):
     out.result(summary, "demo data ready: " + ", ".join(f"{k}={v}" for k, v in summary.items()))
 
 
+@main.group("consent")
+def consent_group():
+    """Consent records."""
+
+
+@consent_group.command("verify")
+@click.option("--member", "member_ids", multiple=True, help="A member id (repeatable).")
+@click.option("--all", "check_all", is_flag=True, help="Every member (reads the whole table).")
+@click.pass_obj
+def consent_verify(out: Output, member_ids, check_all):
+    """Check that consent histories are intact: chain, sequence and current state."""
+    from chalicelib import consent
+    from chalicelib.models import Member
+
+    if not member_ids and not check_all:
+        raise click.UsageError("give --member ID or --all")
+    ids = list(member_ids) if not check_all else (m.member_id for m in Member.scan(
+        attributes_to_get=["member_id"]))
+    checked, problems = 0, []
+    for member_id in ids:
+        checked += 1
+        problems.extend(consent.verify_chain(member_id))
+        if checked % 500 == 0:
+            out.progress(f"checked {checked} members")
+    out.result({"checked": checked, "problems": problems, "intact": not problems},
+               "\n".join(problems + [f"checked {checked} member(s): "
+                                      f"{'all intact' if not problems else f'{len(problems)} problem(s)'}"]))
+    if problems:
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main(prog_name="python -m chalicelib.cli")

@@ -59,3 +59,32 @@ def test_the_ses_server_receives_mail_sent_through_sesv2(stack, mailbox):
                             "Body": {"Text": {"Data": "hello"}}}})
     received = mailbox.wait_for("stack-check@example.org")
     assert received and received[0]["subject"] == "stack check"
+
+
+def test_seed_creates_a_verified_demo_member_once(stack):
+    from chalicelib.demo import DEMO_MEMBER
+    from chalicelib.models import EmailClaim, Member
+
+    assert cli("local", "seed").returncode == 0
+    claim = EmailClaim.get(DEMO_MEMBER["email"])
+    assert Member.get(claim.member_id).email_verified is True
+    assert cli("local", "seed").returncode == 0
+    assert len(list(Member.scan(Member.email == DEMO_MEMBER["email"]))) == 1
+
+
+def test_cli_consent_verify_reports_intact_and_tampered_histories(stack):
+    from chalicelib.demo import DEMO_MEMBER
+    from chalicelib.models import ConsentEvent, EmailClaim
+
+    cli("local", "seed")
+    member_id = EmailClaim.get(DEMO_MEMBER["email"]).member_id
+    ok = cli("--json", "consent", "verify", "--member", member_id)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout) == {"checked": 1, "problems": [], "intact": True}
+    event = list(ConsentEvent.query(member_id))[-1]
+    event.update(actions=[ConsentEvent.source.set("preference_center")])
+    bad = cli("consent", "verify", "--member", member_id)
+    assert bad.returncode == 1
+    assert "does not match the chain" in bad.stdout
+    event.update(actions=[ConsentEvent.source.set("registration")])
+    assert cli("consent", "verify", "--all").returncode == 0

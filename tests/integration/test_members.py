@@ -229,6 +229,8 @@ def test_the_chain_check_detects_an_edited_event(client, mailbox):
     event.update(actions=[ConsentEvent.granted.set(not event.granted)])
     problems = consent.verify_chain(member_id)
     assert any("does not match the chain" in p for p in problems)
+    event.update(actions=[ConsentEvent.granted.set(not event.granted)])
+    assert consent.verify_chain(member_id) == []
 
 
 def test_audience_indexes_hold_only_verified_consenting_members(client, mailbox):
