@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["bench.coldstart"]
+BENCHMARKS = ["bench.coldstart", "bench.members"]
 COLUMNS = ["operation", "dynamodb_calls", "ses_calls", "items_read", "median_ms", "p95_ms",
            "ratio", "target", "ok"]
 
@@ -30,7 +30,7 @@ def main() -> int:
     print("  ".join("-" * w for w in widths))
     for r in table:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
-    return 0 if all(row.get("ok", True) for row in rows) else 1
+    return 0 if all(row.get("ok") is not False for row in rows) else 1
 
 
 if __name__ == "__main__":

@@ -15,26 +15,22 @@ from __future__ import annotations
 import json
 import random
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from chalicelib.crypto import sign
 from chalicelib.db import cancelled_by_condition, storage_errors, transaction
 from chalicelib.errors import NotFoundError, UnavailableError
 from chalicelib.models import ConsentEvent, ConsentMap, ConsentState, Member
 from chalicelib.privacy import policy_version
+from chalicelib.vocabulary import PURPOSES, SOURCES
 
-PURPOSES = ("offers", "partner_promotions")
-SOURCES = ("registration", "preference_center", "unsubscribe_link", "bounce", "complaint",
-           "account_deleted")
 AUDIENCE_SHARDS = 4
 MAX_ATTEMPTS = 12
 _CHAIN = "consent-chain"
 
 
-@dataclass(frozen=True)
-class Provenance:
+class Provenance(NamedTuple):
     """How a consent was given: the source, and the page and origin of the request."""
 
     source: str

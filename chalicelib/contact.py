@@ -5,9 +5,10 @@ from chalicelib import mail, ratelimit
 from chalicelib.crypto import sha256_hex
 from chalicelib.errors import ValidationError
 from chalicelib.settings import get_settings
+from chalicelib.vocabulary import CONTACT_MAX_MESSAGE, CONTACT_TOPICS
 
-TOPICS = ("privacy", "security", "general")
-MAX_MESSAGE = 5000
+TOPICS = CONTACT_TOPICS
+MAX_MESSAGE = CONTACT_MAX_MESSAGE
 PER_CLIENT_PER_HOUR = 5
 
 

@@ -5,7 +5,8 @@ addresses have been validated, so no input can inject a header.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
+
 
 from chalicelib.settings import get_settings
 
@@ -18,8 +19,7 @@ SUBJECTS = {
 }
 
 
-@dataclass(frozen=True)
-class Message:
+class Message(NamedTuple):
     to: str
     template: str
     context: dict

@@ -6,9 +6,10 @@ costs one argon2 verification and the same reads whether or not the address exis
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import re
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from chalicelib import consent, mail, passwords, ratelimit, sessions, stats
@@ -79,8 +80,7 @@ def _new_token(purpose: str, member_id: str, ttl: timedelta, now: datetime) -> t
 # --- registration and verification --------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Registration:
+class Registration(NamedTuple):
     email: str
     password: str
     consents: dict
@@ -167,7 +167,7 @@ def _live_token(value: str, purpose: str, now: datetime) -> Token:
     return token
 
 
-def verify_email(token_value: str, now: datetime | None = None) -> Member:
+def verify_email(token_value: str, now: datetime | None = None) -> None:
     """Confirm an address with its single-use token; the token is spent in the same write."""
     from pynamodb.exceptions import TransactWriteError
 
@@ -188,7 +188,6 @@ def verify_email(token_value: str, now: datetime | None = None) -> Member:
                               field="token") from None
     if not member.email_verified:
         stats.increment("verifications")
-    return get_member(member.member_id)
 
 
 # --- sessions ------------------------------------------------------------------------------------

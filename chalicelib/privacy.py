@@ -1,10 +1,11 @@
 """The privacy policy the product serves and every consent event refers to by version."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import functools
 import hashlib
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 POLICY_FILE = Path(__file__).parent / "content" / "privacy-policy.txt"
@@ -16,8 +17,7 @@ VERSIONS = {
 }
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(NamedTuple):
     version: str
     effective_date: str
     sha256: str

@@ -6,9 +6,8 @@ is refreshed (one write) at most every ``TOUCH_INTERVAL`` to keep the idle windo
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from chalicelib.crypto import new_token, sha256_hex
 from chalicelib.db import storage_errors
@@ -20,8 +19,7 @@ TOUCH_INTERVAL = timedelta(minutes=5)
 MAX_USER_AGENT = 200
 
 
-@dataclass(frozen=True)
-class ActiveSession:
+class ActiveSession(NamedTuple):
     member_id: str
     session_hash: str
     created_at: datetime

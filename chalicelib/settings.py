@@ -8,8 +8,7 @@ reflects the variables in force and costs a dictionary lookup on the hot path.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from chalicelib.errors import SettingsError
 
@@ -39,8 +38,7 @@ LOCAL_STAGE = "local"
 DEFAULT_PORTS = {APP_PORT: 8000, DYNAMODB_PORT: 8100, SES_PORT: 8200}
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """A stage's configuration, as read from the environment."""
 
     env: tuple

@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Optional
 from urllib.parse import urlsplit
 
-from chalicelib import sessions
-from chalicelib.consent import Provenance
 from chalicelib.crypto import sign, verify_signature
 from chalicelib.errors import AuthenticationError, ForbiddenError
 from chalicelib.settings import get_settings
 from chalicelib.web import cookies
+from chalicelib.lazy import lazy_module
 from chalicelib.web.middleware import visitor_id
+
+sessions = lazy_module("chalicelib.sessions")
 
 _UNSET = object()
 
@@ -25,7 +26,7 @@ def session_cookie_value(request) -> Optional[str]:
     return cookies.request_cookie(request, cookies.SESSION_COOKIE)
 
 
-def current_session(request) -> Optional[sessions.ActiveSession]:
+def current_session(request):
     """The live session of this request (one read, then cached on the request)."""
     cached = getattr(request, "_eso_session", _UNSET)
     if cached is _UNSET:
@@ -34,7 +35,7 @@ def current_session(request) -> Optional[sessions.ActiveSession]:
     return cached
 
 
-def require_session(request) -> sessions.ActiveSession:
+def require_session(request):
     session = current_session(request)
     if session is None:
         raise AuthenticationError("sign in first", code="not_authenticated")
@@ -62,8 +63,10 @@ def request_origin(request) -> Optional[str]:
     return request.headers.get("origin") or get_settings().base_url
 
 
-def provenance(request, source: str, page: str) -> Provenance:
+def provenance(request, source: str, page: str):
     """How a consent change arrived: the page it was made on and the request's origin."""
+    from chalicelib.consent import Provenance
+
     return Provenance(source=source, page=page, origin=request_origin(request))
 
 

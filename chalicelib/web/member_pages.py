@@ -6,14 +6,14 @@ import json
 
 from chalice import Blueprint, Response
 
-from chalicelib import consent, contact, members, offers, personal_data, sessions
 from chalicelib.errors import EsoError, ValidationError
+from chalicelib.vocabulary import CONTACT_TOPICS, PURPOSES
 from chalicelib.web import cookies
 from chalicelib.web.auth import (
     check_csrf_token, current_session, provenance, session_cookie_value,
 )
 from chalicelib.web.http import ANY_CONTENT, FORM, client_address, form_body, media_type, status_for
-from chalicelib.web.members_api import gpc
+from chalicelib.web.members_api import consent, contact, gpc, members, offers, personal_data, sessions
 from chalicelib.web.render import redirect
 from chalicelib.web.views import member_page
 
@@ -59,7 +59,7 @@ def register_submit():
             members.Registration(
                 email=form.get("email", ""), password=form.get("password", ""),
                 display_name=form.get("display_name") or None,
-                consents={p: form.get(p) == "on" for p in consent.PURPOSES}),
+                consents={p: form.get(p) == "on" for p in PURPOSES}),
             provenance(request, "registration", "/register"))
     except EsoError as exc:
         form.pop("password", None)
@@ -160,7 +160,7 @@ def account_consents():
     try:
         form = _form(request)
         purpose = form.get("purpose")
-        if purpose not in consent.PURPOSES or form.get("granted") not in ("true", "false"):
+        if purpose not in PURPOSES or form.get("granted") not in ("true", "false"):
             raise ValidationError("choose a purpose and whether you agree")
         consent.change(session.member_id, {purpose: form["granted"] == "true"},
                        provenance(request, "preference_center", "/account"))
@@ -233,7 +233,7 @@ def reset_submit():
 
 @bp.route("/contact", methods=["GET"])
 def contact_page():
-    return member_page(bp.current_request, "contact.html", form={}, topics=contact.TOPICS)
+    return member_page(bp.current_request, "contact.html", form={}, topics=CONTACT_TOPICS)
 
 
 @bp.route("/contact", methods=["POST"], content_types=ANY_CONTENT)
@@ -245,7 +245,7 @@ def contact_submit():
         contact.submit(form.get("email", ""), form.get("topic", ""), form.get("message", ""),
                        client_address(request))
     except EsoError as exc:
-        return _error_page(request, "contact.html", exc, form=form, topics=contact.TOPICS)
+        return _error_page(request, "contact.html", exc, form=form, topics=CONTACT_TOPICS)
     return member_page(request, "message.html", title="Message sent",
                        text="Thank you. We answer privacy and security questions by e-mail, "
                             "usually within two working days.")

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib import consent, contact, members, offers, personal_data
 from chalicelib.errors import ValidationError
+from chalicelib.lazy import lazy_module
+from chalicelib.vocabulary import CONTACT_MAX_MESSAGE, CONTACT_TOPICS, PURPOSES
 from chalicelib.web import cookies
 from chalicelib.web.auth import (
     current_session, provenance, require_session, session_cookie_value,
@@ -12,13 +13,19 @@ from chalicelib.web.auth import (
 from chalicelib.web.http import ANY_CONTENT, api_view, client_address, json_body, json_response
 
 bp = Blueprint(__name__)
+consent = lazy_module("chalicelib.consent")
+contact = lazy_module("chalicelib.contact")
+members = lazy_module("chalicelib.members")
+offers = lazy_module("chalicelib.offers")
+personal_data = lazy_module("chalicelib.personal_data")
+sessions = lazy_module("chalicelib.sessions")
 
 _EMAIL = {"type": "string", "maxLength": 320}
 _PASSWORD = {"type": "string", "maxLength": 1024}
 _TOKEN = {"type": "string", "maxLength": 200}
 _CONSENTS = {
     "type": "object", "additionalProperties": False,
-    "properties": {p: {"type": "boolean"} for p in consent.PURPOSES},
+    "properties": {p: {"type": "boolean"} for p in PURPOSES},
 }
 
 REGISTER = {
@@ -42,8 +49,8 @@ RESET_CONFIRM = {"type": "object", "additionalProperties": False,
                  "properties": {"token": _TOKEN, "password": _PASSWORD}}
 CONTACT = {"type": "object", "additionalProperties": False,
            "required": ["email", "topic", "message"],
-           "properties": {"email": _EMAIL, "topic": {"type": "string", "enum": list(contact.TOPICS)},
-                          "message": {"type": "string", "maxLength": contact.MAX_MESSAGE}}}
+           "properties": {"email": _EMAIL, "topic": {"type": "string", "enum": list(CONTACT_TOPICS)},
+                          "message": {"type": "string", "maxLength": CONTACT_MAX_MESSAGE}}}
 
 
 def gpc(request) -> bool:
@@ -93,8 +100,6 @@ def login():
     data = json_body(request, LOGIN)
     member, value, max_age = members.login(data["email"], data["password"],
                                            request.headers.get("user-agent"))
-    from chalicelib import sessions
-
     sessions.revoke(session_cookie_value(request))  # never keep a pre-login session id
     return json_response({"member": members.member_json(member)},
                          headers={"Set-Cookie": cookies.session_cookie(value, max_age)})
@@ -103,8 +108,6 @@ def login():
 @bp.route("/api/v1/session", methods=["DELETE"], content_types=ANY_CONTENT)
 @api_view
 def logout():
-    from chalicelib import sessions
-
     sessions.revoke(session_cookie_value(bp.current_request))
     return _no_content({"Set-Cookie": cookies.clear_session_cookie()})
 
