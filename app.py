@@ -1,7 +1,8 @@
 """eSO: the Chalice application. Creates the app and registers the Blueprints; nothing else."""
 from chalice import Chalice
 
-from chalicelib.web import api, fallback, member_pages, members_api, pages
+from chalicelib import workers
+from chalicelib.web import api, fallback, member_pages, members_api, pages, unsubscribe
 from chalicelib.web.middleware import eso_http_middleware
 
 app = Chalice(app_name="eso")
@@ -10,4 +11,6 @@ app.register_blueprint(api.bp)
 app.register_blueprint(members_api.bp)
 app.register_blueprint(pages.bp)
 app.register_blueprint(member_pages.bp)
+app.register_blueprint(unsubscribe.bp)
+app.register_blueprint(workers.bp)
 app.register_blueprint(fallback.bp)

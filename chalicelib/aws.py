@@ -25,3 +25,8 @@ def sesv2():
 def ssm():
     settings = get_settings()
     return _client("ssm", None, settings.region)
+
+
+def sqs():
+    settings = get_settings()
+    return _client("sqs", None, settings.region)

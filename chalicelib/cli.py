@@ -153,5 +153,86 @@ def consent_verify(out: Output, member_ids, check_all):
         sys.exit(1)
 
 
+@main.group("promotions")
+def promotions_group():
+    """Partners' promotions: review and send."""
+
+
+def _promotion_row(promotion) -> dict:
+    return {"id": promotion.promotion_id, "kind": promotion.kind, "status": promotion.status,
+            "partner_id": promotion.partner_id, "subject": promotion.subject,
+            "created_at": promotion.created_at.isoformat(), "delivered": int(promotion.delivered),
+            "skipped": int(promotion.skipped), "failed": int(promotion.failed)}
+
+
+@promotions_group.command("list")
+@click.option("--status", type=click.Choice(["pending_review", "approved", "rejected",
+                                             "sending", "sent"]))
+@click.pass_obj
+def promotions_list(out: Output, status):
+    """Promotions, newest first."""
+    from chalicelib import promotions
+
+    rows = [_promotion_row(p) for p in promotions.list_all(status)]
+    lines = [f"{r['id']}  {r['status']:<14} {r['kind']:<7} delivered={r['delivered']:<6} "
+             f"{r['subject']}" for r in rows]
+    out.result({"promotions": rows}, "\n".join(lines) or "no promotions")
+
+
+def _send(out: Output, promotion_id: str) -> dict:
+    from chalicelib import promotions
+    from chalicelib.settings import get_settings
+
+    where = "the send queue" if get_settings().send_queue else "SES (in-process)"
+    batches = promotions.dispatch(
+        promotion_id, progress=lambda n: out.progress(f"{n} batch(es) handed to {where}"))
+    return _promotion_row(promotions.get(promotion_id)) | {"batches": batches}
+
+
+@promotions_group.command("approve")
+@click.argument("promotion_id")
+@click.pass_obj
+def promotions_approve(out: Output, promotion_id):
+    """Approve a pending promotion and send it to the members who may receive it."""
+    from chalicelib import promotions
+
+    promotions.approve(promotion_id)
+    row = _send(out, promotion_id)
+    out.result(row, f"approved {promotion_id}: {row['batches']} batch(es), "
+                    f"{row['delivered']} delivered, {row['skipped']} skipped")
+
+
+@promotions_group.command("reject")
+@click.argument("promotion_id")
+@click.pass_obj
+def promotions_reject(out: Output, promotion_id):
+    """Reject a pending promotion; nothing is sent."""
+    from chalicelib import promotions
+
+    row = _promotion_row(promotions.reject(promotion_id))
+    out.result(row | {"status": "rejected"}, f"rejected {promotion_id}")
+
+
+@main.group("offers")
+def offers_group():
+    """eSO's own offers to members who keep "Contact me with special offers and services"."""
+
+
+@offers_group.command("send")
+@click.option("--subject", required=True)
+@click.option("--text", required=True, help="The plain-text body.")
+@click.option("--html", help="An HTML body (optional).")
+@click.pass_obj
+def offers_send(out: Output, subject, text, html):
+    """Send an offer now to every verified member who consents to offers."""
+    from chalicelib import promotions
+
+    promotion = promotions.create("offer", subject, text, html)
+    row = _send(out, promotion.promotion_id)
+    out.result({"promotion_id": promotion.promotion_id} | row,
+               f"offer {promotion.promotion_id}: {row['batches']} batch(es), "
+               f"{row['delivered']} delivered, {row['skipped']} skipped")
+
+
 if __name__ == "__main__":
     main(prog_name="python -m chalicelib.cli")

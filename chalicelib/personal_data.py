@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from chalicelib import consent, sessions, stats
 from chalicelib.db import storage_errors, transaction
-from chalicelib.models import ConsentEvent, EmailClaim, Member, Session, Token
+from chalicelib.models import ConsentEvent, Delivery, EmailClaim, Member, Session, Token
 
 
 def export(member_id: str) -> dict:
@@ -32,7 +32,25 @@ def export(member_id: str) -> dict:
         "referral_clicks": [],
         "partner_transactions": [],
         "partner_contacts": [],
+        "promotions_received": _promotions_received(member_id),
     }
+
+
+def _promotions_received(member_id: str) -> list:
+    from chalicelib.models import Promotion
+
+    with storage_errors():
+        ids = [d.promotion_id for d in Delivery.by_member.query(member_id)]
+        received = []
+        for promotion_id in ids:
+            delivery = Delivery.get(promotion_id, member_id)
+            try:
+                subject = Promotion.get(promotion_id).subject
+            except Promotion.DoesNotExist:
+                subject = None
+            received.append({"promotion_id": promotion_id, "subject": subject,
+                             "status": delivery.status, "at": delivery.at.isoformat()})
+    return received
 
 
 def erase(member_id: str) -> None:
@@ -44,6 +62,9 @@ def erase(member_id: str) -> None:
         with Token.batch_write() as batch:
             for item in Token.by_member.query(member_id):
                 batch.delete(Token(item.token_hash))
+        with Delivery.batch_write() as batch:
+            for item in Delivery.by_member.query(member_id):
+                batch.delete(Delivery(item.promotion_id, member_id))
         with ConsentEvent.batch_write() as batch:
             for item in ConsentEvent.query(member_id):
                 batch.delete(ConsentEvent(member_id, item.seq))

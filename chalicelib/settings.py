@@ -27,11 +27,13 @@ SECRET = "ESO_SECRET"
 SECRET_PARAMETER = "ESO_SECRET_PARAMETER"
 K_THRESHOLD = "ESO_K_THRESHOLD"
 LOG_LEVEL = "ESO_LOG_LEVEL"
+SEND_RATE = "ESO_SEND_RATE"
+SEND_QUEUE = "ESO_SEND_QUEUE"
 
 _NAMES = (
     STAGE, TABLE_PREFIX, APP_PORT, DYNAMODB_PORT, SES_PORT, BASE_URL, MAIL_FROM,
     OPERATOR_EMAIL, POSTAL_ADDRESS, SES_CONFIGURATION_SET, SECRET, SECRET_PARAMETER,
-    K_THRESHOLD, LOG_LEVEL, "AWS_REGION", "AWS_DEFAULT_REGION",
+    K_THRESHOLD, LOG_LEVEL, SEND_RATE, SEND_QUEUE, "AWS_REGION", "AWS_DEFAULT_REGION",
 )
 
 LOCAL_STAGE = "local"
@@ -133,6 +135,23 @@ class Settings(NamedTuple):
     def k_threshold(self) -> int:
         raw = self._get(K_THRESHOLD)
         return int(raw) if raw else 10
+
+    @property
+    def send_rate(self) -> float:
+        """Messages per second the send worker may hand to SES (the account's sending quota)."""
+        raw = self._get(SEND_RATE)
+        try:
+            rate = float(raw) if raw else 14.0
+        except ValueError as exc:
+            raise SettingsError(f"{SEND_RATE} must be a number, not {raw!r}") from exc
+        if rate <= 0:
+            raise SettingsError(f"{SEND_RATE} must be positive")
+        return rate
+
+    @property
+    def send_queue(self) -> Optional[str]:
+        """The SQS queue of send batches; absent on the local stack, which sends in-process."""
+        return self._get(SEND_QUEUE)
 
     @property
     def log_level(self) -> str:

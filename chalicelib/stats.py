@@ -50,3 +50,8 @@ def daily(metric: str, start: date, end: date, *, dimension: str = "") -> dict:
         for item in DailyCounter.query(_key(metric, dimension), condition):
             totals[date.fromisoformat(item.day_shard.split("#", 1)[0])] += int(item.n)
     return dict(totals)
+
+
+def suppress(count: int, k: int):
+    """A count as shown to operators and partners: below the threshold ``k`` it is ``"<k"``."""
+    return f"<{k}" if count < k else count

@@ -1,0 +1,30 @@
+"""Event handlers: the SQS send worker and the SES bounce/complaint handler (SNS).
+
+Queue and topic names are fixed because Chalice binds them when the app is imported; each
+stage is deployed to its own AWS account (see README, Deploying).
+"""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+bp = Blueprint(__name__)
+
+SEND_QUEUE = "eso-sends"
+SES_EVENTS_TOPIC = "eso-ses-events"
+
+
+@bp.on_sqs_message(queue=SEND_QUEUE, batch_size=1, name="send_worker")
+def send_worker(event):
+    """One batch of up to 50 members of a promotion; raising returns it to the queue."""
+    from chalicelib import promotions
+
+    for record in event:
+        promotions.handle_queue_message(record.body)
+
+
+@bp.on_sns_message(topic=SES_EVENTS_TOPIC, name="ses_events")
+def ses_events(event):
+    """Bounces and complaints from the configuration set."""
+    from chalicelib import promotions
+
+    promotions.handle_ses_event(event.message)
