@@ -53,16 +53,26 @@ def storage_errors():
         raise unavailable from exc
 
 
+_connections: dict = {}
+
+
 def transaction():
-    """A PynamoDB TransactWrite on the settings' endpoint and region."""
+    """A PynamoDB TransactWrite on the settings' endpoint and region.
+
+    The connection (and its botocore client) is built once per endpoint and reused: a new one
+    per transaction would load the DynamoDB service model again each time.
+    """
     from pynamodb.connection import Connection
     from pynamodb.transactions import TransactWrite
 
     from chalicelib.settings import get_settings
 
     settings = get_settings()
-    return TransactWrite(connection=Connection(region=settings.region,
-                                               host=settings.dynamodb_endpoint))
+    key = (settings.region, settings.dynamodb_endpoint)
+    connection = _connections.get(key)
+    if connection is None:
+        connection = _connections[key] = Connection(region=key[0], host=key[1])
+    return TransactWrite(connection=connection)
 
 
 def cancelled_by_condition(exc) -> list:
