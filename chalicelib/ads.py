@@ -134,7 +134,7 @@ def parse_time(text: str, name: str) -> datetime:
 
 def check_slot(slot: Optional[str]) -> str:
     if not slot:
-        raise errors.ValidationError("missing query parameter: slot", field="slot")
+        raise errors.ValidationError("a slot is required", field="slot")
     if not _SLOT.match(slot):
         raise errors.ValidationError(
             "slot must be 1-32 lower-case letters, digits, '-' or '_'", field="slot")

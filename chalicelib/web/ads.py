@@ -16,7 +16,10 @@ def next_ad():
     from chalicelib import ads
 
     request = bp.current_request
-    ad = ads.next_ad(visitor_id(request), ads.check_slot(query_param(request, "slot")))
+    slot = query_param(request, "slot")
+    if not slot:
+        raise errors.ValidationError("missing query parameter: slot", field="slot")
+    ad = ads.next_ad(visitor_id(request), slot)
     if ad is None:
         return Response(body="", status_code=204, headers={"Cache-Control": "no-store"})
     return json_response({"ad": ad.public()})

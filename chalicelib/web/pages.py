@@ -29,7 +29,12 @@ def _ad_for(slot: str):
 
     try:
         return ads.next_ad(visitor_id(bp.current_request), slot)
-    except (errors.NotFoundError, errors.UnavailableError):
+    except errors.NotFoundError:
+        return None
+    except errors.UnavailableError:
+        from chalicelib.observability import get_logger
+
+        get_logger().warning("ad slot left empty: storage unavailable", extra={"slot": slot})
         return None
 
 

@@ -156,7 +156,7 @@ GOOD = dict(slot="home", title="A title", target_url="https://example.com/x")
 
 
 @pytest.mark.parametrize("change, words", [
-    ({"slot": ""}, "missing query parameter: slot"),
+    ({"slot": ""}, "a slot is required"),
     ({"slot": "Home Page"}, "slot must be"),
     ({"title": "   "}, "title must not be empty"),
     ({"title": "x" * 81}, "title must be at most 80"),
@@ -230,3 +230,11 @@ def test_the_home_page_escapes_what_an_ad_says():
     assert "&lt;script&gt;alert(&#34;t&#34;)&lt;/script&gt;" in html
     assert 'a.png&#34; onload=&#34;alert(1)"' in html
     assert 'href="/ads/ad-evil/click"' in html and "example.com/\"" not in html
+
+
+def test_the_home_page_renders_without_an_ad_when_the_database_is_down(client, monkeypatch):
+    monkeypatch.setenv("ESO_DYNAMODB_PORT", "1")
+    response = client.http.get("/", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    html = response.body.decode()
+    assert "No ad to show right now." in html and 'class="cookie-notice"' in html
