@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import copy
 import random
+import time
 
 from hypothesis import strategies as st
 
 from chalicelib.ads import DAY_MS, VIEWS_TTL, AdInfo, AdServer, StaleViewsError, Views
 
-T0_MS = 1_790_000_000_000  # a fixed start (2026-09-21), whole milliseconds
+# Fake time starts at the current hour, not at a fixed date: DynamoDB Local does delete items
+# whose TTL lies in the real past (within a second), which would silently drop state.
+T0_MS = int(time.time()) // 3600 * 3600 * 1000
 HOUR_MS = 3600 * 1000
 
 
