@@ -2,13 +2,14 @@
 from chalice import Chalice
 
 from chalicelib import workers
-from chalicelib.web import api, fallback, member_pages, members_api, pages, unsubscribe
+from chalicelib.web import ads, api, fallback, member_pages, members_api, pages, unsubscribe
 from chalicelib.web.middleware import eso_http_middleware
 
 app = Chalice(app_name="eso")
 app.register_middleware(eso_http_middleware, "http")
 app.register_blueprint(api.bp)
 app.register_blueprint(members_api.bp)
+app.register_blueprint(ads.bp)
 app.register_blueprint(pages.bp)
 app.register_blueprint(member_pages.bp)
 app.register_blueprint(unsubscribe.bp)

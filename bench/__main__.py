@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["bench.coldstart", "bench.members"]
+BENCHMARKS = ["bench.coldstart", "bench.members", "bench.ads", "bench.fanout"]
 COLUMNS = ["operation", "dynamodb_calls", "ses_calls", "items_read", "median_ms", "p95_ms",
            "ratio", "target", "ok"]
 
@@ -19,17 +19,21 @@ def _cell(value) -> str:
     return str(value)
 
 
-def main() -> int:
-    rows = []
-    for name in BENCHMARKS:
-        result = importlib.import_module(name).measure()
-        rows.extend(result if isinstance(result, list) else [result])
+def print_table(rows: list) -> None:
     table = [[_cell(row.get(column)) for column in COLUMNS] for row in rows]
     widths = [max(len(column), *(len(r[i]) for r in table)) for i, column in enumerate(COLUMNS)]
     print("  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths)))
     print("  ".join("-" * w for w in widths))
     for r in table:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+
+
+def main() -> int:
+    rows = []
+    for name in BENCHMARKS:
+        result = importlib.import_module(name).measure()
+        rows.extend(result if isinstance(result, list) else [result])
+    print_table(rows)
     return 0 if all(row.get("ok") is not False for row in rows) else 1
 
 

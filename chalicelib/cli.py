@@ -232,6 +232,61 @@ def offers_send(out: Output, subject, text, html):
     out.result({"promotion_id": promotion.promotion_id} | row,
                f"offer {promotion.promotion_id}: {row['batches']} batch(es), "
                f"{row['delivered']} delivered, {row['skipped']} skipped")
+@main.group()
+def ads():
+    """Ads and their slots (SPEC §4)."""
+
+
+@ads.command("add")
+@click.option("--slot", required=True, help="Where the ad is shown, e.g. home.")
+@click.option("--title", required=True)
+@click.option("--target-url", required=True, help="Where a click goes (http/https).")
+@click.option("--body", default=None, help="A line of text under the title.")
+@click.option("--image-url", default=None, help="An image (https) shown beside the text.")
+@click.option("--partner", "partner_id", default=None,
+              help="The owning partner: clicks then go through its referral route.")
+@click.option("--weight", type=int, default=1, show_default=True,
+              help="Relative chance among equally fresh ads.")
+@click.option("--frequency-cap", type=int, default=5, show_default=True,
+              help="Times one visitor may see it in 24 hours.")
+@click.option("--start", default=None, help="ISO 8601 date/time it starts (UTC if no zone).")
+@click.option("--end", default=None, help="ISO 8601 date/time it ends (UTC if no zone).")
+@click.pass_obj
+def ads_add(out: Output, slot, title, target_url, body, image_url, partner_id, weight,
+            frequency_cap, start, end):
+    """Add an ad to a slot."""
+    from chalicelib import ads as ad_service
+
+    ad = ad_service.create_ad(
+        slot=slot, title=title, target_url=target_url, body=body, image_url=image_url,
+        partner_id=partner_id, weight=weight, frequency_cap=frequency_cap,
+        starts_at=ad_service.parse_time(start, "start") if start else None,
+        ends_at=ad_service.parse_time(end, "end") if end else None)
+    out.result({"ad_id": ad.ad_id}, f"ad {ad.ad_id} added to slot {ad.slot}")
+
+
+@ads.command("list")
+@click.option("--slot", default=None, help="Only this slot's ads.")
+@click.pass_obj
+def ads_list(out: Output, slot):
+    """List ads (active or not)."""
+    from chalicelib import ads as ad_service
+
+    found = ad_service.list_ads(slot)
+    lines = [f"{ad.ad_id}  {ad.slot}  {'active' if ad.active else 'disabled'}  "
+             f"w={ad.weight} cap={ad.frequency_cap}  {ad.title}" for ad in found]
+    out.result({"ads": [ad.as_record() for ad in found]}, "\n".join(lines) or "no ads")
+
+
+@ads.command("disable")
+@click.argument("ad_id")
+@click.pass_obj
+def ads_disable(out: Output, ad_id):
+    """Stop showing an ad and stop redirecting its clicks."""
+    from chalicelib import ads as ad_service
+
+    ad = ad_service.disable_ad(ad_id)
+    out.result({"ad_id": ad.ad_id, "active": ad.active}, f"ad {ad.ad_id} disabled")
 
 
 if __name__ == "__main__":

@@ -5,11 +5,15 @@ from pathlib import Path
 
 from chalice import Blueprint, Response
 
+from chalicelib import errors
 from chalicelib.privacy import current_policy
+from chalicelib.web.middleware import visitor_id
 from chalicelib.web.render import page
 from chalicelib.web.views import member_page
 
 bp = Blueprint(__name__)
+
+HOME_AD_SLOT = "home"
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 ASSETS = {"site.css": "text/css; charset=utf-8", "site.js": "text/javascript; charset=utf-8"}
@@ -17,7 +21,23 @@ ASSETS = {"site.css": "text/css; charset=utf-8", "site.js": "text/javascript; ch
 
 @bp.route("/", methods=["GET"])
 def home():
-    return member_page(bp.current_request, "index.html")
+    return member_page(bp.current_request, "index.html", ad=_ad_for(HOME_AD_SLOT),
+                       ad_slot=HOME_AD_SLOT)
+
+
+def _ad_for(slot: str):
+    """The slot's next ad for this visitor; the page renders without one rather than fail."""
+    from chalicelib import ads
+
+    try:
+        return ads.next_ad(visitor_id(bp.current_request), slot)
+    except errors.NotFoundError:
+        return None
+    except errors.UnavailableError:
+        from chalicelib.observability import get_logger
+
+        get_logger().warning("ad slot left empty: storage unavailable", extra={"slot": slot})
+        return None
 
 
 @bp.route("/privacy", methods=["GET"])
