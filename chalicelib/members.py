@@ -12,7 +12,7 @@ import re
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from chalicelib import consent, mail, passwords, ratelimit, sessions, stats
+from chalicelib import consent, mail, observability, passwords, ratelimit, sessions, stats
 from chalicelib.consent import Provenance
 from chalicelib.crypto import new_token, sha256_hex
 from chalicelib.db import storage_errors, transaction
@@ -123,6 +123,7 @@ def register(form: Registration, provenance: Provenance, now: datetime | None = 
     mail.send(mail.Message(email, "verify", {"token": token, "display_name": display_name}))
     stats.increment("registrations")
     consent._count(events)
+    observability.count("Registrations")
 
 
 def _registered_again(email: str, now: datetime) -> None:
@@ -188,6 +189,7 @@ def verify_email(token_value: str, now: datetime | None = None) -> None:
                               field="token") from None
     if not member.email_verified:
         stats.increment("verifications")
+        observability.count("Verifications")
 
 
 # --- sessions ------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable, Iterator, NamedTuple, Optional
 
-from chalicelib import consent, stats
+from chalicelib import consent, observability, stats
 from chalicelib.consent import Provenance
 from chalicelib.crypto import sign, verify_signature
 from chalicelib.db import storage_errors, transaction
@@ -337,6 +337,7 @@ def _count(promotion: Promotion, delivered: int, skipped: int, failed: int) -> N
     if delivered:
         stats.increment("promotion_deliveries", dimension=promotion.kind, amount=delivered,
                         shards=4)
+        observability.count("PromotionsSent", delivered)
 
 
 _last_send = [0.0]
@@ -537,4 +538,5 @@ def suppress(address: str, source: str) -> bool:
     if granted:
         consent.change(member.member_id, granted, Provenance(source, page="ses-event"))
     stats.increment(f"{source}s")
+    observability.count("Bounces" if source == "bounce" else "Complaints")
     return True

@@ -17,14 +17,24 @@ SES_EVENTS_TOPIC = "eso-ses-events"
 def send_worker(event):
     """One batch of up to 50 members of a promotion; raising returns it to the queue."""
     from chalicelib import promotions
+    from chalicelib.observability import flush_metrics, set_correlation_id
 
-    for record in event:
-        promotions.handle_queue_message(record.body)
+    try:
+        for record in event:
+            set_correlation_id(record.to_dict().get("messageId"))
+            promotions.handle_queue_message(record.body)
+    finally:
+        flush_metrics()
 
 
 @bp.on_sns_message(topic=SES_EVENTS_TOPIC, name="ses_events")
 def ses_events(event):
     """Bounces and complaints from the configuration set."""
     from chalicelib import promotions
+    from chalicelib.observability import flush_metrics, set_correlation_id
 
-    promotions.handle_ses_event(event.message)
+    set_correlation_id(event.to_dict()["Records"][0]["Sns"].get("MessageId"))
+    try:
+        promotions.handle_ses_event(event.message)
+    finally:
+        flush_metrics()

@@ -87,15 +87,21 @@ def _csrf_refusal(request):
 
 
 def eso_http_middleware(request, get_response):
+    from chalicelib.observability import flush_metrics, set_correlation_id
+
     started = time.perf_counter()
+    request_id = (request.context or {}).get("requestId")
+    set_correlation_id(request_id)
     vid = visitor_id(request)
-    response = _csrf_refusal(request) or get_response(request)
+    try:
+        response = _csrf_refusal(request) or get_response(request)
+    finally:
+        flush_metrics()
     _normalise_error(response)
     if request.eso_visitor_is_new:
         cookies.add_set_cookie(response, cookies.visitor_cookie(vid))
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    request_id = (request.context or {}).get("requestId")
     if request_id:
         response.headers["X-Request-Id"] = request_id
     _log_request(request, response, started, request_id)
@@ -108,7 +114,6 @@ def _log_request(request, response, started, request_id) -> None:
     logger = get_logger()
     level = logger.warning if response.status_code >= 500 else logger.info
     level("request", extra={
-        "correlation_id": request_id,
         "method": request.method,
         "route": (request.context or {}).get("resourcePath"),
         "status": response.status_code,
