@@ -1,7 +1,9 @@
 """eSO: the Chalice application. Creates the app and registers the Blueprints; nothing else."""
 from chalice import Chalice
 
-from chalicelib.web import api, fallback, member_pages, members_api, pages
+from chalicelib.web import (
+    api, fallback, member_pages, members_api, pages, partner_api, referrals,
+)
 from chalicelib.web.middleware import eso_http_middleware
 
 app = Chalice(app_name="eso")
@@ -10,4 +12,6 @@ app.register_blueprint(api.bp)
 app.register_blueprint(members_api.bp)
 app.register_blueprint(pages.bp)
 app.register_blueprint(member_pages.bp)
+app.register_blueprint(partner_api.bp)
+app.register_blueprint(referrals.bp)
 app.register_blueprint(fallback.bp)

@@ -6,7 +6,9 @@ import json
 
 from chalice import Blueprint, Response
 
-from chalicelib import consent, contact, members, offers, personal_data, sessions
+from chalicelib import (
+    consent, contact, members, offers, partner_contacts, personal_data, referrals, sessions,
+)
 from chalicelib.errors import EsoError, ValidationError
 from chalicelib.web import cookies
 from chalicelib.web.auth import (
@@ -140,6 +142,8 @@ def _account(request, status_code: int = 200, **context) -> Response:
     return member_page(request, "account.html", status_code=status_code,
                        profile=members.member_json(member),
                        history=[consent.event_json(e) for e in consent.history(member.member_id)],
+                       referred=referrals.member_view(member.member_id),
+                       partner_contacts=partner_contacts.list_for_member(member.member_id),
                        **context)
 
 
