@@ -2,7 +2,7 @@
 from chalice import Chalice
 
 from chalicelib.web import (
-    api, fallback, member_pages, members_api, pages, partner_api, referrals,
+    api, fallback, member_pages, members_api, pages, partner_api, partner_pages,
 )
 from chalicelib.web.middleware import eso_http_middleware
 
@@ -13,5 +13,5 @@ app.register_blueprint(members_api.bp)
 app.register_blueprint(pages.bp)
 app.register_blueprint(member_pages.bp)
 app.register_blueprint(partner_api.bp)
-app.register_blueprint(referrals.bp)
+app.register_blueprint(partner_pages.bp)
 app.register_blueprint(fallback.bp)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["bench.coldstart"]
+BENCHMARKS = ["bench.coldstart", "bench.partners"]
 COLUMNS = ["operation", "dynamodb_calls", "ses_calls", "items_read", "median_ms", "p95_ms",
            "ratio", "target", "ok"]
 

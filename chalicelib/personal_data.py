@@ -12,12 +12,13 @@ deletion (source ``account_deleted``) are counted in the aggregates before it go
 """
 from __future__ import annotations
 
-from chalicelib import consent, partner_contacts, referrals, sessions, stats
+from chalicelib import consent, sessions, stats
 from chalicelib.db import storage_errors, transaction
 from chalicelib.models import ConsentEvent, EmailClaim, Member, Session, Token
 
 
 def export(member_id: str) -> dict:
+    from chalicelib import partner_contacts, referrals
     from chalicelib.members import get_member, member_json
 
     member = get_member(member_id)
@@ -40,6 +41,8 @@ def export(member_id: str) -> dict:
 
 def erase(member_id: str) -> None:
     """Delete every item that names the member. Idempotent: safe to run again after a crash."""
+    from chalicelib import partner_contacts, referrals
+
     referrals.deidentify_member(member_id)
     partner_contacts.erase(member_id)
     with storage_errors():

@@ -6,9 +6,7 @@ import json
 
 from chalice import Blueprint, Response
 
-from chalicelib import (
-    consent, contact, members, offers, partner_contacts, personal_data, referrals, sessions,
-)
+from chalicelib import consent, contact, members, offers, personal_data, sessions
 from chalicelib.errors import EsoError, ValidationError
 from chalicelib.web import cookies
 from chalicelib.web.auth import (
@@ -137,6 +135,8 @@ def members_page():
 
 
 def _account(request, status_code: int = 200, **context) -> Response:
+    from chalicelib import partner_contacts, referrals
+
     session = current_session(request)
     member = members.get_member(session.member_id)
     return member_page(request, "account.html", status_code=status_code,

@@ -1,5 +1,6 @@
 """The partners' API (SPEC §4, Partners): ``Authorization: Bearer <api key>`` on every call.
 
+The services are imported on first use, not with the app (cold start).
 Partners' servers call it, not browsers, so the middleware's Origin check does not apply
 under /partner/. The key is checked before anything else is read from the request. Responses
 hold the partner's own transactions and aggregate counts only: no member, e-mail or visitor.
@@ -10,7 +11,6 @@ import functools
 
 from chalice import Blueprint
 
-from chalicelib import partners, referrals
 from chalicelib.errors import ValidationError
 from chalicelib.web.http import ANY_CONTENT, api_view, json_body, json_response
 
@@ -27,9 +27,9 @@ TRANSACTION = {
         "occurred_at": {"type": "string", "minLength": 1, "maxLength": 40},
     },
 }
+# The services check meaning (currencies, order ids, ...); schemas bound types and sizes.
 REVERSE = {"type": "object", "additionalProperties": False, "required": ["reason"],
-           "properties": {"reason": {"type": "string", "minLength": 1,
-                                     "maxLength": referrals.MAX_REASON}}}
+           "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 200}}}
 AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="eso-partner"'}
 
 
@@ -49,6 +49,8 @@ def partner_view(fn):
 
 def authenticated_partner(request) -> str:
     """The partner id of the request's Bearer key (AuthenticationError otherwise)."""
+    from chalicelib import partners
+
     scheme, _, key = (request.headers.get("authorization") or "").partition(" ")
     return partners.authenticate(key.strip() if scheme.lower() == "bearer" else None)
 
@@ -64,6 +66,8 @@ def _query(request, allowed: set) -> dict:
 @bp.route("/partner/v1/transactions", methods=["POST"], content_types=ANY_CONTENT)
 @partner_view
 def report_transaction():
+    from chalicelib import referrals
+
     request = bp.current_request
     partner_id = authenticated_partner(request)
     data = json_body(request, TRANSACTION)
@@ -74,6 +78,8 @@ def report_transaction():
 @bp.route("/partner/v1/transactions", methods=["GET"])
 @partner_view
 def list_transactions():
+    from chalicelib import referrals
+
     request = bp.current_request
     partner_id = authenticated_partner(request)
     params = _query(request, {"from", "to", "cursor", "limit"})
@@ -88,6 +94,8 @@ def list_transactions():
           content_types=ANY_CONTENT)
 @partner_view
 def reverse_transaction(order_id):
+    from chalicelib import referrals
+
     request = bp.current_request
     partner_id = authenticated_partner(request)
     data = json_body(request, REVERSE)
@@ -98,6 +106,8 @@ def reverse_transaction(order_id):
 @bp.route("/partner/v1/reports/daily", methods=["GET"])
 @partner_view
 def daily_report():
+    from chalicelib import referrals
+
     request = bp.current_request
     partner_id = authenticated_partner(request)
     params = _query(request, {"from", "to"})

@@ -3,13 +3,12 @@
 ``GET /go/<partner>`` sends the browser to the partner's registered landing URL only (never a
 URL from the request). Writing to a partner is two steps without JavaScript: the member writes,
 then sees exactly what the partner will receive and confirms. The JSON API does the same
-sharing for clients that show their own confirmation.
+sharing for clients that show their own confirmation. Services load on first use (cold start).
 """
 from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib import partner_contacts, referrals
 from chalicelib.errors import EsoError, NotFoundError
 from chalicelib.web.auth import current_session, require_session
 from chalicelib.web.http import ANY_CONTENT, api_view, json_body, json_response, status_for
@@ -21,11 +20,13 @@ from chalicelib.web.views import member_page
 bp = Blueprint(__name__)
 
 CONTACT = {"type": "object", "additionalProperties": False, "required": ["message"],
-           "properties": {"message": {"type": "string", "maxLength": partner_contacts.MAX_MESSAGE}}}
+           "properties": {"message": {"type": "string", "maxLength": 2000}}}
 
 
 @bp.route("/go/{partner_id}", methods=["GET"])
 def go(partner_id):
+    from chalicelib import referrals
+
     request = bp.current_request
     session = current_session(request)
     try:
@@ -42,6 +43,8 @@ def go(partner_id):
 @bp.route("/api/v1/partners/{partner_id}/contact", methods=["POST"], content_types=ANY_CONTENT)
 @api_view
 def contact_partner_api(partner_id):
+    from chalicelib import partner_contacts
+
     request = bp.current_request
     session = require_session(request)
     message = json_body(request, CONTACT)["message"]
@@ -51,6 +54,8 @@ def contact_partner_api(partner_id):
 
 def _contact_page(request, partner_id: str, step: str, message: str = "",
                   error: EsoError | None = None) -> Response:
+    from chalicelib import partner_contacts
+
     session = current_session(request)
     try:
         shared = partner_contacts.preview(session.member_id, partner_id)
@@ -74,6 +79,8 @@ def contact_partner_page(partner_id):
 
 @bp.route("/partners/{partner_id}/contact", methods=["POST"], content_types=ANY_CONTENT)
 def contact_partner_submit(partner_id):
+    from chalicelib import partner_contacts
+
     request = bp.current_request
     session = current_session(request)
     if session is None:
