@@ -11,6 +11,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.errors import EsoError, NotFoundError
 from chalicelib.web.auth import current_session, require_session
+from chalicelib.web.fallback import not_found
 from chalicelib.web.http import ANY_CONTENT, api_view, json_body, json_response, status_for
 from chalicelib.web.member_pages import _form as read_form
 from chalicelib.web.middleware import visitor_id
@@ -33,8 +34,6 @@ def go(partner_id):
         target = referrals.record_click(partner_id, visitor_id(request),
                                         session.member_id if session else None)
     except NotFoundError:
-        from chalicelib.web.fallback import not_found
-
         return not_found()
     return Response(body="", status_code=302,
                     headers={"Location": target, "Cache-Control": "no-store"})
@@ -60,8 +59,6 @@ def _contact_page(request, partner_id: str, step: str, message: str = "",
     try:
         shared = partner_contacts.preview(session.member_id, partner_id)
     except NotFoundError:
-        from chalicelib.web.fallback import not_found
-
         return not_found()
     return member_page(request, "partner_contact.html",
                        status_code=status_for(error) if error else 200, step=step,
@@ -96,8 +93,6 @@ def contact_partner_submit(partner_id):
         record = partner_contacts.send(session.member_id, partner_id, message)
     except EsoError as exc:
         if isinstance(exc, NotFoundError):
-            from chalicelib.web.fallback import not_found
-
             return not_found()
         return _contact_page(request, partner_id, "write", form.get("message", ""), exc)
     return member_page(request, "message.html", title="Message sent",
