@@ -2,7 +2,9 @@
 from chalice import Chalice
 
 from chalicelib import workers
-from chalicelib.web import ads, api, fallback, member_pages, members_api, pages, unsubscribe
+from chalicelib.web import (
+    ads, api, fallback, member_pages, members_api, pages, partner_api, partner_pages, unsubscribe,
+)
 from chalicelib.web.middleware import eso_http_middleware
 
 app = Chalice(app_name="eso")
@@ -12,6 +14,8 @@ app.register_blueprint(members_api.bp)
 app.register_blueprint(ads.bp)
 app.register_blueprint(pages.bp)
 app.register_blueprint(member_pages.bp)
+app.register_blueprint(partner_api.bp)
+app.register_blueprint(partner_pages.bp)
 app.register_blueprint(unsubscribe.bp)
 app.register_blueprint(workers.bp)
 app.register_blueprint(fallback.bp)

@@ -53,7 +53,6 @@ MAX_URL = 2048
 
 _SLOT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _AD_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,47}$")
-_PARTNER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 # --- the catalogue -----------------------------------------------------------------------------
@@ -181,9 +180,14 @@ def create_ad(*, slot: str, title: str, target_url: str, body: Optional[str] = N
 
     now = now or datetime.now(timezone.utc)
     check_slot(slot)
-    if partner_id is not None and not _PARTNER_ID.match(partner_id):
-        raise errors.ValidationError("partner id must be 1-64 letters, digits, '-' or '_'",
-                                     field="partner")
+    if partner_id is not None:
+        from chalicelib import partners
+
+        try:
+            partners.get_active(partner_id)
+        except errors.NotFoundError:
+            raise errors.ValidationError(f"no active partner {partner_id!r}",
+                                         field="partner") from None
     if ends_at is not None and ends_at <= (starts_at or now):
         raise errors.ValidationError("the end must be after the start (and after now)",
                                      field="end")

@@ -289,5 +289,99 @@ def ads_disable(out: Output, ad_id):
     out.result({"ad_id": ad.ad_id, "active": ad.active}, f"ad {ad.ad_id} disabled")
 
 
+# --- partners ------------------------------------------------------------------------------------
+
+
+@main.group()
+def partners():
+    """Marketing partners and their API keys."""
+
+
+def _key_text(partner_id: str, api_key: str, what: str) -> str:
+    return (f"partner {partner_id} {what}\n"
+            f"API key (shown once, store it now): {api_key}")
+
+
+@partners.command("add")
+@click.option("--name", required=True, help="The partner's name, as members see it.")
+@click.option("--landing-url", required=True, help="https:// page referrals are sent to.")
+@click.option("--privacy-policy-url", help="https:// page of the partner's privacy policy.")
+@click.option("--contact-email", help="Where members' messages to the partner go.")
+@click.option("--description", help="One line members see on the partner's offer.")
+@click.option("--id", "partner_id", help="A chosen partner id (default: a random one).")
+@click.pass_obj
+def partners_add(out: Output, name, landing_url, privacy_policy_url, contact_email, description,
+                 partner_id):
+    """Register a partner; prints its id and API key (shown once)."""
+    from chalicelib import partners as service
+
+    new = service.create(name, landing_url, privacy_policy_url=privacy_policy_url,
+                         contact_email=contact_email, description=description,
+                         partner_id=partner_id)
+    text = _key_text(new.partner_id, new.api_key, "created")
+    if not privacy_policy_url:
+        text += "\nnote: without a privacy-policy URL the partner is not shown to members"
+    out.result({"partner_id": new.partner_id, "api_key": new.api_key}, text)
+
+
+@partners.command("rotate-key")
+@click.argument("partner_id")
+@click.pass_obj
+def partners_rotate_key(out: Output, partner_id):
+    """Issue a new API key; the old one stops working at once."""
+    from chalicelib import partners as service
+
+    new = service.rotate_key(partner_id)
+    out.result({"partner_id": new.partner_id, "api_key": new.api_key},
+               _key_text(new.partner_id, new.api_key, "has a new key; the old one no longer works"))
+
+
+@partners.command("disable")
+@click.argument("partner_id")
+@click.pass_obj
+def partners_disable(out: Output, partner_id):
+    """Disable a partner: its key, referral link and offer stop at once."""
+    from chalicelib import partners as service
+
+    partner = service.disable(partner_id)
+    out.result({"partner_id": partner.partner_id, "status": partner.status},
+               f"partner {partner.partner_id} disabled")
+
+
+@partners.command("list")
+@click.pass_obj
+def partners_list(out: Output):
+    """Every partner, active or disabled."""
+    from chalicelib import partners as service
+
+    found = service.list_all()
+    lines = [f"{p.partner_id}  {p.status:<8}  {p.name}  {p.landing_url}" for p in found]
+    out.result({"partners": [service.partner_json(p) for p in found]},
+               "\n".join(lines) or "no partners")
+
+
+# --- reports -------------------------------------------------------------------------------------
+
+
+@main.command("report")
+@click.option("--from", "start", required=True, help="First day, YYYY-MM-DD.")
+@click.option("--to", "end", required=True, help="Last day, YYYY-MM-DD.")
+@click.pass_obj
+def report(out: Output, start, end):
+    """Per-day partner figures (counts below K shown as <K)."""
+    from chalicelib import referrals
+
+    first, last = referrals.parse_day_range(start, end)
+    rows = referrals.operator_report(first, last)
+    lines = ["partner           day         clicks  transactions  reversals  revenue"]
+    for partner in rows:
+        for day in partner["days"]:
+            revenue = ", ".join(f"{v} {c}" for c, v in day["revenue"].items()) or "-"
+            lines.append(f"{partner['partner_id']:<16}  {day['date']}  {day['clicks']!s:>6}  "
+                         f"{day['transactions']!s:>12}  {day['reversals']!s:>9}  {revenue}")
+    out.result({"from": first.isoformat(), "to": last.isoformat(), "partners": rows},
+               "\n".join(lines) if rows else "no partners")
+
+
 if __name__ == "__main__":
     main(prog_name="python -m chalicelib.cli")

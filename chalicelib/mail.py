@@ -16,6 +16,7 @@ SUBJECTS = {
     "reset_password": "Reset your eSmallOffice password",
     "password_changed": "Your eSmallOffice password was changed",
     "contact": "[eSO contact] {topic} question",
+    "partner_contact": "An eSmallOffice member wrote to {partner_name}",
 }
 
 

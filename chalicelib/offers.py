@@ -14,6 +14,23 @@ ESO_OFFERS = (
 )
 
 
+def partner_offer(partner) -> dict:
+    """A partner's offer as members see it: through our referral link, with its own policy."""
+    return {"id": f"partner-{partner.partner_id}", "title": partner.name,
+            "body": partner.description or f"Members' offers from {partner.name}.",
+            "provider": partner.name, "partner_id": partner.partner_id,
+            "privacy_policy_url": partner.privacy_policy_url,
+            "url": f"/go/{partner.partner_id}",
+            "contact_url": (f"/partners/{partner.partner_id}/contact"
+                            if partner.contact_email else None)}
+
+
 def list_offers() -> list:
-    """Offers a signed-in member can see: eSO's own, then partners' (when there are any)."""
-    return [dict(offer) for offer in ESO_OFFERS]
+    """Offers a signed-in member can see: eSO's own, then active partners' (one Query).
+
+    A partner is shown only with its privacy-policy URL: members must be able to read it.
+    """
+    from chalicelib import partners
+
+    shown = [p for p in partners.list_active() if p.privacy_policy_url]
+    return [dict(offer) for offer in ESO_OFFERS] + [partner_offer(p) for p in shown]

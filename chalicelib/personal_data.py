@@ -4,8 +4,10 @@ Each capability that stores personal data adds itself to both functions here, so
 and the erasure can never disagree about where personal data lives.
 
 What erasure keeps, on purpose and without identifiers: the aggregate daily counters
-(registrations, consent changes and so on hold no member id), and nothing else about the
-member. The member's consent history is erased with the account: the withdrawals recorded at
+(registrations, consent changes and so on hold no member id), and the referral clicks and
+partner transactions, which stay for the partners' accounting but lose the member id (and the
+click its visitor hash). The record of what the member shared with partners is deleted; what
+a partner already received by e-mail is under that partner's privacy policy. The member's consent history is erased with the account: the withdrawals recorded at
 deletion (source ``account_deleted``) are counted in the aggregates before it goes.
 """
 from __future__ import annotations
@@ -16,9 +18,11 @@ from chalicelib.models import ConsentEvent, Delivery, EmailClaim, Member, Sessio
 
 
 def export(member_id: str) -> dict:
+    from chalicelib import partner_contacts, referrals
     from chalicelib.members import get_member, member_json
 
     member = get_member(member_id)
+    referred = referrals.member_view(member_id)
     return {
         "member": member_json(member),
         "account": {
@@ -29,9 +33,9 @@ def export(member_id: str) -> dict:
         },
         "consent_history": [consent.event_json(e, full=True) for e in consent.history(member_id)],
         "sessions": sessions.list_for_member(member_id),
-        "referral_clicks": [],
-        "partner_transactions": [],
-        "partner_contacts": [],
+        "referral_clicks": referred["referral_clicks"],
+        "partner_transactions": referred["partner_transactions"],
+        "partner_contacts": partner_contacts.list_for_member(member_id),
         "promotions_received": _promotions_received(member_id),
     }
 
@@ -55,6 +59,10 @@ def _promotions_received(member_id: str) -> list:
 
 def erase(member_id: str) -> None:
     """Delete every item that names the member. Idempotent: safe to run again after a crash."""
+    from chalicelib import partner_contacts, referrals
+
+    referrals.deidentify_member(member_id)
+    partner_contacts.erase(member_id)
     with storage_errors():
         with Session.batch_write() as batch:
             for item in Session.by_member.query(member_id):

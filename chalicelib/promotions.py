@@ -447,11 +447,9 @@ def _sender(promotion: Promotion) -> dict:
     """Who the promotion is from, as shown to members (a partner's name and privacy policy)."""
     if promotion.kind != "partner":
         return {"name": "eSmallOffice", "privacy_policy_url": None}
-    try:
-        from chalicelib import partners
-    except ImportError:  # the partner registry is not part of this build
-        return {"name": "an eSmallOffice marketing partner", "privacy_policy_url": None}
-    partner = partners.get_partner(promotion.partner_id)
+    from chalicelib import partners
+
+    partner = partners.get(promotion.partner_id)
     return {"name": partner.name, "privacy_policy_url": partner.privacy_policy_url}
 
 

@@ -5,6 +5,11 @@ A write is one ``UpdateItem ... ADD`` on a random shard (so one popular ad is no
 a report is one ``Query`` per counter over the day range, summing shards. Dimensions name
 things (an ad, a partner, a purpose, a currency), never people: anything that looks like an
 e-mail address or a long random token is refused.
+
+A counter may be broken down by a short ``label`` (a currency, say) kept in the range key,
+``"<day>#<label>#<shard>"``: one Query then reads every label of a day range. Counters that
+must agree exactly with a business record are added inside that record's transaction
+(``add_in``), so a retried or refused write never counts twice.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from chalicelib.models import DailyCounter
 MAX_SHARDS = 16
 _DIMENSION = re.compile(r"^[A-Za-z0-9_.:-]{0,64}$")
 _METRIC = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_LABEL = re.compile(r"^[A-Za-z0-9_.:-]{1,32}$")
 
 
 def _key(metric: str, dimension: str) -> str:
@@ -33,13 +39,28 @@ def today(now: datetime | None = None) -> date:
     return (now or datetime.now(timezone.utc)).astimezone(timezone.utc).date()
 
 
-def increment(metric: str, *, dimension: str = "", amount: int = 1, shards: int = 1,
-              now: datetime | None = None) -> None:
-    """Add ``amount`` to today's count (one write). Use ``shards`` > 1 for hot counters."""
+def _shard_item(metric: str, dimension: str, shards: int, now: datetime | None,
+                label: str) -> DailyCounter:
+    if label and not _LABEL.match(label):
+        raise ValueError(f"bad counter label {label!r}")
     shard = random.randrange(min(max(shards, 1), MAX_SHARDS))
-    item = DailyCounter(_key(metric, dimension), f"{today(now).isoformat()}#{shard:02d}")
+    prefix = f"{today(now).isoformat()}#{label + '#' if label else ''}"
+    return DailyCounter(_key(metric, dimension), f"{prefix}{shard:02d}")
+
+
+def increment(metric: str, *, dimension: str = "", amount: int = 1, shards: int = 1,
+              now: datetime | None = None, label: str = "") -> None:
+    """Add ``amount`` to today's count (one write). Use ``shards`` > 1 for hot counters."""
+    item = _shard_item(metric, dimension, shards, now, label)
     with storage_errors():
         item.update(actions=[DailyCounter.n.add(amount)])
+
+
+def add_in(tx, metric: str, *, dimension: str = "", amount: int = 1, shards: int = 1,
+           now: datetime | None = None, label: str = "") -> None:
+    """Like ``increment``, as one more write of the TransactWrite ``tx`` (no extra call)."""
+    tx.update(_shard_item(metric, dimension, shards, now, label),
+              actions=[DailyCounter.n.add(amount)])
 
 
 def daily(metric: str, start: date, end: date, *, dimension: str = "") -> dict:
@@ -52,6 +73,22 @@ def daily(metric: str, start: date, end: date, *, dimension: str = "") -> dict:
     return dict(totals)
 
 
-def suppress(count: int, k: int):
-    """A count as shown to operators and partners: below the threshold ``k`` it is ``"<k"``."""
+def daily_by_label(metric: str, start: date, end: date, *, dimension: str = "") -> dict:
+    """Day → {label → total} for a labelled counter over [start, end], in one Query."""
+    totals: dict = defaultdict(lambda: defaultdict(int))
+    condition = DailyCounter.day_shard.between(f"{start.isoformat()}#", f"{end.isoformat()}#~")
+    with storage_errors():
+        for item in DailyCounter.query(_key(metric, dimension), condition):
+            day, _, rest = item.day_shard.partition("#")
+            label = rest.rpartition("#")[0]
+            totals[date.fromisoformat(day)][label] += int(item.n)
+    return {day: dict(labels) for day, labels in totals.items()}
+
+
+def suppress(count: int, k: int | None = None) -> int | str:
+    """A count as it may be reported: below the threshold K it is ``"<K"``, never its value."""
+    if k is None:
+        from chalicelib.settings import get_settings
+
+        k = get_settings().k_threshold
     return f"<{k}" if count < k else count

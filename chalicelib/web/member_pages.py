@@ -135,11 +135,15 @@ def members_page():
 
 
 def _account(request, status_code: int = 200, **context) -> Response:
+    from chalicelib import partner_contacts, referrals
+
     session = current_session(request)
     member = members.get_member(session.member_id)
     return member_page(request, "account.html", status_code=status_code,
                        profile=members.member_json(member),
                        history=[consent.event_json(e) for e in consent.history(member.member_id)],
+                       referred=referrals.member_view(member.member_id),
+                       partner_contacts=partner_contacts.list_for_member(member.member_id),
                        **context)
 
 

@@ -14,7 +14,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib import ads, stats
+from chalicelib import ads, errors, stats
 from chalicelib.ads import DynamoViewStore
 from chalicelib.web.cookies import VISITOR_COOKIE
 from tests.ads_rules import FakeClock, ad_sets, check_rotation, request_plans, run_plan, server_for
@@ -202,7 +202,21 @@ def test_counters_and_state_hold_no_visitor_id(stack, client):
     assert now + 29 * 86400 < expires <= now + 31 * 86400
 
 
-def test_a_partner_ad_click_goes_to_the_partner_referral_route(stack, client):
+@pytest.fixture
+def acme(stack):
+    """The active partner "acme" that partner ads below belong to."""
+    from chalicelib import partners
+    from chalicelib.errors import ConflictError
+
+    try:
+        partners.create("Acme", "https://partner.example/landing",
+                        privacy_policy_url="https://partner.example/privacy", partner_id="acme")
+    except ConflictError:
+        pass
+    return "acme"
+
+
+def test_a_partner_ad_click_goes_to_the_partner_referral_route(stack, client, acme):
     ad = ads.create_ad(slot=new_slot(), title="Partner", target_url="https://partner.example/",
                        partner_id="acme")
     response = client.http.get(f"/ads/{ad.ad_id}/click")
@@ -285,7 +299,13 @@ def test_the_home_page_shows_the_home_slot_ad_server_side(stack, client):
 # --- the operator CLI ---------------------------------------------------------------------------
 
 
-def test_cli_adds_lists_and_disables_ads(stack):
+def test_an_ad_for_an_unknown_partner_is_refused(stack):
+    with pytest.raises(errors.ValidationError, match="no active partner"):
+        ads.create_ad(slot=new_slot(), title="Nobody's", target_url="https://example.com/",
+                      partner_id="nobody-here")
+
+
+def test_cli_adds_lists_and_disables_ads(stack, acme):
     slot = new_slot()
     added = cli("--json", "ads", "add", "--slot", slot, "--title", "From the CLI",
                 "--target-url", "https://example.com/cli", "--partner", "acme", "--weight", "4",

@@ -171,7 +171,7 @@ GOOD = dict(slot="home", title="A title", target_url="https://example.com/x")
     ({"weight": -3}, "weight must be"),
     ({"frequency_cap": 0}, "frequency cap must be a whole number from 1 to 50"),
     ({"frequency_cap": 51}, "frequency cap must be"),
-    ({"partner_id": "../admin"}, "partner id must be"),
+    ({"partner_id": "../admin"}, "no active partner"),
     ({"starts_at": datetime(2026, 5, 2, tzinfo=timezone.utc),
       "ends_at": datetime(2026, 5, 1, tzinfo=timezone.utc)}, "the end must be after the start"),
     ({"ends_at": datetime(2000, 1, 1, tzinfo=timezone.utc)}, "the end must be after"),

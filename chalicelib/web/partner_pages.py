@@ -1,0 +1,101 @@
+"""Members and visitors meet partners: the referral redirect and writing to a partner.
+
+``GET /go/<partner>`` sends the browser to the partner's registered landing URL only (never a
+URL from the request). Writing to a partner is two steps without JavaScript: the member writes,
+then sees exactly what the partner will receive and confirms. The JSON API does the same
+sharing for clients that show their own confirmation. Services load on first use (cold start).
+"""
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib.errors import EsoError, NotFoundError
+from chalicelib.web.auth import current_session, require_session
+from chalicelib.web.fallback import not_found
+from chalicelib.web.http import ANY_CONTENT, api_view, json_body, json_response, status_for
+from chalicelib.web.member_pages import _form as read_form
+from chalicelib.web.middleware import visitor_id
+from chalicelib.web.render import redirect
+from chalicelib.web.views import member_page
+
+bp = Blueprint(__name__)
+
+CONTACT = {"type": "object", "additionalProperties": False, "required": ["message"],
+           "properties": {"message": {"type": "string", "maxLength": 2000}}}
+
+
+@bp.route("/go/{partner_id}", methods=["GET"])
+def go(partner_id):
+    from chalicelib import referrals
+
+    request = bp.current_request
+    session = current_session(request)
+    try:
+        target = referrals.record_click(partner_id, visitor_id(request),
+                                        session.member_id if session else None)
+    except NotFoundError:
+        return not_found()
+    return Response(body="", status_code=302,
+                    headers={"Location": target, "Cache-Control": "no-store"})
+
+
+@bp.route("/api/v1/partners/{partner_id}/contact", methods=["POST"], content_types=ANY_CONTENT)
+@api_view
+def contact_partner_api(partner_id):
+    from chalicelib import partner_contacts
+
+    request = bp.current_request
+    session = require_session(request)
+    message = json_body(request, CONTACT)["message"]
+    partner_contacts.send(session.member_id, partner_id, message)
+    return json_response({"status": "sent"}, 202)
+
+
+def _contact_page(request, partner_id: str, step: str, message: str = "",
+                  error: EsoError | None = None) -> Response:
+    from chalicelib import partner_contacts
+
+    session = current_session(request)
+    try:
+        shared = partner_contacts.preview(session.member_id, partner_id)
+    except NotFoundError:
+        return not_found()
+    return member_page(request, "partner_contact.html",
+                       status_code=status_for(error) if error else 200, step=step,
+                       shared={**shared, "message": message}, partner_id=partner_id,
+                       error=error.message if error else None)
+
+
+@bp.route("/partners/{partner_id}/contact", methods=["GET"])
+def contact_partner_page(partner_id):
+    request = bp.current_request
+    if current_session(request) is None:
+        return redirect("/login?next=/members")
+    return _contact_page(request, partner_id, "write")
+
+
+@bp.route("/partners/{partner_id}/contact", methods=["POST"], content_types=ANY_CONTENT)
+def contact_partner_submit(partner_id):
+    from chalicelib import partner_contacts
+
+    request = bp.current_request
+    session = current_session(request)
+    if session is None:
+        return redirect("/login?next=/members")
+    form = {}
+    try:
+        form = read_form(request)
+        if form.get("action") == "edit":
+            return _contact_page(request, partner_id, "write", form.get("message", ""))
+        message = partner_contacts.clean_message(form.get("message", ""))
+        if form.get("action") != "send":
+            return _contact_page(request, partner_id, "review", message)
+        record = partner_contacts.send(session.member_id, partner_id, message)
+    except EsoError as exc:
+        if isinstance(exc, NotFoundError):
+            return not_found()
+        return _contact_page(request, partner_id, "write", form.get("message", ""), exc)
+    return member_page(request, "message.html", title="Message sent",
+                       text=f"{record.partner_name} received your name, e-mail address and "
+                            f"message. Your account lists what you shared and when.",
+                       link=("/account#partners", "See it in your account"))
