@@ -92,6 +92,8 @@ def create(kind: str, subject: str, text: str, html: Optional[str] = None,
 
 
 def get(promotion_id: str) -> Promotion:
+    if not isinstance(promotion_id, str) or not 1 <= len(promotion_id) <= 64:
+        raise NotFoundError("no such promotion")
     with storage_errors():
         try:
             return Promotion.get(promotion_id, consistent_read=True)

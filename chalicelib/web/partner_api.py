@@ -114,3 +114,45 @@ def daily_report():
     start, end = referrals.parse_day_range(params.get("from"), params.get("to"))
     return json_response({"from": start.isoformat(), "to": end.isoformat(),
                           "days": referrals.daily_report(partner_id, start, end)})
+
+
+PROMOTION = {
+    "type": "object", "additionalProperties": False, "required": ["subject", "text"],
+    "properties": {
+        "subject": {"type": "string", "minLength": 1, "maxLength": 150},
+        "text": {"type": "string", "minLength": 1, "maxLength": 20_000},
+        "html": {"type": "string", "minLength": 1, "maxLength": 100_000},
+    },
+}
+
+
+@bp.route("/partner/v1/promotions", methods=["POST"], content_types=ANY_CONTENT)
+@partner_view
+def submit_promotion():
+    """A promotion for the members who agreed to partner promotions; eSO reviews and sends it."""
+    from chalicelib import promotions
+
+    request = bp.current_request
+    partner_id = authenticated_partner(request)
+    data = json_body(request, PROMOTION)
+    promotion = promotions.create("partner", data["subject"], data["text"], data.get("html"),
+                                  partner_id=partner_id)
+    return json_response({"promotion": {"id": promotion.promotion_id,
+                                        "status": promotion.status}}, 202)
+
+
+@bp.route("/partner/v1/promotions/{promotion_id}", methods=["GET"])
+@partner_view
+def promotion_status(promotion_id):
+    """Status and aggregate delivery counts of the partner's own promotion; never who."""
+    from chalicelib import promotions
+    from chalicelib.errors import NotFoundError
+
+    partner_id = authenticated_partner(bp.current_request)
+    try:
+        promotion = promotions.get(promotion_id)
+    except NotFoundError:
+        promotion = None
+    if promotion is None or promotion.kind != "partner" or promotion.partner_id != partner_id:
+        raise NotFoundError("no such promotion")
+    return json_response({"promotion": promotions.status_json(promotion)})
