@@ -444,5 +444,5 @@ def click(ad_id: str, now: Optional[datetime] = None) -> str:
     ad = get_ad(ad_id)
     if not ad.active:
         raise errors.NotFoundError("There is no such ad.")
-    stats.increment("ad_clicks", dimension=ad.ad_id, shards=CLICK_SHARDS, now=now)
+    stats.record("ad_clicks", dimension=ad.ad_id, shards=CLICK_SHARDS, now=now)
     return ad.destination

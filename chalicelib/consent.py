@@ -145,17 +145,17 @@ def change(member_id: str, wanted: dict, provenance: Provenance,
                 raise
             time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
             continue
-        _count(events)
+        count_events(events)
         return Member.get(member_id, consistent_read=True)
     raise UnavailableError("Too many simultaneous changes; try again.", retry_after=1)
 
 
-def _count(events: list) -> None:
+def count_events(events: list) -> None:
     from chalicelib import stats
 
     for event in events:
-        stats.increment("consent_grants" if event.granted else "consent_withdrawals",
-                        dimension=event.purpose)
+        stats.record("consent_grants" if event.granted else "consent_withdrawals",
+                     dimension=event.purpose)
 
 
 def history(member_id: str) -> list:

@@ -36,6 +36,12 @@ def as_unavailable(exc: Exception) -> UnavailableError | None:
     if _client_error_code(exc) in THROTTLING:
         return UnavailableError("The service is busy right now; try again shortly.",
                                 retry_after=1)
+    reasons = {r.code for r in (getattr(exc, "cancellation_reasons", None) or []) if r is not None}
+    if reasons and reasons <= {"TransactionConflict", "ThrottlingError",
+                               "ProvisionedThroughputExceeded"}:
+        # Another transaction held an item, or capacity ran out: nothing was written.
+        return UnavailableError("The service is busy right now; try again shortly.",
+                                retry_after=1)
     return None
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import random
 import re
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -26,6 +28,7 @@ RESET_TTL = timedelta(hours=1)
 LOGIN_FAILURES_ALLOWED = 5
 LOGIN_WINDOW_S = 15 * 60
 MAIL_PER_ADDRESS_PER_HOUR = 3
+REGISTER_ATTEMPTS = 5
 MAX_DISPLAY_NAME = 80
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
@@ -106,23 +109,29 @@ def register(form: Registration, provenance: Provenance, now: datetime | None = 
                     consents=consent.state_after(None, events), consent_seq=len(events),
                     consent_head=events[-1].event_hash)
     token, token_item = _new_token(VERIFY_EMAIL, member_id, VERIFY_TTL, now)
-    try:
-        with storage_errors(), transaction() as tx:
-            tx.save(EmailClaim(email, member_id=member_id, created_at=now),
-                    condition=EmailClaim.email.does_not_exist())
-            tx.save(member, condition=Member.member_id.does_not_exist())
-            for event in events:
-                tx.save(event)
-            tx.save(token_item)
-    except TransactWriteError as exc:
-        reasons = exc.cancellation_reasons or []
-        if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
-            _registered_again(email, now)
-            return
-        raise
+    for attempt in range(REGISTER_ATTEMPTS):
+        try:
+            with storage_errors(), transaction() as tx:
+                tx.save(EmailClaim(email, member_id=member_id, created_at=now),
+                        condition=EmailClaim.email.does_not_exist())
+                tx.save(member, condition=Member.member_id.does_not_exist())
+                for event in events:
+                    tx.save(event)
+                tx.save(token_item)
+            break
+        except TransactWriteError as exc:
+            reasons = exc.cancellation_reasons or []
+            if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+                _registered_again(email, now)
+                return
+            if attempt + 1 == REGISTER_ATTEMPTS or not any(
+                    r is not None and r.code == "TransactionConflict" for r in reasons):
+                raise
+            # Another registration of this address is in flight: look again shortly.
+            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
     mail.send(mail.Message(email, "verify", {"token": token, "display_name": display_name}))
-    stats.increment("registrations")
-    consent._count(events)
+    stats.record("registrations")
+    consent.count_events(events)
     observability.count("Registrations")
 
 
@@ -188,7 +197,7 @@ def verify_email(token_value: str, now: datetime | None = None) -> None:
         raise ValidationError("this link is invalid or has expired", code="invalid_token",
                               field="token") from None
     if not member.email_verified:
-        stats.increment("verifications")
+        stats.record("verifications")
         observability.count("Verifications")
 
 

@@ -84,4 +84,4 @@ def erase(member_id: str) -> None:
         with transaction() as tx:
             tx.delete(EmailClaim(member.email))
             tx.delete(Member(member_id))
-    stats.increment("accounts_deleted")
+    stats.record("accounts_deleted")

@@ -537,6 +537,6 @@ def suppress(address: str, source: str) -> bool:
     granted = {p: False for p in KIND_PURPOSE.values() if consent.is_granted(member, p)}
     if granted:
         consent.change(member.member_id, granted, Provenance(source, page="ses-event"))
-    stats.increment(f"{source}s")
+    stats.record(f"{source}s")
     observability.count("Bounces" if source == "bounce" else "Complaints")
     return True

@@ -79,7 +79,7 @@ def record_click(partner_id: str, visitor_id: str, member_id: str | None = None,
                           member_id=member_id, clicked_at=now, expires_at=now + CLICK_TTL)
     with storage_errors():
         click.save(condition=ReferralClick.click_id.does_not_exist())
-    stats.increment("referral_clicks", dimension=partner.partner_id, shards=CLICK_SHARDS, now=now)
+    stats.record("referral_clicks", dimension=partner.partner_id, shards=CLICK_SHARDS, now=now)
     return landing_url_with_click(partner.landing_url, click_id)
 
 

@@ -56,6 +56,21 @@ def increment(metric: str, *, dimension: str = "", amount: int = 1, shards: int 
         item.update(actions=[DailyCounter.n.add(amount)])
 
 
+def record(metric: str, **options) -> None:
+    """``increment`` for counts that follow a write already made: if the counter cannot be
+    written (throttling, an outage), the event is not failed for it — the loss is logged and
+    counted as a metric instead, and the aggregate is low by that one event."""
+    from chalicelib.errors import UnavailableError
+
+    try:
+        increment(metric, **options)
+    except UnavailableError:
+        from chalicelib import observability
+
+        observability.get_logger().warning("counter write lost", extra={"metric": metric})
+        observability.count("CounterWritesLost")
+
+
 def add_in(tx, metric: str, *, dimension: str = "", amount: int = 1, shards: int = 1,
            now: datetime | None = None, label: str = "") -> None:
     """Like ``increment``, as one more write of the TransactWrite ``tx`` (no extra call)."""
