@@ -12,8 +12,12 @@ import contextlib
 from chalicelib.errors import UnavailableError
 
 THROTTLING = {
+    # DynamoDB
     "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
     "InternalServerError", "ServiceUnavailable", "TransactionInProgressException",
+    # SES v2, SQS, SSM
+    "TooManyRequestsException", "LimitExceededException", "Throttling",
+    "ServiceUnavailableException", "RequestThrottled", "ThrottlingError",
 }
 
 
@@ -47,12 +51,13 @@ def as_unavailable(exc: Exception) -> UnavailableError | None:
 
 @contextlib.contextmanager
 def storage_errors():
-    from botocore.exceptions import BotoCoreError
+    """Turn a throttled or unreachable AWS dependency (DynamoDB, SES, SQS) into a 503."""
+    from botocore.exceptions import BotoCoreError, ClientError
     from pynamodb.exceptions import PynamoDBException
 
     try:
         yield
-    except (PynamoDBException, BotoCoreError) as exc:
+    except (PynamoDBException, BotoCoreError, ClientError) as exc:
         unavailable = as_unavailable(exc)
         if unavailable is None:
             raise
