@@ -90,7 +90,7 @@ def eso_http_middleware(request, get_response):
     from chalicelib.observability import flush_metrics, set_correlation_id
 
     started = time.perf_counter()
-    request_id = (request.context or {}).get("requestId")
+    request_id = _request_id(request)
     set_correlation_id(request_id)
     vid = visitor_id(request)
     try:
@@ -106,6 +106,19 @@ def eso_http_middleware(request, get_response):
         response.headers["X-Request-Id"] = request_id
     _log_request(request, response, started, request_id)
     return response
+
+
+def _request_id(request) -> str:
+    """API Gateway's request id; the Lambda request id or a fresh one where there is none
+    (chalice local, the test client)."""
+    request_id = (request.context or {}).get("requestId")
+    if not request_id:
+        request_id = getattr(request.lambda_context, "aws_request_id", None)
+    if not request_id:
+        import uuid
+
+        request_id = str(uuid.uuid4())
+    return request_id
 
 
 def _log_request(request, response, started, request_id) -> None:
