@@ -52,10 +52,3 @@ def take(key: str, limit: int, window_s: int, now: float | None = None,
     if hit(key, window_s, now) > limit:
         _, ends = _window(key, window_s, now)
         raise RateLimitedError(message, retry_after=max(1, int(ends - now)))
-
-
-def reset(key: str, window_s: int, now: float | None = None) -> None:
-    now = time.time() if now is None else now
-    item_key, _ = _window(key, window_s, now)
-    with storage_errors():
-        RateLimit(item_key).delete()
