@@ -209,6 +209,9 @@ def report_transaction(partner_id: str, report: Report, now: datetime | None = N
                 raise
             _retry_pause(attempt)
             continue
+        from chalicelib import observability
+
+        observability.count("PartnerReports")
         return wanted, True
     raise UnavailableError("Too many simultaneous reports; try again.", retry_after=1)
 

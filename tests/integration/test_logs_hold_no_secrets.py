@@ -84,7 +84,8 @@ def test_a_whole_journey_logs_no_personal_data_or_secrets(client, mailbox, capsy
     requests = [json.loads(line) for line in collect.lines if '"message":"request"' in line]
     assert len(requests) >= 15                           # the journey was logged...
     assert all(r.get("correlation_id") for r in requests)  # ...each line with its request id
-    assert "Registrations" in text and "PromotionsSent" in text  # EMF metrics were written
+    for metric in ("Registrations", "Verifications", "PromotionsSent", "PartnerReports"):
+        assert metric in text  # EMF metrics were written
     for what, value in secrets.items():
         assert value not in text, f"the {what} appears in the logs"
     assert not re.search(r"[\w.+-]+@[\w-]+\.[\w.]+", text.replace("@example.org\"", "")), \

@@ -67,13 +67,21 @@ def test_the_drift_check_notices_a_difference():
     assert _model_shape(Session) != _infra_shape(props)
 
 
-def test_tables_holding_people_and_consent_are_protected():
+def test_tables_holding_people_consent_and_money_are_protected():
     tables = _tables()
-    for suffix in ("members", "email-claims", "consent-events"):
+    template = cfn.load(cfn.INFRA / "data.yaml")["Resources"]
+    for suffix in ("members", "email-claims", "consent-events", "partner-transactions",
+                   "partners", "partner-contacts"):
         props = tables[suffix]
         assert props["DeletionProtectionEnabled"] is True
         assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    for name, resource in template.items():
+        if resource["Type"] == "AWS::DynamoDB::Table" and "DeletionProtectionEnabled" in resource["Properties"]:
+            assert resource.get("DeletionPolicy") == "Retain", name  # a stack delete keeps data
     assert all(p["SSESpecification"]["SSEEnabled"] for p in tables.values())
+    for resource in template.values():
+        if resource["Type"] == "AWS::SQS::Queue":
+            assert resource["Properties"]["SqsManagedSseEnabled"] is True
 
 
 def test_stage_template_packages_offline_and_passes_cfn_lint(tmp_path):
