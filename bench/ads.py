@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import json
-import os
 import statistics
 import sys
 import time
@@ -54,13 +52,6 @@ class CallCounter:
         self.items += 1 if "Item" in parsed else parsed.get("Count", 0)
         consumed = parsed.get("ConsumedCapacity") or {}
         self.capacity += float(consumed.get("CapacityUnits", 0))
-
-
-def _stage_env(port: int) -> dict:
-    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    return {**config.get("environment_variables", {}),
-            **config["stages"]["local"]["environment_variables"],
-            "ESO_DYNAMODB_PORT": str(port), "ESO_LOG_LEVEL": "INFO"}
 
 
 def _bare_app():
@@ -183,24 +174,11 @@ def _run(requests: int) -> list:
 
 
 def measure(requests: int = 300) -> list:
-    from devstack.servers import SAFE_AWS_ENV, DynamoDBLocal, free_port
+    from bench.common import local_stack
 
-    port = free_port()
-    env = {**SAFE_AWS_ENV, **_stage_env(port)}
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    server = DynamoDBLocal(port).start()
-    try:
-        # The request log goes to stdout; keep it out of the report (it is still written).
-        with contextlib.redirect_stdout(io.StringIO()):
-            return _run(requests)
-    finally:
-        server.stop()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    # The request log goes to stdout; keep it out of the report (it is still written).
+    with local_stack(ses=False, log_level="INFO"), contextlib.redirect_stdout(io.StringIO()):
+        return _run(requests)
 
 
 def main() -> int:

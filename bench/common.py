@@ -14,24 +14,32 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextlib.contextmanager
-def local_stack():
-    """DynamoDB Local (in memory) and the SES server on free ports, tables created."""
+def local_stack(ses: bool = True, log_level: str = "WARNING"):
+    """DynamoDB Local (in memory) and, if asked, the SES server on free ports, with the local
+    stage's environment applied (and restored after) and the tables created."""
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     env = {**SAFE_AWS_ENV, **config["environment_variables"],
            **config["stages"]["local"]["environment_variables"],
            "ESO_DYNAMODB_PORT": str(free_port()), "ESO_SES_PORT": str(free_port()),
-           "ESO_APP_PORT": str(free_port()), "ESO_LOG_LEVEL": "WARNING"}
+           "ESO_APP_PORT": str(free_port()), "ESO_LOG_LEVEL": log_level}
+    saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
-    dynamodb = DynamoDBLocal(int(env["ESO_DYNAMODB_PORT"])).start()
-    ses = SesServer(int(env["ESO_SES_PORT"])).start()
+    servers = [DynamoDBLocal(int(env["ESO_DYNAMODB_PORT"])).start()]
     try:
+        if ses:
+            servers.append(SesServer(int(env["ESO_SES_PORT"])).start())
         from chalicelib import tables
 
         tables.create_missing()
         yield env
     finally:
-        ses.stop()
-        dynamodb.stop()
+        for server in reversed(servers):
+            server.stop()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 class AwsCalls:

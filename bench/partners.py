@@ -15,26 +15,16 @@ and measures through botocore's events (bench.dynamodb_calls):
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import sys
 import time
 from datetime import date, datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
-from devstack.servers import ROOT, SAFE_AWS_ENV, DynamoDBLocal, free_port
 
 PARTNER_TRANSACTIONS = 1_000
 ALL_TRANSACTIONS = 10_000
 PAGE = 100
-
-
-def _stage_env(port: int) -> dict:
-    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    return {**SAFE_AWS_ENV, **config.get("environment_variables", {}),
-            **config["stages"]["local"]["environment_variables"],
-            "ESO_DYNAMODB_PORT": str(port)}
 
 
 def _row(operation, calls, ms, target, ok, items_read=None) -> dict:
@@ -138,28 +128,16 @@ def _measure_listing(partner_id: str, others: list, reporting_id: str) -> list:
 
 
 def measure(reports: int = 100) -> list:
-    from chalicelib import partners, tables
+    from bench.common import local_stack
+    from chalicelib import partners
 
-    port = free_port()
-    env = _stage_env(port)
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    server = DynamoDBLocal(port).start()
-    try:
-        tables.create_missing()
+    with local_stack(ses=False, log_level="INFO"):
         reporting = partners.create("Reporting partner", "https://bench.example/")
         rows = _measure_reports(reporting.partner_id, reporting.api_key, reports)
         listed = partners.create("Listed partner", "https://bench.example/").partner_id
         others = [partners.create(f"Other {i}", "https://other.example/").partner_id
                   for i in range(9)]
         return rows + _measure_listing(listed, others, reporting.partner_id)
-    finally:
-        server.stop()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def main() -> int:

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from typing import NamedTuple, Optional
 
 from chalicelib.crypto import sign
-from chalicelib.db import cancelled_by_condition, storage_errors, transaction
+from chalicelib.db import storage_errors, transaction
 from chalicelib.errors import NotFoundError, UnavailableError
 from chalicelib.models import ConsentEvent, ConsentMap, ConsentState, Member
 from chalicelib.privacy import policy_version

@@ -177,17 +177,16 @@ def _live_token(value: str, purpose: str, now: datetime) -> Token:
     return token
 
 
-def verify_email(token_value: str, now: datetime | None = None) -> None:
-    """Confirm an address with its single-use token; the token is spent in the same write."""
+def _spend_token(token: Token, member: Member, actions: list, now: datetime) -> None:
+    """Delete the single-use token and update the member in one transaction. Following an
+    e-mailed link proves the mailbox, so the address counts as verified from then on."""
     from pynamodb.exceptions import TransactWriteError
 
-    now = _now(now)
-    token = _live_token(token_value, VERIFY_EMAIL, now)
-    member = get_member(token.member_id)
     try:
         with storage_errors(), transaction() as tx:
             tx.delete(token, condition=Token.token_hash.exists())
             tx.update(member, actions=[
+                *actions,
                 Member.email_verified.set(True),
                 Member.verified_at.set(member.verified_at or now),
                 *consent.audience_actions(member.member_id, member.consents, True,
@@ -196,6 +195,14 @@ def verify_email(token_value: str, now: datetime | None = None) -> None:
     except TransactWriteError:
         raise ValidationError("this link is invalid or has expired", code="invalid_token",
                               field="token") from None
+
+
+def verify_email(token_value: str, now: datetime | None = None) -> None:
+    """Confirm an address with its single-use token; the token is spent in the same write."""
+    now = _now(now)
+    token = _live_token(token_value, VERIFY_EMAIL, now)
+    member = get_member(token.member_id)
+    _spend_token(token, member, [], now)
     if not member.email_verified:
         stats.record("verifications")
         observability.count("Verifications")
@@ -279,27 +286,12 @@ def request_password_reset(email: str, now: datetime | None = None) -> None:
 
 def confirm_password_reset(token_value: str, password: str, now: datetime | None = None) -> None:
     """Set a new password with a single-use token; every session of the member ends."""
-    from pynamodb.exceptions import TransactWriteError
-
     now = _now(now)
     token = _live_token(token_value, RESET_PASSWORD, now)
     member = get_member(token.member_id)
     passwords.check_rules(password, member.email)
-    try:
-        with storage_errors(), transaction() as tx:
-            tx.delete(token, condition=Token.token_hash.exists())
-            # Following the link proves the mailbox, so the address counts as verified.
-            tx.update(member, actions=[
-                Member.password_hash.set(passwords.hash_password(password)),
-                Member.password_changed_at.set(now),
-                Member.email_verified.set(True),
-                Member.verified_at.set(member.verified_at or now),
-                *consent.audience_actions(member.member_id, member.consents, True,
-                                          member.suppressed),
-            ], condition=Member.member_id.exists())
-    except TransactWriteError:
-        raise ValidationError("this link is invalid or has expired", code="invalid_token",
-                              field="token") from None
+    _spend_token(token, member, [Member.password_hash.set(passwords.hash_password(password)),
+                                 Member.password_changed_at.set(now)], now)
     sessions.revoke_all(member.member_id)
     mail.send(mail.Message(member.email, "password_changed", {}))
 

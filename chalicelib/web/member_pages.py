@@ -36,8 +36,10 @@ def _error_page(request, template: str, exc: EsoError, **context) -> Response:
                        **context)
 
 
-def _login_redirect(next_page: str) -> Response:
-    return redirect(f"/login?next={next_page}")
+def _signed_in(request, next_page: str):
+    """(session, None) for a member; (None, a redirect to the login page) for a visitor."""
+    session = current_session(request)
+    return (session, None) if session else (None, redirect(f"/login?next={next_page}"))
 
 
 # --- registration and verification --------------------------------------------------------------
@@ -129,9 +131,8 @@ def logout_submit():
 @bp.route("/members", methods=["GET"])
 def members_page():
     request = bp.current_request
-    if current_session(request) is None:
-        return _login_redirect("/members")
-    return member_page(request, "members.html", offers=offers.list_offers())
+    _, to_login = _signed_in(request, "/members")
+    return to_login or member_page(request, "members.html", offers=offers.list_offers())
 
 
 def _account(request, status_code: int = 200, **context) -> Response:
@@ -150,17 +151,16 @@ def _account(request, status_code: int = 200, **context) -> Response:
 @bp.route("/account", methods=["GET"])
 def account_page():
     request = bp.current_request
-    if current_session(request) is None:
-        return _login_redirect("/account")
-    return _account(request)
+    _, to_login = _signed_in(request, "/account")
+    return to_login or _account(request)
 
 
 @bp.route("/account/consents", methods=["POST"], content_types=ANY_CONTENT)
 def account_consents():
     request = bp.current_request
-    session = current_session(request)
-    if session is None:
-        return _login_redirect("/account")
+    session, to_login = _signed_in(request, "/account")
+    if to_login:
+        return to_login
     try:
         form = _form(request)
         purpose = form.get("purpose")
@@ -176,9 +176,9 @@ def account_consents():
 @bp.route("/account/export", methods=["GET"])
 def account_export():
     request = bp.current_request
-    session = current_session(request)
-    if session is None:
-        return _login_redirect("/account")
+    session, to_login = _signed_in(request, "/account")
+    if to_login:
+        return to_login
     return Response(body=json.dumps(personal_data.export(session.member_id), indent=2),
                     status_code=200, headers={
                         "Content-Type": "application/json", "Cache-Control": "no-store",
@@ -188,9 +188,9 @@ def account_export():
 @bp.route("/account/delete", methods=["POST"], content_types=ANY_CONTENT)
 def account_delete():
     request = bp.current_request
-    session = current_session(request)
-    if session is None:
-        return _login_redirect("/account")
+    session, to_login = _signed_in(request, "/account")
+    if to_login:
+        return to_login
     try:
         form = _form(request)
         members.delete_account(session.member_id, form.get("password", ""))

@@ -8,7 +8,6 @@ from chalice import Blueprint, Response
 from chalicelib import errors
 from chalicelib.privacy import current_policy
 from chalicelib.web.middleware import visitor_id
-from chalicelib.web.render import page
 from chalicelib.web.views import member_page
 
 bp = Blueprint(__name__)

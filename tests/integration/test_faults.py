@@ -1,7 +1,6 @@
 """Faults injected between the app and its local servers (an HTTP fault proxy answering with
 AWS's own throttling errors): short bursts are retried with backoff and succeed; persistent
 ones are a clear 503 with Retry-After, and nothing is half-written."""
-import json
 
 import boto3
 import pytest

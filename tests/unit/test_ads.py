@@ -1,7 +1,6 @@
 """Ad rotation (SPEC §4) against an in-memory store with time moving; operator input checks."""
 from __future__ import annotations
 
-import random
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
