@@ -190,6 +190,8 @@ def money_shown(value: str, currency: str) -> str:
     """``12.50 USD``, ``≥12.50 USD``, or ``USD withheld (<10 sales)``."""
     if is_suppressed(value):
         return f"{currency} withheld ({value} sales)"
+    if value in (">=0", ">=0.00"):
+        return f"{currency} withheld (too few sales each day)"
     return f"{value.replace('>=', '≥')} {currency}"
 
 
