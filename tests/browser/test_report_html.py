@@ -58,7 +58,7 @@ def test_the_html_report_renders_its_charts_and_marks_hidden_days(chromium, repo
     assert len(drawn("figure.line-chart svg")) == 6
     assert len(drawn("figure.bar-chart svg")) >= 4
     assert len(drawn("path.series-line")) >= 5        # lines with real length
-    assert len(drawn("circle.point")) >= 40
+    assert len(drawn("circle.point, path.point-at-least")) >= 40  # a marker per shown day
     assert len(drawn("rect.bar")) >= 3
     hidden = page.locator("circle.point-hidden")
     assert hidden.count() > 0                           # days below K are marked ...
