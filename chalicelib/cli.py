@@ -364,23 +364,26 @@ def partners_list(out: Output):
 
 
 @main.command("report")
-@click.option("--from", "start", required=True, help="First day, YYYY-MM-DD.")
-@click.option("--to", "end", required=True, help="Last day, YYYY-MM-DD.")
+@click.option("--from", "start", required=True, help="First day, YYYY-MM-DD (UTC).")
+@click.option("--to", "end", required=True, help="Last day, YYYY-MM-DD (UTC), inclusive.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, writable=True),
+              help="Also write a self-contained HTML report with charts to this file.")
 @click.pass_obj
-def report(out: Output, start, end):
-    """Per-day partner figures (counts below K shown as <K)."""
-    from chalicelib import referrals
+def report(out: Output, start, end, html_path):
+    """Every daily aggregate figure, per ad and per partner (counts below K shown as <K)."""
+    from chalicelib import referrals, reports
 
     first, last = referrals.parse_day_range(start, end)
-    rows = referrals.operator_report(first, last)
-    lines = ["partner           day         clicks  transactions  reversals  revenue"]
-    for partner in rows:
-        for day in partner["days"]:
-            revenue = ", ".join(f"{v} {c}" for c, v in day["revenue"].items()) or "-"
-            lines.append(f"{partner['partner_id']:<16}  {day['date']}  {day['clicks']!s:>6}  "
-                         f"{day['transactions']!s:>12}  {day['reversals']!s:>9}  {revenue}")
-    out.result({"from": first.isoformat(), "to": last.isoformat(), "partners": rows},
-               "\n".join(lines) if rows else "no partners")
+    out.progress(f"reading the counters of {(last - first).days + 1} day(s)")
+    data = reports.operator_report(first, last)
+    text = reports.render_text(data)
+    if html_path:
+        from chalicelib import report_html
+
+        Path(html_path).write_text(report_html.render(data), encoding="utf-8")
+        data = data | {"html": str(html_path)}
+        text += f"\n\nHTML report written to {html_path}"
+    out.result(data, text)
 
 
 if __name__ == "__main__":

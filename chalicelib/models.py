@@ -223,7 +223,26 @@ class DailyCounter(BaseModel):
     n = NumberAttribute(default=0)
 
 
-ALL_MODELS = ALL_MODELS + (DailyCounter,)
+# A day's distinct-visitor sketch (HyperLogLog): SKETCH_PARTS items of SKETCH_PART_REGISTERS
+# registers each, attributes r0..r63 (see chalicelib/visits.py). Registers hold small numbers
+# derived from a keyed hash; no visitor id, member id or address is stored.
+SKETCH_PARTS = 64
+SKETCH_PART_REGISTERS = 64
+
+
+class VisitSketch(BaseModel):
+    """One part of one day's distinct-visitor sketch: 64 HyperLogLog registers, no identifiers."""
+
+    Meta = _table_meta("visit-sketches")
+
+    day = UnicodeAttribute(hash_key=True)      # "YYYY-MM-DD" (UTC)
+    part = NumberAttribute(range_key=True)     # 0 .. SKETCH_PARTS - 1
+    for _register in range(SKETCH_PART_REGISTERS):
+        locals()[f"r{_register}"] = NumberAttribute(null=True)
+    del _register
+
+
+ALL_MODELS = ALL_MODELS + (DailyCounter, VisitSketch)
 
 
 # --- promotions --------------------------------------------------------------------------------

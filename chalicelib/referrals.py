@@ -347,33 +347,40 @@ def list_transactions(partner_id: str, start: date, end: date, cursor: str | Non
     return page, next_cursor
 
 
-def daily_report(partner_id: str, start: date, end: date, k: int | None = None) -> list:
-    """Per day: clicks, transactions and reversals (counts below K suppressed), net revenue."""
+def daily_figures(partner_id: str, start: date, end: date) -> dict:
+    """Day → the partner's raw daily figures (4 Queries on the counters), not yet suppressed.
+
+    ``{"clicks": n, "transactions": {currency: net count}, "reversals": {currency: n},
+    "revenue": {currency: net minor units}}``; only reports that apply K may use it.
+    """
     clicks = stats.daily("referral_clicks", start, end, dimension=partner_id)
     reported = stats.daily_by_label("partner_transactions", start, end, dimension=partner_id)
     reversed_ = stats.daily_by_label("partner_reversals", start, end, dimension=partner_id)
     revenue = stats.daily_by_label("partner_revenue", start, end, dimension=partner_id)
-    days = []
+    figures = {}
     day = start
     while day <= end:
-        gross = sum(reported.get(day, {}).values())
-        reversals = sum(reversed_.get(day, {}).values())
-        days.append({
-            "date": day.isoformat(),
-            "clicks": stats.suppress(clicks.get(day, 0), k),
-            "transactions": stats.suppress(gross - reversals, k),
-            "reversals": stats.suppress(reversals, k),
-            "revenue": {currency: money.format_minor(minor, currency)
-                        for currency, minor in sorted(revenue.get(day, {}).items())},
-        })
+        gross, reversals = reported.get(day, {}), reversed_.get(day, {})
+        figures[day] = {
+            "clicks": clicks.get(day, 0),
+            "transactions": {c: n - reversals.get(c, 0) for c, n in gross.items()},
+            "reversals": dict(reversals),
+            "revenue": dict(revenue.get(day, {})),
+        }
         day += timedelta(days=1)
-    return days
+    return figures
 
 
-def operator_report(start: date, end: date, k: int | None = None) -> list:
-    """Every partner's daily figures (the operator's ``report`` command)."""
-    return [{"partner_id": p.partner_id, "name": p.name, "status": p.status,
-             "days": daily_report(p.partner_id, start, end, k)} for p in partners.list_all()]
+def daily_report(partner_id: str, start: date, end: date, k: int | None = None) -> list:
+    """Per day: clicks, transactions and reversals (counts below K suppressed), net revenue."""
+    return [{
+        "date": day.isoformat(),
+        "clicks": stats.suppress(figures["clicks"], k),
+        "transactions": stats.suppress(sum(figures["transactions"].values()), k),
+        "reversals": stats.suppress(sum(figures["reversals"].values()), k),
+        "revenue": {currency: money.format_minor(minor, currency)
+                    for currency, minor in sorted(figures["revenue"].items())},
+    } for day, figures in daily_figures(partner_id, start, end).items()]
 
 
 # --- the member's view and erasure ---------------------------------------------------------------

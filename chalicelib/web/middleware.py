@@ -5,7 +5,9 @@
 - Chalice's own errors (405, 415, bad JSON, unhandled exceptions) are rewritten into the
   product's error model, so no response ever has another error shape;
 - one structured log line per request, with the API Gateway request id as correlation id and
-  the route template (never the raw path or query, which may hold tokens).
+  the route template (never the raw path or query, which may hold tokens);
+- a page view (a successful HTML GET) or an ad request counts the visitor in the day's
+  distinct-visitor sketch (``chalicelib.visits``; usually no DynamoDB call at all).
 """
 from __future__ import annotations
 
@@ -95,9 +97,11 @@ def eso_http_middleware(request, get_response):
     vid = visitor_id(request)
     try:
         response = _csrf_refusal(request) or get_response(request)
+        _normalise_error(response)
+        if _is_visit(request, response):
+            _count_visit(vid)
     finally:
         flush_metrics()
-    _normalise_error(response)
     if request.eso_visitor_is_new:
         cookies.add_set_cookie(response, cookies.visitor_cookie(vid))
     for name, value in SECURITY_HEADERS.items():
@@ -119,6 +123,30 @@ def _request_id(request) -> str:
 
         request_id = str(uuid.uuid4())
     return request_id
+# What counts as a visit: a page a person sees, or an ad a page asks for. Not the JSON API,
+# assets, redirects or the partner API, so a visit costs nothing on the paths that are not one.
+VISIT_ROUTES = ("/api/v1/ads/next",)
+
+
+def _is_visit(request, response) -> bool:
+    if request.method != "GET" or response.status_code not in (200, 204):
+        return False
+    content_type = response.headers.get("Content-Type") or ""
+    return (content_type.startswith("text/html")
+            or (request.context or {}).get("resourcePath") in VISIT_ROUTES)
+
+
+def _count_visit(vid: str) -> None:
+    """Add the visitor to today's sketch; analytics never fail or slow a page on error."""
+    from chalicelib import visits
+    from chalicelib.errors import UnavailableError
+
+    try:
+        visits.record(vid)
+    except UnavailableError:
+        from chalicelib.observability import get_logger
+
+        get_logger().warning("visit not counted: storage unavailable")
 
 
 def _log_request(request, response, started, request_id) -> None:

@@ -249,6 +249,12 @@ def test_the_stage_policies_allow_exactly_what_the_lambda_calls(client, mailbox,
             return original_call(self, event, context)
 
     monkeypatch.setattr(type(app), "__call__", invoked)
+    from chalicelib import ads, visits
+
+    # A cold container: the per-container caches start empty, as after a deployment.
+    ads.slot_cache.clear()
+    visits._copy.clear()
+    promotions._templates.clear()
     with recorder:
         journey(client, mailbox, recorder.lambda_scope)
 

@@ -1,0 +1,143 @@
+"""Aggregate statistics on a real DynamoDB Local: counter writes per event, cost of a report.
+
+Starts its own in-memory DynamoDB Local and SES server (bench.common.local_stack) and counts
+DynamoDB calls and items read through botocore's events (bench.dynamodb_calls):
+
+- counter writes per registration (the counter calls beyond the registration's transaction),
+  per ad impression and per visit;
+- per visit, the distinct-visitor sketch: 3,000 visitors making 3 page views each in one warm
+  container (DynamoDB calls per page view, target <= 0.5), and a cold container's first visit;
+- a 30-day operator report with 3 ads and 2 partners: DynamoDB calls and items read.
+
+    python -m bench.stats [--visitors 3000]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from datetime import date, datetime, timedelta, timezone
+
+DAYS = 30
+
+
+def _row(operation, calls, ms, target=None, ok=None, items_read=None, ratio=None) -> dict:
+    return {"operation": operation, "dynamodb_calls": calls, "ses_calls": 0,
+            "items_read": items_read, "median_ms": statistics.median(ms) if ms else None,
+            "p95_ms": sorted(ms)[int(0.95 * (len(ms) - 1))] if ms else None, "ratio": ratio,
+            "target": target, "ok": ok}
+
+
+def _timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return (time.perf_counter() - started) * 1000
+
+
+def _registration_counters(calls) -> list:
+    """The counters a registration adds after its transaction (registrations + one per purpose)."""
+    from chalicelib import members
+    from chalicelib.consent import Provenance
+
+    samples, writes = [], []
+    for i in range(10):
+        form = members.Registration(f"bench-{i}@example.org", "correct horse battery staple",
+                                    {"offers": True, "partner_promotions": True})
+        calls.clear()
+        samples.append(_timed(lambda: members.register(form, Provenance("registration"))))
+        writes.append(sum(1 for c in calls.calls if c.operation == "UpdateItem"
+                          and c.params.get("TableName", "").endswith("stats")))
+    return [_row("counter writes per registration", max(writes), samples, "<= 3 (one per figure)",
+                 max(writes) <= 3)]
+
+
+def _impressions(calls) -> list:
+    from chalicelib import ads
+
+    ad = ads.create_ad(slot="benchstats", title="Bench", target_url="https://x.example/")
+    samples, writes = [], []
+    for i in range(50):
+        calls.clear()
+        samples.append(_timed(lambda: ads.next_ad(f"bench-visitor-{i:04d}-aaaaaaaaaaaa", "benchstats")))
+        writes.append(sum(1 for c in calls.calls if c.params.get("TableName", "").endswith("stats")))
+    assert ad
+    return [_row("counter writes per ad impression", max(writes), samples, "1", max(writes) == 1)]
+
+
+def _visits(calls, visitors: int) -> list:
+    from chalicelib import visits
+
+    day = datetime(2026, 3, 2, 12, tzinfo=timezone.utc)
+    visits._copy.clear()
+    calls.clear()
+    cold = _timed(lambda: visits.record("first-visitor-of-the-container", now=day))
+    cold_calls = calls.count
+    calls.clear()
+    samples = []
+    views = 0
+    for round_ in range(3):  # every visitor comes back twice the same day
+        for i in range(visitors):
+            samples.append(_timed(lambda: visits.record(f"visitor-{i:06d}", now=day)))
+            views += 1
+    per_view = calls.count / views
+    estimate = visits.daily(day.date(), day.date())[day.date()]
+    error = abs(estimate - (visitors + 1)) / (visitors + 1)
+    return [
+        _row("visit: first in a cold container", cold_calls, [cold], "<= 2 (Query + update)",
+             cold_calls <= 2),
+        _row(f"visit: {visitors:,} visitors × 3 views, per view", round(per_view, 3), samples,
+             "<= 0.5 calls per view", per_view <= 0.5, ratio=round(error, 4)),
+    ]
+
+
+def _report(calls) -> list:
+    from chalicelib import ads, partners, reports, stats, visits
+
+    start = date(2026, 1, 1)
+    end = start + timedelta(days=DAYS - 1)
+    ad_ids = [ads.create_ad(slot="benchreport", title=f"Ad {n}", target_url="https://x.example/").ad_id
+              for n in range(2)]
+    shop = partners.create("Bench shop", "https://shop.example/").partner_id
+    partners.create("Bench shop 2", "https://shop.example/")
+    for i in range(DAYS):
+        now = datetime.combine(start + timedelta(days=i), datetime.min.time(), timezone.utc)
+        stats.increment("registrations", amount=5 + i, now=now)
+        for ad_id in ad_ids:
+            stats.increment("ad_impressions", dimension=ad_id, amount=100 + i, shards=4, now=now)
+        stats.increment("referral_clicks", dimension=shop, amount=i, shards=8, now=now)
+        for v in range(20):
+            visits.record(f"r-{i}-{v}", now=now)
+    calls.clear()
+    ms = _timed(lambda: reports.operator_report(start, end))
+    ops = calls.operations()
+    scans = [c.params.get("TableName") for c in calls.calls if c.operation == "Scan"]
+    return [_row(f"operator report, {DAYS} days ({len(ops) - len(scans)} Queries + "
+                 f"{len(scans)} Scans of ads/partners)", len(ops), [ms],
+                 "Queries only on stats and sketches", set(ops) <= {"Query", "Scan"}
+                 and all(t.endswith(("-ads", "-partners")) for t in scans),
+                 items_read=calls.items_read)]
+
+
+def measure(visitors: int = 3000) -> list:
+    from bench.common import local_stack
+    from bench.dynamodb_calls import recording
+
+    with local_stack():
+        with recording() as calls:
+            return (_registration_counters(calls) + _impressions(calls)
+                    + _visits(calls, visitors) + _report(calls))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--visitors", type=int, default=3000)
+    rows = measure(parser.parse_args().visitors)
+    from bench.__main__ import print_table
+
+    print_table(rows)
+    return 0 if all(row["ok"] is not False for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
