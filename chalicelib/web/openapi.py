@@ -68,7 +68,7 @@ DESCRIPTIONS = {
     404: "No such resource (or not yours)",
     405: "Method not allowed on this path",
     409: "Conflict with the stored state",
-    413: "Request body larger than 16 KiB",
+    413: "Request body too large (16 KiB; promotions: room for their longest text and HTML)",
     415: "Send the body as application/json",
     422: "Well-formed but not acceptable (unknown or expired click, ...)",
     429: "Too many requests; see Retry-After",
