@@ -16,6 +16,8 @@ import pytest
 
 from tests.integration.helpers import PASSWORD, new_email, post_json, verified_member
 
+pytestmark = pytest.mark.usefixtures("stack")
+
 SAMPLES = 32
 ALPHA = 0.01
 MIN_EFFECT = 0.25  # relative difference of medians that would make enumeration practical
