@@ -4,7 +4,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["bench.coldstart", "bench.members", "bench.ads", "bench.partners", "bench.fanout"]
+BENCHMARKS = ["bench.coldstart", "bench.members", "bench.ads", "bench.partners", "bench.fanout",
+              "bench.load"]
 COLUMNS = ["operation", "dynamodb_calls", "ses_calls", "items_read", "median_ms", "p95_ms",
            "ratio", "target", "ok"]
 
