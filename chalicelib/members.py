@@ -30,6 +30,9 @@ LOGIN_WINDOW_S = 15 * 60
 MAIL_PER_ADDRESS_PER_HOUR = 3
 REGISTER_ATTEMPTS = 5
 MAX_DISPLAY_NAME = 80
+# A reset request for a known address writes a token and calls SES; for an unknown one it reads
+# one item. Both answer no sooner than this, so the time taken does not tell them apart.
+RESET_MIN_SECONDS = 0.2
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 VERIFY_EMAIL = "verify_email"
@@ -269,8 +272,15 @@ def member_json(member: Member) -> dict:
 
 
 def request_password_reset(email: str, now: datetime | None = None) -> None:
-    """E-mail a reset link if the address has an account; silent either way."""
-    now = _now(now)
+    """E-mail a reset link if the address has an account; silent and equally slow either way."""
+    started = time.monotonic()
+    try:
+        _send_reset_link(email, _now(now))
+    finally:
+        time.sleep(max(0.0, RESET_MIN_SECONDS - (time.monotonic() - started)))
+
+
+def _send_reset_link(email: str, now: datetime) -> None:
     try:
         email = normalize_email(email)
     except ValidationError:

@@ -25,3 +25,11 @@ def privacy():
         "sha256": policy.sha256,
         "text": policy.text,
     }})
+
+
+@bp.route("/api/v1/openapi.json", methods=["GET"])
+@api_view
+def openapi_document():
+    from chalicelib.web.openapi import document  # built on first use, not at cold start
+
+    return json_response(document())

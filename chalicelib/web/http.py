@@ -119,10 +119,10 @@ def validate(data: Any, schema: dict) -> dict:
         raise errors.ValidationError(_friendly(exc), field=field) from None
 
 
-def raw_body(request) -> bytes:
+def raw_body(request, max_bytes: int = MAX_BODY_BYTES) -> bytes:
     body = request.raw_body or b""
-    if len(body) > MAX_BODY_BYTES:
-        raise errors.PayloadTooLargeError(f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    if len(body) > max_bytes:
+        raise errors.PayloadTooLargeError(f"the request body is larger than {max_bytes} bytes")
     return body
 
 
@@ -130,11 +130,11 @@ def media_type(request) -> str:
     return (request.headers.get("content-type") or "").split(";")[0].strip().lower()
 
 
-def json_body(request, schema: dict) -> dict:
+def json_body(request, schema: dict, max_bytes: int = MAX_BODY_BYTES) -> dict:
     """The request's JSON object, validated against ``schema`` (unknown fields refused)."""
     if media_type(request) != JSON:
         raise errors.UnsupportedMediaTypeError("send the body as application/json")
-    body = raw_body(request)
+    body = raw_body(request, max_bytes)
     try:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):

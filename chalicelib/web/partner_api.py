@@ -124,6 +124,9 @@ PROMOTION = {
         "html": {"type": "string", "minLength": 1, "maxLength": 100_000},
     },
 }
+# A promotion's text and HTML may be far longer than the 16 KiB other bodies get: room for
+# the schema's maxima even when JSON escapes every character of them (\uXXXX: 6 bytes each).
+PROMOTION_MAX_BODY_BYTES = 6 * (150 + 20_000 + 100_000) + 1024
 
 
 @bp.route("/partner/v1/promotions", methods=["POST"], content_types=ANY_CONTENT)
@@ -134,7 +137,7 @@ def submit_promotion():
 
     request = bp.current_request
     partner_id = authenticated_partner(request)
-    data = json_body(request, PROMOTION)
+    data = json_body(request, PROMOTION, PROMOTION_MAX_BODY_BYTES)
     promotion = promotions.create("partner", data["subject"], data["text"], data.get("html"),
                                   partner_id=partner_id)
     return json_response({"promotion": {"id": promotion.promotion_id,

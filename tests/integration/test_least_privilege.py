@@ -137,7 +137,8 @@ def form(client, path, fields, vid, token, session=None, query=""):
 def journey(client, mailbox, lambda_scope):
     """Every route and both event handlers, as a member, a visitor and a partner use them."""
     today = date.today().isoformat()
-    for path in ("/", "/privacy", "/healthz", "/api/v1/privacy", "/assets/site.css", "/register",
+    for path in ("/", "/privacy", "/healthz", "/api/v1/privacy", "/api/v1/openapi.json",
+                 "/assets/site.css", "/register",
                  "/login", "/contact", "/reset-password", "/verify", "/members", "/account"):
         client.http.get(path)
     from chalicelib import ads

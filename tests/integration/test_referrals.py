@@ -1,6 +1,7 @@
 """Referrals against DynamoDB Local: visitor → /go → partner report → reports, as partners see them."""
 import json
 import threading
+import time
 from datetime import date, datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
@@ -238,18 +239,26 @@ def test_listing_pages_with_an_opaque_cursor_and_filters_by_day(client):
     assert report(client, key, order(old_id, "P-old",
                                      occurred_at=yesterday.isoformat())).status_code == 201
 
-    seen, cursor, pages = [], None, 0
-    while True:
-        url = f"/partner/v1/transactions?from={TODAY}&to={TODAY}&limit=3"
-        response = client.http.get(url + (f"&cursor={cursor}" if cursor else ""),
-                                   headers=bearer(key))
-        assert response.status_code == 200, response.body
-        seen += [t["order_id"] for t in response.json_body["transactions"]]
-        cursor, pages = response.json_body["next_cursor"], pages + 1
-        if not cursor:
-            break
-        assert partner_id not in cursor and "P-" not in cursor  # opaque
-    assert sorted(seen) == [f"P-{i}" for i in range(7)] and pages >= 3
+    def page_through():
+        seen, cursor, pages = [], None, 0
+        while True:
+            url = f"/partner/v1/transactions?from={TODAY}&to={TODAY}&limit=3"
+            response = client.http.get(url + (f"&cursor={cursor}" if cursor else ""),
+                                       headers=bearer(key))
+            assert response.status_code == 200, response.body
+            seen += [t["order_id"] for t in response.json_body["transactions"]]
+            cursor, pages = response.json_body["next_cursor"], pages + 1
+            if not cursor:
+                return sorted(seen), pages
+            assert partner_id not in cursor and "P-" not in cursor  # opaque
+
+    # The listing reads an index, which DynamoDB keeps eventually consistent: allow it a moment.
+    deadline = time.monotonic() + 5
+    seen, pages = page_through()
+    while len(seen) < 7 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        seen, pages = page_through()
+    assert seen == [f"P-{i}" for i in range(7)] and pages >= 3
     day_before = yesterday.date().isoformat()
     only_yesterday = client.http.get(
         f"/partner/v1/transactions?from={day_before}&to={day_before}", headers=bearer(key))

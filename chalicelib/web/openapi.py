@@ -1,0 +1,250 @@
+"""The OpenAPI 3.1 document of the JSON API (``/api/v1/*``, ``/healthz``) and the partner API.
+
+Request bodies are the very JSON Schemas the views validate with (the module constants, not
+copies), so the document cannot drift from what the API accepts; a test checks that every
+JSON route of the app is documented with its methods and nothing else is. Built on the first
+``GET /api/v1/openapi.json`` of a container, never at import (cold start).
+"""
+from __future__ import annotations
+
+import functools
+
+from chalicelib.vocabulary import PURPOSES
+
+TITLE = "eSO member platform API"
+VERSION = "1"
+
+ERROR = {
+    "type": "object", "additionalProperties": False, "required": ["error"],
+    "properties": {"error": {
+        "type": "object", "required": ["code", "message"],
+        "properties": {"code": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+                       "message": {"type": "string"}}}},
+}
+_TIME = {"type": "string"}
+_TIME_OR_NULL = {"type": ["string", "null"]}
+_CONSENT_STATE = {
+    "type": "object", "required": ["granted", "updated_at", "policy_version"],
+    "properties": {"granted": {"type": "boolean"}, "updated_at": _TIME_OR_NULL,
+                   "policy_version": {"type": ["string", "null"]}},
+}
+CONSENT_STATES = {"type": "object", "required": list(PURPOSES), "additionalProperties": False,
+                  "properties": {p: _CONSENT_STATE for p in PURPOSES}}
+MEMBER = {
+    "type": "object", "required": ["id", "email", "email_verified", "display_name", "created_at",
+                                   "consents"],
+    "properties": {"id": {"type": "string"}, "email": {"type": "string"},
+                   "email_verified": {"type": "boolean"},
+                   "display_name": {"type": ["string", "null"]}, "created_at": _TIME,
+                   "consents": CONSENT_STATES},
+}
+CONSENT_EVENT = {
+    "type": "object", "required": ["purpose", "granted", "at", "source", "policy_version"],
+    "properties": {"purpose": {"enum": list(PURPOSES)}, "granted": {"type": "boolean"},
+                   "at": _TIME, "source": {"type": "string"},
+                   "policy_version": {"type": ["string", "null"]}},
+}
+TRANSACTION = {
+    "type": "object",
+    "required": ["order_id", "click_id", "amount", "currency", "occurred_at", "reported_at",
+                 "status", "reversed_at", "reversal_reason"],
+    "properties": {"order_id": {"type": "string"}, "click_id": {"type": "string"},
+                   "amount": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$"},
+                   "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+                   "occurred_at": _TIME, "reported_at": _TIME,
+                   "status": {"enum": ["reported", "reversed"]},
+                   "reversed_at": _TIME_OR_NULL, "reversal_reason": {"type": ["string", "null"]}},
+}
+_COUNT = {"oneOf": [{"type": "integer", "minimum": 0}, {"const": "<10"},
+                    {"type": "string", "pattern": "^<[0-9]+$"}]}
+_FORBIDDEN_IDENTIFIERS = {"not": {"anyOf": [{"required": ["member_id"]}, {"required": ["email"]},
+                                            {"required": ["visitor_id"]}]}}
+
+DESCRIPTIONS = {
+    200: "OK", 201: "Created", 202: "Accepted", 204: "No content",
+    400: "Bad input: malformed JSON, wrong types, unknown fields or parameters",
+    401: "Not authenticated (no valid session cookie / API key), or wrong credentials",
+    403: "Refused: a cross-site request (csrf), an unverified address, a wrong password",
+    404: "No such resource (or not yours)",
+    405: "Method not allowed on this path",
+    409: "Conflict with the stored state",
+    413: "Request body too large (16 KiB; promotions: room for their longest text and HTML)",
+    415: "Send the body as application/json",
+    422: "Well-formed but not acceptable (unknown or expired click, ...)",
+    429: "Too many requests; see Retry-After",
+    503: "A dependency is unavailable; see Retry-After",
+}
+SECURITY_SCHEMES = {
+    "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "__Host-eso_session",
+                      "description": "The member's session, set by POST /api/v1/session"},
+    "partnerKey": {"type": "http", "scheme": "bearer",
+                   "description": "The partner's API key: eso_pk_<key id>_<secret>"},
+}
+_BODY_ERRORS = (400, 413, 415)
+_ALWAYS = (405, 503)
+
+
+def _json(schema: dict) -> dict:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _op(summary: str, ok: dict, errors: tuple = (), body: dict | None = None,
+        security: str | None = None, params: list | None = None, tag: str = "members") -> dict:
+    """One operation: ``ok`` maps success statuses to their JSON schema (None: no content)."""
+    responses = {}
+    for status, schema in ok.items():
+        responses[str(status)] = {"description": DESCRIPTIONS[status],
+                                  **(_json(schema) if schema is not None else {})}
+    statuses = set(errors) | set(_ALWAYS)
+    if body is not None:
+        statuses |= set(_BODY_ERRORS)
+    if security:
+        statuses.add(401)
+    if security == "sessionCookie" and body is not None:
+        statuses.add(403)  # csrf: another site's Origin on a cookie-authenticated change
+    for status in sorted(statuses):
+        responses[str(status)] = {"description": DESCRIPTIONS[status], **_json(ERROR)}
+    operation = {"summary": summary, "tags": [tag], "responses": responses}
+    if body is not None:
+        operation["requestBody"] = {"required": True, **_json(body)}
+    if security:
+        operation["security"] = [{security: []}]
+    if params:
+        operation["parameters"] = params
+    return operation
+
+
+def _path_param(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 128}}
+
+
+def _query(name: str, required: bool = False, **schema) -> dict:
+    return {"name": name, "in": "query", "required": required,
+            "schema": {"type": "string", **schema}}
+
+
+_DAY = {"pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+
+
+def _paths() -> dict:
+    from chalicelib.web import members_api as m
+    from chalicelib.web import partner_api as p
+    from chalicelib.web import partner_pages
+
+    status = lambda *names: {"type": "object", "required": ["status"],  # noqa: E731
+                             "properties": {"status": {"enum": list(names)}}}
+    member = {"type": "object", "required": ["member"], "properties": {"member": MEMBER}}
+    transaction = {"type": "object", "required": ["transaction"],
+                   "properties": {"transaction": TRANSACTION}}
+    cookie, key = "sessionCookie", "partnerKey"
+    partner = {"tag": "partners", "security": key}
+    return {
+        "/healthz": {"get": _op("Liveness", {200: status("ok")}, tag="other")},
+        "/api/v1/openapi.json": {"get": _op("This document", {200: {"type": "object"}},
+                                            tag="other")},
+        "/api/v1/privacy": {"get": _op("The privacy policy and its version", {200: {
+            "type": "object", "required": ["policy"], "properties": {"policy": {
+                "type": "object", "required": ["version", "effective_date", "sha256", "text"]}}}},
+            tag="other")},
+        "/api/v1/contact": {"post": _op("Write to the operator (privacy, security, general)",
+                                        {202: status("sent")}, (403, 429), body=m.CONTACT,
+                                        tag="other")},
+        "/api/v1/ads/next": {"get": _op("The next ad of a slot for this visitor", {
+            200: {"type": "object", "required": ["ad"], "properties": {"ad": {
+                "type": "object",
+                "required": ["id", "slot", "title", "body", "image_url", "click_url"]}}},
+            204: None}, (400, 404), params=[_query("slot", True, minLength=1, maxLength=64)],
+            tag="ads")},
+        "/api/v1/members": {"post": _op("Register (the same answer for a known address)",
+                                        {202: status("verification_sent")}, (403,),
+                                        body=m.REGISTER)},
+        "/api/v1/members/verify": {"post": _op("Confirm an address with its e-mailed token",
+                                               {200: status("verified")}, (403, 404),
+                                               body=m.VERIFY)},
+        "/api/v1/session": {
+            "post": _op("Log in: sets the session cookie", {200: member}, (401, 403, 429),
+                        body=m.LOGIN),
+            "delete": _op("Log out: the session ends server-side", {204: None}, (403,)),
+        },
+        "/api/v1/me": {
+            "get": _op("The signed-in member", {200: member}, security=cookie),
+            "delete": _op("Erase the account and its personal data", {204: None}, (404,),
+                          body=m.DELETE_ME, security=cookie),
+        },
+        "/api/v1/me/consents": {"put": _op("Grant or withdraw consents", {200: {
+            "type": "object", "required": ["consents"], "properties": {"consents": CONSENT_STATES}}},
+            (404,), body=m.CONSENTS, security=cookie)},
+        "/api/v1/me/consents/history": {"get": _op("Consent history, oldest first", {200: {
+            "type": "object", "required": ["events"],
+            "properties": {"events": {"type": "array", "items": CONSENT_EVENT}}}},
+            (404,), security=cookie)},
+        "/api/v1/me/export": {"get": _op("Every piece of personal data held", {200: {
+            "type": "object", "required": ["member", "consent_history", "sessions",
+                                           "referral_clicks", "partner_transactions",
+                                           "partner_contacts"],
+            "properties": {"member": MEMBER}}}, (404,), security=cookie)},
+        "/api/v1/password-reset": {"post": _op("Ask for a reset link (always 202)",
+                                               {202: status("reset_sent_if_registered")}, (403,),
+                                               body=m.RESET)},
+        "/api/v1/password-reset/confirm": {"post": _op("Set a new password with the token",
+                                                       {204: None}, (403, 404),
+                                                       body=m.RESET_CONFIRM)},
+        "/api/v1/offers": {"get": _op("Special offers and services (members only)", {200: {
+            "type": "object", "required": ["offers"], "properties": {"offers": {
+                "type": "array", "items": {"type": "object", "required": ["id", "title", "body"]}}}}},
+            security=cookie)},
+        "/api/v1/partners/{partner_id}/contact": {"post": _op(
+            "Write to a partner: it receives the member's name, e-mail and message",
+            {202: status("sent")}, (404, 429), body=partner_pages.CONTACT, security=cookie,
+            params=[_path_param("partner_id")])},
+        "/partner/v1/transactions": {
+            "post": _op("Report a transaction (idempotent by order id)",
+                        {201: transaction, 200: transaction}, (409, 422), body=p.TRANSACTION,
+                        **partner),
+            "get": _op("The partner's own transactions, paginated", {200: {
+                "type": "object", "required": ["transactions", "next_cursor"],
+                "properties": {"transactions": {"type": "array", "items": TRANSACTION},
+                               "next_cursor": {"type": ["string", "null"]}}}}, (400,),
+                params=[_query("from", True, **_DAY), _query("to", True, **_DAY),
+                        _query("cursor", maxLength=2000), _query("limit", pattern="^[0-9]{1,3}$")],
+                **partner),
+        },
+        "/partner/v1/transactions/{order_id}/reverse": {"post": _op(
+            "Reverse a transaction (refund); idempotent", {200: transaction}, (404, 409),
+            body=p.REVERSE, params=[_path_param("order_id")], **partner)},
+        "/partner/v1/reports/daily": {"get": _op("Per day: clicks, transactions, revenue", {200: {
+            "type": "object", "required": ["from", "to", "days"],
+            "properties": {"from": _TIME, "to": _TIME, "days": {"type": "array", "items": {
+                "type": "object", "required": ["date", "clicks", "transactions", "revenue"],
+                "properties": {"date": _TIME, "clicks": _COUNT, "transactions": _COUNT,
+                               "revenue": {"type": "object"}}, **_FORBIDDEN_IDENTIFIERS}}}}},
+            (400,), params=[_query("from", True, **_DAY), _query("to", True, **_DAY)], **partner)},
+        "/partner/v1/promotions": {"post": _op("Submit a promotion for review", {202: {
+            "type": "object", "required": ["promotion"], "properties": {"promotion": {
+                "type": "object", "required": ["id", "status"],
+                "properties": {"status": {"const": "pending_review"}}}}}},
+            body=p.PROMOTION, **partner)},
+        "/partner/v1/promotions/{promotion_id}": {"get": _op(
+            "Status and aggregate delivery counts of the partner's own promotion", {200: {
+                "type": "object", "required": ["promotion"], "properties": {"promotion": {
+                    "type": "object", "required": ["id", "status", "subject", "created_at",
+                                                   "counts"],
+                    "properties": {"counts": {"type": "object", "additionalProperties": _COUNT}},
+                    **_FORBIDDEN_IDENTIFIERS}}}},
+            (404,), params=[_path_param("promotion_id")], **partner)},
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def document() -> dict:
+    """The OpenAPI document (built once per container, on first use)."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": TITLE, "version": VERSION,
+                 "description": "Errors are {\"error\": {\"code\", \"message\"}} with a 4xx "
+                                "status (503 with Retry-After when a dependency fails). "
+                                "Unknown JSON fields are refused with 400."},
+        "paths": _paths(),
+        "components": {"securitySchemes": SECURITY_SCHEMES, "schemas": {"Error": ERROR}},
+    }
