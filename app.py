@@ -7,7 +7,7 @@ from chalicelib.web import (
 )
 from chalicelib.web.middleware import eso_http_middleware
 
-app = Chalice(app_name="eso")
+app = Chalice(app_name="eso", configure_logs=False)  # Powertools formats the logs
 app.register_middleware(eso_http_middleware, "http")
 app.register_blueprint(api.bp)
 app.register_blueprint(members_api.bp)

@@ -30,9 +30,17 @@ def print_table(rows: list) -> None:
 
 
 def main() -> int:
+    import contextlib
+    import io
+    import os
+
+    os.environ.setdefault("ESO_LOG_LEVEL", "WARNING")
     rows = []
     for name in BENCHMARKS:
-        result = importlib.import_module(name).measure()
+        print(f"running {name} …", file=sys.stderr, flush=True)
+        # The app's request logs and metrics go to stdout: keep them out of the table.
+        with contextlib.redirect_stdout(io.StringIO()):
+            result = importlib.import_module(name).measure()
         rows.extend(result if isinstance(result, list) else [result])
     print_table(rows)
     return 0 if all(row.get("ok") is not False for row in rows) else 1

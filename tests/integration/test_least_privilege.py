@@ -25,16 +25,25 @@ pytestmark = pytest.mark.usefixtures("stack")
 # Needed by the Lambda runtime, not by calls the code makes: CloudWatch Logs for its output,
 # the SQS event source mapping that feeds send_worker, and SSM for the stage's signing key
 # (the local stage has the key inline, so no SSM call is recorded here).
+_EVERY = {("logs:CreateLogGroup", "logs"), ("logs:CreateLogStream", "logs"),
+          ("logs:PutLogEvents", "logs"), ("ssm:GetParameter", "parameter")}
 RUNTIME = {
-    ("logs:CreateLogGroup", "logs"), ("logs:CreateLogStream", "logs"), ("logs:PutLogEvents", "logs"),
-    ("sqs:ReceiveMessage", "eso-sends"), ("sqs:DeleteMessage", "eso-sends"),
-    ("sqs:GetQueueAttributes", "eso-sends"), ("ssm:GetParameter", "parameter"),
+    "api_handler": _EVERY,
+    "send_worker": _EVERY | {("sqs:ReceiveMessage", "eso-sends"), ("sqs:DeleteMessage", "eso-sends"),
+                             ("sqs:GetQueueAttributes", "eso-sends")},
+    "ses_events": _EVERY,
 }
+# Each Lambda function has its own role and policy file (.chalice/config.json lambda_functions).
+POLICY_FILES = {"api_handler": "policy-{stage}.json",
+                "send_worker": "policy-{stage}-send-worker.json",
+                "ses_events": "policy-{stage}-ses-events.json"}
 # Reachable from the Lambda but only under conditions a journey cannot wait for; each is
 # exercised by its own test: a session seen again after 5 minutes is refreshed
 # (test_members: idle timeouts), and claims SES refused under throttling are released
 # (test_promotions: throttling).
-RARE = {("dynamodb:UpdateItem", "eso-local-sessions"), ("dynamodb:DeleteItem", "eso-local-deliveries")}
+RARE = {"api_handler": {("dynamodb:UpdateItem", "eso-local-sessions")},
+        "send_worker": {("dynamodb:DeleteItem", "eso-local-deliveries")},
+        "ses_events": set()}
 
 
 class Recorder:
@@ -44,15 +53,15 @@ class Recorder:
 
     def __init__(self):
         self.calls = []
-        self.depth = 0
+        self.functions = []
 
     @contextlib.contextmanager
-    def lambda_scope(self):
-        self.depth += 1
+    def lambda_scope(self, function: str = "api_handler"):
+        self.functions.append(function)
         try:
             yield
         finally:
-            self.depth -= 1
+            self.functions.pop()
 
     def __enter__(self):
         from botocore.client import BaseClient
@@ -61,8 +70,9 @@ class Recorder:
         calls, recorder = self.calls, self
 
         def recording(client, operation, params):
-            if recorder.depth:
-                calls.append((client.meta.service_model.service_name, operation, dict(params)))
+            if recorder.functions:
+                calls.append((recorder.functions[-1], client.meta.service_model.service_name,
+                              operation, dict(params)))
             return original(client, operation, params)
 
         BaseClient._make_api_call = recording
@@ -191,10 +201,11 @@ def journey(client, mailbox, lambda_scope):
     # The send worker and the bounce handler, as SQS and SNS invoke them.
     promotions.approve(promotion_id)
     member_ids = [EmailClaim.get(e).member_id for e in (email, second)]
-    with lambda_scope():
+    with lambda_scope("send_worker"):
         client.lambda_.invoke("send_worker", client.events.generate_sqs_event(
             message_bodies=[json.dumps({"promotion_id": promotion_id, "member_ids": member_ids})],
             queue_name="eso-sends"))
+    with lambda_scope("ses_events"):
         client.lambda_.invoke("ses_events", client.events.generate_sns_event(message=json.dumps(
             {"eventType": "Complaint", "complaint": {"complainedRecipients": [{"emailAddress": second}]}})))
     unsubscribe = promotions.unsubscribe_token(member_ids[0], "partner_promotions")
@@ -263,35 +274,45 @@ def test_the_stage_policies_allow_exactly_what_the_lambda_calls(client, mailbox,
               for method in methods}
     assert routes - served == set(), "the journey must exercise every route"
 
-    used = set(RARE)
-    for service, operation, params in recorder.calls:
-        used |= needs(service, operation, params)
-    assert {s for s, _ in {(a.split(":")[0], r) for a, r in used}} == {"dynamodb", "ses"}
+    used = {function: set(pairs) for function, pairs in RARE.items()}
+    for function, service, operation, params in recorder.calls:
+        used[function] |= needs(service, operation, params)
+    everything = set().union(*used.values())
+    assert {a.split(":")[0] for a, _ in everything} == {"dynamodb", "ses"}
     assert not any(a in ("dynamodb:Scan", "dynamodb:DeleteTable", "dynamodb:CreateTable")
-                   for a, _ in used)
+                   for a, _ in everything)
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
 
     for stage in ("dev", "prod"):
-        policy = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
-        grants = list(_statements(policy))
-        missing = sorted((a, r) for a, r in used if not any(
-            a == action and fnmatch.fnmatchcase(_arn(stage, r), resource)
-            for _, action, resource in grants))
-        assert missing == [], f"policy-{stage}.json lacks {missing}"
+        stage_config = config["stages"][stage]
+        assert stage_config["iam_policy_file"] == POLICY_FILES["api_handler"].format(stage=stage)
+        for function in ("send_worker", "ses_events"):
+            assert (stage_config["lambda_functions"][function]["iam_policy_file"]
+                    == POLICY_FILES[function].format(stage=stage))
+        for function, file_name in POLICY_FILES.items():
+            name = file_name.format(stage=stage)
+            policy = json.loads((ROOT / ".chalice" / name).read_text())
+            grants = list(_statements(policy))
+            missing = sorted((a, r) for a, r in used[function] if not any(
+                a == action and fnmatch.fnmatchcase(_arn(stage, r), resource)
+                for _, action, resource in grants))
+            assert missing == [], f"{name} lacks {missing}"
 
-        unused = []
-        for sid, action, resource in grants:
-            if any(action == a and (r in resource or (r == "eso-sends" and resource.endswith(":eso-sends")))
-                   for a, r in RUNTIME):
-                continue
-            if not any(action == a and fnmatch.fnmatchcase(_arn(stage, r), resource) for a, r in used):
-                unused.append((sid, action, resource))
-        assert unused == [], f"policy-{stage}.json grants what the code never calls: {unused}"
+            unused = []
+            for sid, action, resource in grants:
+                if any(action == a and (r in resource or (r == "eso-sends" and resource.endswith(":eso-sends")))
+                       for a, r in RUNTIME[function]):
+                    continue
+                if not any(action == a and fnmatch.fnmatchcase(_arn(stage, r), resource)
+                           for a, r in used[function]):
+                    unused.append((sid, action, resource))
+            assert unused == [], f"{name} grants what {function} never calls: {unused}"
 
-        for sid, action, resource in grants:
-            assert "*" not in resource.split(":")[2], (sid, resource)  # never all services
-            if action.startswith("dynamodb:"):
-                assert f":table/eso-{stage}-" in resource and not resource.endswith("/*"), (sid, resource)
-            if action.startswith("ses:") and "configuration-set" in resource:
-                assert resource.endswith(f"configuration-set/eso-{stage}"), (sid, resource)
-            if action.startswith("ses:") and "template" in resource:
-                assert f"template/eso-{stage}-promotion-" in resource, (sid, resource)
+            for sid, action, resource in grants:
+                assert "*" not in resource.split(":")[2], (sid, resource)  # never all services
+                if action.startswith("dynamodb:"):
+                    assert f":table/eso-{stage}-" in resource and not resource.endswith("/*"), (sid, resource)
+                if action.startswith("ses:") and "configuration-set" in resource:
+                    assert resource.endswith(f"configuration-set/eso-{stage}"), (sid, resource)
+                if action.startswith("ses:") and "template" in resource:
+                    assert f"template/eso-{stage}-promotion-" in resource, (sid, resource)

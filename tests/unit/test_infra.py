@@ -92,8 +92,11 @@ def test_stage_template_packages_offline_and_passes_cfn_lint(tmp_path):
     assert resources["MembersTable"]["Properties"]["TableName"] == {"Fn::Sub": "eso-${Stage}-members"}
     assert template["Parameters"]["Stage"]["Default"] == "prod"
     assert resources["NotFoundResponse"]["Properties"]["StatusCode"] == "404"
-    role = resources["ApiHandlerRole"]["Properties"]["Policies"][0]["PolicyDocument"]
-    assert role == json.loads((ROOT / ".chalice" / "policy-prod.json").read_text())
+    for role, policy_file in (("ApiHandlerRole", "policy-prod.json"),
+                              ("SendWorkerRole", "policy-prod-send-worker.json"),
+                              ("SesEventsRole", "policy-prod-ses-events.json")):
+        document = resources[role]["Properties"]["Policies"][0]["PolicyDocument"]
+        assert document == json.loads((ROOT / ".chalice" / policy_file).read_text()), role
     lint = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), str(out / "sam.json")],
                           capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
