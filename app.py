@@ -6,6 +6,7 @@ from chalicelib.web import (
     ads, api, fallback, member_pages, members_api, pages, partner_api, partner_pages, unsubscribe,
 )
 from chalicelib.web.middleware import eso_http_middleware
+from chalicelib.web.views import guard_pages
 
 app = Chalice(app_name="eso", configure_logs=False)  # Powertools formats the logs
 app.register_middleware(eso_http_middleware, "http")
@@ -19,3 +20,4 @@ app.register_blueprint(partner_pages.bp)
 app.register_blueprint(unsubscribe.bp)
 app.register_blueprint(workers.bp)
 app.register_blueprint(fallback.bp)
+guard_pages(app)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from chalicelib import mail, ratelimit
-from chalicelib.crypto import sha256_hex
+from chalicelib.crypto import sign
 from chalicelib.errors import ValidationError
 from chalicelib.settings import get_settings
 from chalicelib.vocabulary import CONTACT_MAX_MESSAGE, CONTACT_TOPICS
@@ -25,7 +25,7 @@ def submit(email: str, topic: str, message: str, client_key: str) -> None:
     if len(text) > MAX_MESSAGE:
         raise ValidationError(f"the message can have at most {MAX_MESSAGE} characters",
                               field="message")
-    ratelimit.take("contact:" + sha256_hex(client_key), PER_CLIENT_PER_HOUR, 3600,
+    ratelimit.take("contact:" + sign("rate-limit", client_key), PER_CLIENT_PER_HOUR, 3600,
                    message="You have sent several messages already; try again in an hour.")
     mail.send(mail.Message(get_settings().operator_email, "contact",
                            {"topic": topic, "sender": sender, "message": text},

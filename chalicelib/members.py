@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 
 from chalicelib import consent, mail, observability, passwords, ratelimit, sessions, stats
 from chalicelib.consent import Provenance
-from chalicelib.crypto import new_token, sha256_hex
+from chalicelib.crypto import new_token, sha256_hex, sign
 from chalicelib.db import storage_errors, transaction
 from chalicelib.errors import (
     AuthenticationError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError,
@@ -67,10 +67,20 @@ def clean_display_name(raw: str | None) -> str | None:
     return name or None
 
 
+def login_throttle_key(email: str) -> str:
+    """Rate-limit keys name an address only by an HMAC with the stage key (not reversible by
+    hashing a guessed address)."""
+    return "login:" + sign("rate-limit", email)
+
+
+def mail_throttle_key(email: str) -> str:
+    return "mail:" + sign("rate-limit", email)
+
+
 def _mail_allowed(email: str, now: datetime) -> bool:
     """At most a few unsolicited e-mails per address and hour (no mail-bombing through us)."""
     try:
-        ratelimit.take("mail:" + sha256_hex(email), MAIL_PER_ADDRESS_PER_HOUR, 3600,
+        ratelimit.take(mail_throttle_key(email), MAIL_PER_ADDRESS_PER_HOUR, 3600,
                        now=now.timestamp())
     except RateLimitedError:
         return False
@@ -125,7 +135,7 @@ def register(form: Registration, provenance: Provenance, now: datetime | None = 
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons or []
             if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
-                _registered_again(email, now)
+                _registered_again(email, password_hash, now)
                 return
             if attempt + 1 == REGISTER_ATTEMPTS or not any(
                     r is not None and r.code == "TransactionConflict" for r in reasons):
@@ -138,19 +148,35 @@ def register(form: Registration, provenance: Provenance, now: datetime | None = 
     observability.count("Registrations")
 
 
-def _registered_again(email: str, now: datetime) -> None:
-    """The address has an account: re-send verification if unconfirmed, else say so."""
+def _registered_again(email: str, password_hash: str, now: datetime) -> None:
+    """The address has an account: say so if it is confirmed; if not, send a new link.
+
+    The new link carries this registration's password (its hash), and every older link of
+    the account stops working: whoever confirms the address gets the password chosen in the
+    registration whose link they follow, so nobody can register someone else's address first
+    and keep the account once its owner registers and confirms (account pre-hijacking).
+    """
     member = _member_by_email(email)
     if member is None or not _mail_allowed(email, now):
         return
     if member.email_verified:
         mail.send(mail.Message(email, "already_registered", {}))
         return
+    _forget_tokens(member.member_id)
     token, token_item = _new_token(VERIFY_EMAIL, member.member_id, VERIFY_TTL, now)
+    token_item.password_hash = password_hash
     with storage_errors():
         token_item.save()
     mail.send(mail.Message(email, "verify", {"token": token,
                                              "display_name": member.display_name}))
+
+
+def _forget_tokens(member_id: str, keep: str | None = None) -> None:
+    """Delete every outstanding e-mail token of a member (but ``keep``)."""
+    with storage_errors(), Token.batch_write() as batch:
+        for item in Token.by_member.query(member_id):
+            if item.token_hash != keep:
+                batch.delete(Token(item.token_hash))
 
 
 def _member_by_email(email: str) -> Member | None:
@@ -205,7 +231,9 @@ def verify_email(token_value: str, now: datetime | None = None) -> None:
     now = _now(now)
     token = _live_token(token_value, VERIFY_EMAIL, now)
     member = get_member(token.member_id)
-    _spend_token(token, member, [], now)
+    # A link sent for a repeated registration sets the password chosen in that registration.
+    _spend_token(token, member, [Member.password_hash.set(token.password_hash)]
+                 if token.password_hash else [], now)
     if not member.email_verified:
         stats.record("verifications")
         observability.count("Verifications")
@@ -224,17 +252,19 @@ def login(email: str, password: str, user_agent: str | None = None,
         passwords.verify_password(None, password)
         raise AuthenticationError("the e-mail address or password is wrong",
                                   code="invalid_credentials") from None
-    throttle_key = "login:" + sha256_hex(email)
-    ratelimit.check(throttle_key, LOGIN_FAILURES_ALLOWED, LOGIN_WINDOW_S, now=now.timestamp(),
-                    message="Too many failed attempts for this address; try again later.")
+    throttle_key = login_throttle_key(email)
+    # Count the attempt before checking it (one atomic ADD), so parallel guesses cannot all
+    # read the same old count; a successful login takes its count back.
+    ratelimit.take(throttle_key, LOGIN_FAILURES_ALLOWED, LOGIN_WINDOW_S, now=now.timestamp(),
+                   message="Too many failed attempts for this address; try again later.")
     member = _member_by_email(email)
     if member is None:
         with storage_errors():  # the same reads as for a real address
             Member.count(str(uuid.uuid4()), limit=1)
     if not passwords.verify_password(member.password_hash if member else None, password):
-        ratelimit.hit(throttle_key, LOGIN_WINDOW_S, now=now.timestamp())
         raise AuthenticationError("the e-mail address or password is wrong",
                                   code="invalid_credentials")
+    ratelimit.hit(throttle_key, LOGIN_WINDOW_S, now=now.timestamp(), amount=-1)
     if not member.email_verified:
         raise ForbiddenError("confirm your e-mail address first: we sent you a link",
                              code="email_not_verified")
@@ -302,6 +332,7 @@ def confirm_password_reset(token_value: str, password: str, now: datetime | None
     passwords.check_rules(password, member.email)
     _spend_token(token, member, [Member.password_hash.set(passwords.hash_password(password)),
                                  Member.password_changed_at.set(now)], now)
+    _forget_tokens(member.member_id)  # no other reset (or verification) link works after this
     sessions.revoke_all(member.member_id)
     mail.send(mail.Message(member.email, "password_changed", {}))
 

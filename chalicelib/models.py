@@ -193,6 +193,8 @@ class Token(BaseModel):
     member_id = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute()
+    # A verification link of a repeated registration sets that registration's password.
+    password_hash = UnicodeAttribute(null=True)
 
     by_member = MemberTokenIndex()
 

@@ -11,7 +11,7 @@ import secrets
 from datetime import datetime, timezone
 
 from chalicelib import mail, partners, ratelimit
-from chalicelib.crypto import sha256_hex
+from chalicelib.crypto import sign
 from chalicelib.db import storage_errors
 from chalicelib.errors import EsoError, NotFoundError, ValidationError
 from chalicelib.models import PartnerContact
@@ -56,7 +56,7 @@ def send(member_id: str, partner_id: str, message: str,
     now = now or datetime.now(timezone.utc)
     shared = preview(member_id, partner_id, message)
     partner = reachable_partner(partner_id)
-    ratelimit.take("partner-contact:" + sha256_hex(member_id), PER_MEMBER_PER_HOUR, 3600,
+    ratelimit.take("partner-contact:" + sign("rate-limit", member_id), PER_MEMBER_PER_HOUR, 3600,
                    now=now.timestamp(),
                    message="You have written to partners several times; try again in an hour.")
     record = PartnerContact(member_id, f"{now.isoformat()}#{secrets.token_hex(4)}",

@@ -59,14 +59,17 @@ def _promotions_received(member_id: str) -> list:
 
 def erase(member_id: str) -> None:
     """Delete every item that names the member. Idempotent: safe to run again after a crash."""
-    from chalicelib import partner_contacts, referrals
+    from chalicelib import partner_contacts, ratelimit, referrals
+    from chalicelib.members import LOGIN_WINDOW_S, login_throttle_key, mail_throttle_key
 
-    referrals.deidentify_member(member_id)
-    partner_contacts.erase(member_id)
     with storage_errors():
+        # Sessions first: no signed-in request can add new traces while the rest goes.
         with Session.batch_write() as batch:
             for item in Session.by_member.query(member_id):
                 batch.delete(Session(item.session_hash))
+    referrals.deidentify_member(member_id)
+    partner_contacts.erase(member_id)
+    with storage_errors():
         with Token.batch_write() as batch:
             for item in Token.by_member.query(member_id):
                 batch.delete(Token(item.token_hash))
@@ -80,6 +83,9 @@ def erase(member_id: str) -> None:
             member = Member.get(member_id, consistent_read=True)
         except Member.DoesNotExist:
             return
+        # Throttling counters keyed by the address (an HMAC of it) go with the account.
+        ratelimit.forget(login_throttle_key(member.email), LOGIN_WINDOW_S)
+        ratelimit.forget(mail_throttle_key(member.email), 3600)
         # Last, and together: once these two are gone nothing can reach the member again.
         with transaction() as tx:
             tx.delete(EmailClaim(member.email))

@@ -78,10 +78,25 @@ def _check_content(subject: str, text: str, html: Optional[str]) -> None:
                                   field=field)
 
 
+def clean_html(html: str) -> str:
+    """Partner HTML as it may appear in eSO's mail: an allowlist of tags and attributes (nh3),
+    re-serialised so no comment or open tag can hide the footer (unsubscribe link, postal
+    address, privacy notice), and no images or styles: a remote image would tell the partner
+    who opened the mail and when."""
+    import nh3
+
+    return nh3.clean(html, tags=nh3.ALLOWED_TAGS - {"img", "area", "map"},
+                     url_schemes={"https", "http", "mailto"})
+
+
 def create(kind: str, subject: str, text: str, html: Optional[str] = None,
            partner_id: Optional[str] = None, now: Optional[datetime] = None) -> Promotion:
     """A new promotion: a partner's waits for review, eSO's own offer is approved at once."""
     _check_content(subject, text, html)
+    if html is not None:
+        html = clean_html(html)
+        if not html.strip():
+            raise ValidationError("the html has no content left once cleaned", field="html")
     promotion = Promotion(
         uuid.uuid4().hex, kind=kind, purpose=KIND_PURPOSE[kind], partner_id=partner_id,
         subject=subject.strip(), text=text, html=html, created_at=_now(now),
@@ -130,7 +145,23 @@ def reject(promotion_id: str, now=None) -> Promotion:
 
 
 def approve(promotion_id: str, now=None) -> Promotion:
+    promotion = get(promotion_id)
+    if promotion.kind == "partner" and not partner_may_send(promotion.partner_id):
+        raise ConflictError("the partner is disabled or has no privacy-policy URL to show "
+                            "members; its promotions cannot be sent", code="partner_not_sendable")
     return _transition(promotion_id, "approved", ("pending_review",), now)
+
+
+def partner_may_send(partner_id: Optional[str]) -> bool:
+    """A partner's promotion goes out only while the partner is active and has a privacy
+    policy to link (the policy tells members to read it)."""
+    from chalicelib import partners
+
+    try:
+        partner = partners.get_active(partner_id)
+    except NotFoundError:
+        return False
+    return bool(partner.privacy_policy_url)
 
 
 def status_json(promotion: Promotion) -> dict:
@@ -287,7 +318,8 @@ def send_batch(promotion_id: str, member_ids: list, now: Optional[datetime] = No
                after_send: Optional[Callable] = None) -> BatchResult:
     """Send one batch (see the module docstring). Safe to run again for the same batch."""
     promotion = get(promotion_id)
-    if promotion.status not in ("approved", "sending", "sent"):
+    if promotion.status not in ("approved", "sending", "sent") or (
+            promotion.kind == "partner" and not partner_may_send(promotion.partner_id)):
         return BatchResult(0, len(member_ids), 0)
     now = _now(now)
     attempt = uuid.uuid4().hex
@@ -531,9 +563,15 @@ def suppress(address: str, source: str) -> bool:
         return False
     if member is None:
         return False
-    with storage_errors():
-        member.update(actions=[Member.suppressed.set(True), Member.aud_offers.remove(),
-                               Member.aud_partner_promotions.remove()])
+    from pynamodb.exceptions import UpdateError
+
+    try:
+        with storage_errors():
+            member.update(actions=[Member.suppressed.set(True), Member.aud_offers.remove(),
+                                   Member.aud_partner_promotions.remove()],
+                          condition=Member.member_id.exists())  # never recreate a deleted member
+    except UpdateError:
+        return False
     granted = {p: False for p in KIND_PURPOSE.values() if consent.is_granted(member, p)}
     if granted:
         consent.change(member.member_id, granted, Provenance(source, page="ses-event"))

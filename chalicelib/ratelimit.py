@@ -13,34 +13,15 @@ def _window(key: str, window_s: int, now: float) -> tuple:
     return f"{key}@{start}", start + window_s
 
 
-def count(key: str, window_s: int, now: float | None = None) -> int:
-    now = time.time() if now is None else now
-    item_key, _ = _window(key, window_s, now)
-    with storage_errors():
-        try:
-            return int(RateLimit.get(item_key).count)
-        except RateLimit.DoesNotExist:
-            return 0
-
-
-def check(key: str, limit: int, window_s: int, now: float | None = None,
-          message: str = "Too many attempts; try again later.") -> None:
-    """Raise RateLimitedError when ``key`` has reached ``limit`` in the current window."""
-    now = time.time() if now is None else now
-    if count(key, window_s, now) >= limit:
-        _, ends = _window(key, window_s, now)
-        raise RateLimitedError(message, retry_after=max(1, int(ends - now)))
-
-
-def hit(key: str, window_s: int, now: float | None = None) -> int:
-    """Count one event in the current window (atomic ADD); returns the new count."""
+def hit(key: str, window_s: int, now: float | None = None, amount: int = 1) -> int:
+    """Count ``amount`` events in the current window (atomic ADD); returns the new count."""
     from datetime import datetime, timezone
 
     now = time.time() if now is None else now
     item_key, ends = _window(key, window_s, now)
     with storage_errors():
         item = RateLimit(item_key)
-        item.update(actions=[RateLimit.count.add(1),
+        item.update(actions=[RateLimit.count.add(amount),
                              RateLimit.expires_at.set(datetime.fromtimestamp(ends, timezone.utc))])
         return int(item.count)
 
@@ -52,3 +33,11 @@ def take(key: str, limit: int, window_s: int, now: float | None = None,
     if hit(key, window_s, now) > limit:
         _, ends = _window(key, window_s, now)
         raise RateLimitedError(message, retry_after=max(1, int(ends - now)))
+
+
+def forget(key: str, window_s: int, now: float | None = None) -> None:
+    """Delete the current window's count of ``key`` (erasure of what names a person)."""
+    now = time.time() if now is None else now
+    item_key, _ = _window(key, window_s, now)
+    with storage_errors():
+        RateLimit(item_key).delete()

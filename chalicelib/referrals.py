@@ -103,10 +103,13 @@ def parse_instant(text: str, field: str) -> datetime:
         value = datetime.fromisoformat(text) if isinstance(text, str) and len(text) <= 40 else None
     except ValueError:
         value = None
-    if value is None or value.tzinfo is None or "T" not in text:
-        raise ValidationError(f"{field} must be an ISO 8601 date-time with a time zone, "
-                              f"such as 2026-03-01T12:00:00Z", code=f"invalid_{field}", field=field)
-    return value.astimezone(timezone.utc)
+    if value is not None and value.tzinfo is not None and "T" in text:
+        try:
+            return value.astimezone(timezone.utc)
+        except OverflowError:  # year 1 or 9999 pushed past the calendar by its offset
+            pass
+    raise ValidationError(f"{field} must be an ISO 8601 date-time with a time zone, "
+                          f"such as 2026-03-01T12:00:00Z", code=f"invalid_{field}", field=field)
 
 
 def check_order_id(order_id: str) -> str:

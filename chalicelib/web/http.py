@@ -137,7 +137,7 @@ def json_body(request, schema: dict, max_bytes: int = MAX_BODY_BYTES) -> dict:
     body = raw_body(request, max_bytes)
     try:
         data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: deep nesting
         raise errors.ValidationError("the body is not valid JSON", code="invalid_json") from None
     return validate(data, schema)
 
