@@ -195,9 +195,9 @@ def report_transaction(partner_id: str, report: Report, now: datetime | None = N
         if stored is None:
             raise
         return _existing(stored, wanted, report), False
-    wanted.member_id = click.member_id
     day = wanted.occurred_at
     for attempt in range(MAX_ATTEMPTS):
+        wanted.member_id = click.member_id
         try:
             with storage_errors(), transaction() as tx:
                 tx.save(wanted, condition=PartnerTransaction.order_id.does_not_exist())
@@ -205,9 +205,20 @@ def report_transaction(partner_id: str, report: Report, now: datetime | None = N
                              label=wanted.currency, shards=TXN_SHARDS, now=day)
                 stats.add_in(tx, "partner_revenue", dimension=partner_id, label=wanted.currency,
                              amount=int(wanted.amount_minor), shards=TXN_SHARDS, now=day)
+                if click.member_id:
+                    # The member link is copied only while the click still carries it: an
+                    # erasure running meanwhile (which removes it) cannot be undone by a report.
+                    tx.condition_check(ReferralClick, click.click_id,
+                                       condition=ReferralClick.member_id == click.member_id)
         except TransactWriteError as exc:
-            if 0 in cancelled_by_condition(exc):
+            # PynamoDB sends condition checks first, then puts, then updates.
+            check_index, order_index = (0, 1) if click.member_id else (None, 0)
+            if order_index in cancelled_by_condition(exc):
                 return _existing(_stored(partner_id, wanted.order_id), wanted, report), False
+            if check_index in cancelled_by_condition(exc):  # the member was erased: read again
+                with storage_errors():
+                    click = ReferralClick.get(click.click_id, consistent_read=True)
+                continue
             if not _only_conflicts(exc):
                 raise
             _retry_pause(attempt)

@@ -159,3 +159,26 @@ def test_an_origin_with_another_scheme_is_refused(client, mailbox):
     response = post_json(client, "/api/v1/me/consents", {"offers": False},
                          headers={**headers, "Origin": origin}, method="PUT")
     assert response.status_code == 403
+
+
+def test_a_report_racing_an_erasure_never_keeps_the_member_link(client, mailbox, monkeypatch):
+    from chalicelib import personal_data, referrals
+    from chalicelib.models import PartnerTransaction
+
+    email, member = verified_member(client, mailbox)
+    member_id = EmailClaim.get(email).member_id
+    partner_id, _ = new_partner("Race")
+    click_id = click(client, partner_id, member)
+    real = referrals._usable_click
+
+    def read_then_erase(*args, **kwargs):
+        clicked = real(*args, **kwargs)
+        assert clicked.member_id == member_id  # the report read the link...
+        personal_data.erase(member_id)          # ...and the member is erased before it writes
+        return clicked
+
+    monkeypatch.setattr(referrals, "_usable_click", read_then_erase)
+    txn, created = referrals.report_transaction(
+        partner_id, referrals.Report(click_id, "RACE-1", "5.00", "USD"))
+    assert created
+    assert PartnerTransaction.get(partner_id, "RACE-1", consistent_read=True).member_id is None
