@@ -90,16 +90,25 @@ def audience_shard(member_id: str) -> str:
     return str(int(hashlib.sha256(member_id.encode()).hexdigest()[:8], 16) % AUDIENCE_SHARDS)
 
 
+_AUDIENCE = (("offers", "aud_offers"), ("partner_promotions", "aud_partner_promotions"))
+
+
+def audience_values(member_id: str, consents: ConsentMap, verified: bool,
+                    suppressed: bool) -> dict:
+    """Attribute → value of the sparse audience attributes (None: the member is not in it)."""
+    values = {}
+    for purpose, attribute in _AUDIENCE:
+        state = getattr(consents, purpose, None)
+        eligible = verified and not suppressed and state is not None and state.granted
+        values[attribute] = audience_shard(member_id) if eligible else None
+    return values
+
+
 def audience_actions(member_id: str, consents: ConsentMap, verified: bool,
                      suppressed: bool) -> list:
     """Set or remove the sparse audience attributes so the indexes hold exactly the eligible."""
-    actions = []
-    for purpose, attribute in (("offers", Member.aud_offers),
-                               ("partner_promotions", Member.aud_partner_promotions)):
-        state = getattr(consents, purpose, None)
-        eligible = verified and not suppressed and state is not None and state.granted
-        actions.append(attribute.set(audience_shard(member_id)) if eligible else attribute.remove())
-    return actions
+    return [getattr(Member, name).set(value) if value is not None else getattr(Member, name).remove()
+            for name, value in audience_values(member_id, consents, verified, suppressed).items()]
 
 
 def is_granted(member: Member, purpose: str) -> bool:
@@ -146,7 +155,13 @@ def change(member_id: str, wanted: dict, provenance: Provenance,
             time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
             continue
         count_events(events)
-        return Member.get(member_id, consistent_read=True)
+        # The member as written (no second read): the state, sequence, head and audiences.
+        member.consents, member.consent_seq = consents, int(events[-1].seq)
+        member.consent_head = events[-1].event_hash
+        for name, value in audience_values(member_id, consents, member.email_verified,
+                                           member.suppressed).items():
+            setattr(member, name, value)
+        return member
     raise UnavailableError("Too many simultaneous changes; try again.", retry_after=1)
 
 

@@ -43,18 +43,13 @@ def export(member_id: str) -> dict:
 def _promotions_received(member_id: str) -> list:
     from chalicelib.models import Promotion
 
-    with storage_errors():
+    with storage_errors():  # batched reads: a few calls however many promotions
         ids = [d.promotion_id for d in Delivery.by_member.query(member_id)]
-        received = []
-        for promotion_id in ids:
-            delivery = Delivery.get(promotion_id, member_id)
-            try:
-                subject = Promotion.get(promotion_id).subject
-            except Promotion.DoesNotExist:
-                subject = None
-            received.append({"promotion_id": promotion_id, "subject": subject,
-                             "status": delivery.status, "at": delivery.at.isoformat()})
-    return received
+        deliveries = sorted(Delivery.batch_get([(p, member_id) for p in ids]),
+                            key=lambda d: d.at)
+        subjects = {p.promotion_id: p.subject for p in Promotion.batch_get(ids)} if ids else {}
+    return [{"promotion_id": d.promotion_id, "subject": subjects.get(d.promotion_id),
+             "status": d.status, "at": d.at.isoformat()} for d in deliveries]
 
 
 def erase(member_id: str) -> None:

@@ -14,8 +14,3 @@ def create_missing(progress=lambda message: None) -> list:
             created.append(model.Meta.table_name)
     return created
 
-
-def delete_all() -> None:
-    for model in ALL_MODELS:
-        if model.exists():
-            model.delete_table()

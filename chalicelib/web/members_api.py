@@ -8,7 +8,7 @@ from chalicelib.lazy import lazy_module
 from chalicelib.vocabulary import CONTACT_MAX_MESSAGE, CONTACT_TOPICS, PURPOSES
 from chalicelib.web import cookies
 from chalicelib.web.auth import (
-    current_session, provenance, require_session, session_cookie_value,
+    provenance, require_session, session_cookie_value,
 )
 from chalicelib.web.http import ANY_CONTENT, api_view, client_address, json_body, json_response
 
@@ -185,6 +185,3 @@ def contact_us():
     contact.submit(data["email"], data["topic"], data["message"], client_address(request))
     return json_response({"status": "sent"}, 202)
 
-
-def signed_in(request) -> bool:
-    return current_session(request) is not None

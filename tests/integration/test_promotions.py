@@ -282,3 +282,16 @@ def test_a_pending_or_rejected_promotion_is_never_sent(mailbox):
     with pytest.raises(ConflictError):
         promotions.approve(pending.promotion_id)
     assert received(mailbox, pending) == []
+
+
+def test_the_export_lists_the_promotions_a_member_received(mailbox):
+    from chalicelib import personal_data
+
+    _, member_id = make_member(mailbox)
+    first = promotions.create("offer", unique_subject("Export one"), "Body")
+    second = promotions.create("offer", unique_subject("Export two"), "Body")
+    for offer in (first, second):
+        promotions.send_batch(offer.promotion_id, [member_id])
+    received_list = personal_data.export(member_id)["promotions_received"]
+    assert [(r["subject"], r["status"]) for r in received_list] == [
+        (first.subject, "sent"), (second.subject, "sent")]
