@@ -9,7 +9,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_EC2_METADATA_DISABLED := true
 STAGE ?= dev
 
-.PHONY: run test test-unit test-integration test-browser bench package install clean
+.PHONY: run test test-unit test-integration test-browser bench fuzz package install clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	scripts/system-deps.sh
@@ -51,6 +51,11 @@ test-browser: install
 ## make bench: every benchmark under bench/, one table.
 bench: install
 	$(PY) -m bench
+
+## make fuzz: the generated-input tests (schemathesis, JSON and text properties) at length.
+FUZZ_EXAMPLES ?= 1000
+fuzz: install
+	ESO_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/integration/test_openapi_conformance.py tests/integration/test_text_input.py
 
 ## make package STAGE=dev: the CloudFormation/SAM template of one stage, in build/STAGE/.
 package: install

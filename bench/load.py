@@ -110,7 +110,8 @@ class Load:
                             "consents": {"offers": True, "partner_promotions": False}})
         token = self._verification_token(email, since)
         self.rec.call("POST /api/v1/members/verify", (200,), "POST",
-                      self.base + "/api/v1/members/verify", json={"token": token})
+                      self.base + "/api/v1/members/verify",
+                      json={"token": token, "password": PASSWORD})
         login = self.rec.call("POST /api/v1/session", (200,), "POST", self.base + "/api/v1/session",
                               json={"email": email, "password": PASSWORD})
         cookie = {"Cookie": f"{SESSION_COOKIE}={_cookie(login, SESSION_COOKIE)}"}

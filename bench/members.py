@@ -59,7 +59,8 @@ def measure() -> list:
                     "email": email, "password": PASSWORD,
                     "consents": {"offers": True, "partner_promotions": True}}))
                 token = _token(ses_url, email)
-                timed("verify", lambda: _post(client, "/api/v1/members/verify", {"token": token}))
+                timed("verify", lambda: _post(client, "/api/v1/members/verify",
+                                                          {"token": token, "password": PASSWORD}))
                 login = timed("login", lambda: _post(client, "/api/v1/session",
                                                     {"email": email, "password": PASSWORD}))
                 cookie = [c for c in login.headers["Set-Cookie"] if c.startswith("__Host-eso_session")][0].split(";")[0]

@@ -116,6 +116,21 @@ def is_granted(member: Member, purpose: str) -> bool:
     return bool(state and state.granted)
 
 
+def chained_change(member: Member, changes: dict, provenance: Provenance,
+                   now: datetime) -> tuple:
+    """(events, new consent map, member update actions) for ``changes``; the caller writes
+    them in one transaction conditioned on the member's ``consent_seq`` as read."""
+    events = new_events(member.member_id, int(member.consent_seq),
+                        member.consent_head or genesis_hash(member.member_id), changes,
+                        provenance, now)
+    consents = state_after(member.consents, events)
+    actions = [Member.consents.set(consents)]
+    if events:
+        actions += [Member.consent_seq.set(int(events[-1].seq)),
+                    Member.consent_head.set(events[-1].event_hash)]
+    return events, consents, actions
+
+
 def change(member_id: str, wanted: dict, provenance: Provenance,
            now: datetime | None = None) -> Member:
     """Apply purpose → granted; records an event per actual change. Safe under concurrency."""
@@ -134,16 +149,12 @@ def change(member_id: str, wanted: dict, provenance: Provenance,
                    or getattr(member.consents, p, None) is None}
         if not changes:
             return member
-        at = now or datetime.now(timezone.utc)
-        events = new_events(member_id, int(member.consent_seq),
-                            member.consent_head or genesis_hash(member_id), changes, provenance, at)
-        consents = state_after(member.consents, events)
+        events, consents, actions = chained_change(member, changes, provenance,
+                                                   now or datetime.now(timezone.utc))
         try:
             with storage_errors(), transaction() as tx:
                 tx.update(member, actions=[
-                    Member.consents.set(consents),
-                    Member.consent_seq.set(int(events[-1].seq)),
-                    Member.consent_head.set(events[-1].event_hash),
+                    *actions,
                     *audience_actions(member_id, consents, member.email_verified, member.suppressed),
                 ], condition=(Member.consent_seq == int(member.consent_seq)))
                 for event in events:

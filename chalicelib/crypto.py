@@ -20,8 +20,13 @@ def new_token(nbytes: int = 32) -> str:
     return secrets.token_urlsafe(nbytes)
 
 
+def _bytes(value: str) -> bytes:
+    # Any str hashes (a lone surrogate too): a value nobody issued simply matches nothing.
+    return value.encode("utf-8", "surrogatepass")
+
+
 def sha256_hex(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_bytes(value)).hexdigest()
 
 
 @functools.lru_cache(maxsize=4)
@@ -44,7 +49,7 @@ def signing_key() -> bytes:
 
 def sign(purpose: str, message: str) -> str:
     """A URL-safe HMAC-SHA256 of ``message``, domain-separated by ``purpose``."""
-    mac = hmac.new(signing_key(), f"{purpose}\x00{message}".encode("utf-8"), hashlib.sha256)
+    mac = hmac.new(signing_key(), _bytes(f"{purpose}\x00{message}"), hashlib.sha256)
     return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode("ascii")
 
 

@@ -11,9 +11,10 @@ class EsoError(Exception):
 
     code = "error"
 
-    def __init__(self, message: str, *, code: str | None = None):
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None):
         super().__init__(message)
         self.message = message
+        self.field = field  # the request field at fault, when one is
         if code is not None:
             self.code = code
 
@@ -28,10 +29,6 @@ class ValidationError(EsoError):
     """The request is malformed: wrong type, missing or unknown field, bad value."""
 
     code = "invalid_request"
-
-    def __init__(self, message: str, *, code: str | None = None, field: str | None = None):
-        super().__init__(message, code=code)
-        self.field = field
 
 
 class UnsupportedMediaTypeError(ValidationError):

@@ -8,20 +8,25 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import contextlib
 import random
 import re
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from chalicelib import consent, mail, observability, passwords, ratelimit, sessions, stats
+from pynamodb.expressions.condition import size
+
+from chalicelib import consent, db, mail, observability, passwords, ratelimit, sessions, stats
 from chalicelib.consent import Provenance
 from chalicelib.crypto import new_token, sha256_hex, sign
 from chalicelib.db import storage_errors, transaction
 from chalicelib.errors import (
-    AuthenticationError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError,
+    AuthenticationError, ForbiddenError, NotFoundError, RateLimitedError, UnavailableError,
+    ValidationError,
 )
-from chalicelib.models import EmailClaim, Member, Token
+from chalicelib.text import check_text
+from chalicelib.models import ConsentEvent, EmailClaim, LaterRegistration, Member, Token
 
 VERIFY_TTL = timedelta(hours=24)
 RESET_TTL = timedelta(hours=1)
@@ -29,11 +34,17 @@ LOGIN_FAILURES_ALLOWED = 5
 LOGIN_WINDOW_S = 15 * 60
 MAIL_PER_ADDRESS_PER_HOUR = 3
 REGISTER_ATTEMPTS = 5
+# Registrations of a not yet confirmed address kept beside the first; more are ignored (never
+# replacing one, so a stranger cannot push the owner's out). A new link is mailed for another
+# registration only when the live one is older than RESEND_AFTER: a burst gets one mail.
+MAX_LATER_REGISTRATIONS = 4
+RESEND_AFTER = timedelta(minutes=2)
 MAX_DISPLAY_NAME = 80
 # A reset request for a known address writes a token and calls SES; for an unknown one it reads
 # one item. Both answer no sooner than this, so the time taken does not tell them apart.
 RESET_MIN_SECONDS = 0.2
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,100}")  # what new_token makes, and nothing else
 
 VERIFY_EMAIL = "verify_email"
 RESET_PASSWORD = "reset_password"
@@ -60,7 +71,7 @@ def normalize_email(raw: str) -> str:
 def clean_display_name(raw: str | None) -> str | None:
     if raw is None:
         return None
-    name = " ".join(_CONTROL.sub(" ", raw).split())
+    name = " ".join(check_text(raw, "display_name").split())
     if len(name) > MAX_DISPLAY_NAME:
         raise ValidationError(f"the display name can have at most {MAX_DISPLAY_NAME} characters",
                               field="display_name")
@@ -94,6 +105,15 @@ def _new_token(purpose: str, member_id: str, ttl: timedelta, now: datetime) -> t
 
 
 # --- registration and verification --------------------------------------------------------------
+#
+# Only the mailbox owner decides which password an address's account gets (threat model:
+# docs/threat-model-registration.md). A confirmation link proves the mailbox; the password
+# typed beside it names the registration that becomes the account. So a stranger who
+# registers the address first, or again, gains nothing: they never see the link, and the owner
+# never types the stranger's password. The address has one live link at a time (its hash is
+# on the member item, replaced by a conditional write), so racing registrations cannot leave
+# several working links behind, and an older link stops working only when a newer one was
+# actually mailed to the same box.
 
 
 class Registration(NamedTuple):
@@ -112,16 +132,17 @@ def register(form: Registration, provenance: Provenance, now: datetime | None = 
     passwords.check_rules(form.password, email)
     display_name = clean_display_name(form.display_name)
     password_hash = passwords.hash_password(form.password)
+    consents = {p: bool(form.consents[p]) for p in consent.PURPOSES}
 
     member_id = str(uuid.uuid4())
-    events = consent.new_events(member_id, 0, consent.genesis_hash(member_id),
-                                {p: bool(form.consents[p]) for p in consent.PURPOSES},
+    events = consent.new_events(member_id, 0, consent.genesis_hash(member_id), consents,
                                 provenance, now)
+    token, token_item = _new_token(VERIFY_EMAIL, member_id, VERIFY_TTL, now)
     member = Member(member_id, email=email, display_name=display_name,
                     password_hash=password_hash, created_at=now, email_verified=False,
                     consents=consent.state_after(None, events), consent_seq=len(events),
-                    consent_head=events[-1].event_hash)
-    token, token_item = _new_token(VERIFY_EMAIL, member_id, VERIFY_TTL, now)
+                    consent_head=events[-1].event_hash, verify_token_hash=token_item.token_hash,
+                    verify_sent_at=now)
     for attempt in range(REGISTER_ATTEMPTS):
         try:
             with storage_errors(), transaction() as tx:
@@ -135,40 +156,90 @@ def register(form: Registration, provenance: Provenance, now: datetime | None = 
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons or []
             if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
-                _registered_again(email, password_hash, now)
+                later = LaterRegistration(
+                    password_hash=password_hash, display_name=display_name, created_at=now,
+                    page=(provenance.page or None) and provenance.page[:200],
+                    origin=(provenance.origin or None) and provenance.origin[:200], **consents)
+                _registered_again(email, later, now)
                 return
             if attempt + 1 == REGISTER_ATTEMPTS or not any(
                     r is not None and r.code == "TransactionConflict" for r in reasons):
                 raise
             # Another registration of this address is in flight: look again shortly.
             time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
-    mail.send(mail.Message(email, "verify", {"token": token, "display_name": display_name}))
+    _mail_link(member, token)
     stats.record("registrations")
     consent.count_events(events)
     observability.count("Registrations")
 
 
-def _registered_again(email: str, password_hash: str, now: datetime) -> None:
-    """The address has an account: say so if it is confirmed; if not, send a new link.
-
-    The new link carries this registration's password (its hash), and every older link of
-    the account stops working: whoever confirms the address gets the password chosen in the
-    registration whose link they follow, so nobody can register someone else's address first
-    and keep the account once its owner registers and confirms (account pre-hijacking).
-    """
+def _registered_again(email: str, later: LaterRegistration, now: datetime) -> None:
+    """The address has an account: say so if it is confirmed; if not, keep this registration's
+    choices beside the first (at most ``MAX_LATER_REGISTRATIONS``, never replacing one) and
+    mail a fresh link when the last one is older than ``RESEND_AFTER``."""
     member = _member_by_email(email)
-    if member is None or not _mail_allowed(email, now):
+    if member is None:
         return
     if member.email_verified:
-        mail.send(mail.Message(email, "already_registered", {}))
+        if _mail_allowed(email, now):
+            mail.send(mail.Message(email, "already_registered", {}))
         return
-    _forget_tokens(member.member_id)
-    token, token_item = _new_token(VERIFY_EMAIL, member.member_id, VERIFY_TTL, now)
-    token_item.password_hash = password_hash
-    with storage_errors():
-        token_item.save()
-    mail.send(mail.Message(email, "verify", {"token": token,
-                                             "display_name": member.display_name}))
+    resend = (member.verify_sent_at is None or now - member.verify_sent_at >= RESEND_AFTER)
+    # The old link dies only when its replacement is mailed: the throttle is asked first.
+    resend = resend and _mail_allowed(email, now)
+    if not _add_later_registration(member, later, resend, now) and resend:
+        # Someone else replaced the link first (theirs is the live one): just keep the choices.
+        _add_later_registration(get_member(member.member_id), later, False, now)
+
+
+def _add_later_registration(member: Member, later: LaterRegistration, resend: bool,
+                            now: datetime) -> bool:
+    """One conditional write; with ``resend``, also a new live link, mailed. False when a
+    condition failed (confirmed meanwhile, list full, or the link replaced by someone else)."""
+    from pynamodb.exceptions import TransactWriteError
+
+    kept = list(member.later_registrations or [])
+    condition = (Member.email_verified == False)  # noqa: E712 (a DynamoDB condition)
+    actions = []
+    if len(kept) < MAX_LATER_REGISTRATIONS:
+        actions.append(Member.later_registrations.set(
+            (Member.later_registrations | []).append([later])))
+        condition &= (Member.later_registrations.does_not_exist()
+                      | (size(Member.later_registrations) < MAX_LATER_REGISTRATIONS))
+    if resend:
+        token, token_item = _new_token(VERIFY_EMAIL, member.member_id, VERIFY_TTL, now)
+        actions += [Member.verify_token_hash.set(token_item.token_hash),
+                    Member.verify_sent_at.set(now)]
+        condition &= (Member.verify_sent_at.does_not_exist() if member.verify_sent_at is None
+                      else Member.verify_sent_at == member.verify_sent_at)
+    if not actions:
+        return True
+    try:
+        with storage_errors(), transaction() as tx:
+            tx.update(member, actions=actions, condition=condition)
+            if resend:
+                tx.save(token_item)
+    except TransactWriteError as exc:
+        if db.cancelled_by_condition(exc):
+            return False
+        raise
+    if resend:
+        _mail_link(member, token)
+    return True
+
+
+def _mail_link(member: Member, token: str) -> None:
+    """Mail a confirmation link. If the mail cannot be sent, the link is marked as never sent,
+    so the next registration of the address mails a fresh one at once."""
+    try:
+        mail.send(mail.Message(member.email, "verify", {"token": token}))
+    except UnavailableError:
+        from pynamodb.exceptions import PynamoDBException
+
+        with contextlib.suppress(UnavailableError, PynamoDBException), storage_errors():
+            member.update(actions=[Member.verify_sent_at.remove()],
+                          condition=Member.verify_token_hash == sha256_hex(token))
+        raise
 
 
 def _forget_tokens(member_id: str, keep: str | None = None) -> None:
@@ -191,26 +262,31 @@ def _member_by_email(email: str) -> Member | None:
             return None
 
 
+def _invalid_link(message: str = "this link is invalid or has expired") -> ValidationError:
+    return ValidationError(message, code="invalid_token", field="token")
+
+
 def _live_token(value: str, purpose: str, now: datetime) -> Token:
-    if not isinstance(value, str) or not 20 <= len(value) <= 100:
-        raise ValidationError("this link is invalid or has expired", code="invalid_token",
-                              field="token")
+    if not isinstance(value, str) or not _TOKEN_SHAPE.fullmatch(value):
+        raise _invalid_link()
     with storage_errors():
         try:
             token = Token.get(sha256_hex(value), consistent_read=True)
         except Token.DoesNotExist:
             token = None
     if token is None or token.purpose != purpose or token.expires_at <= now:
-        raise ValidationError("this link is invalid or has expired", code="invalid_token",
-                              field="token")
+        raise _invalid_link()
     return token
 
 
-def _spend_token(token: Token, member: Member, actions: list, now: datetime) -> None:
+def _spend_token(token: Token, member: Member, actions: list, now: datetime,
+                 condition=None, events: tuple = ()) -> None:
     """Delete the single-use token and update the member in one transaction. Following an
-    e-mailed link proves the mailbox, so the address counts as verified from then on."""
+    e-mailed link proves the mailbox, so the address counts as verified from then on, and
+    any pending confirmation link and later registrations are gone."""
     from pynamodb.exceptions import TransactWriteError
 
+    consents = member.consents
     try:
         with storage_errors(), transaction() as tx:
             tx.delete(token, condition=Token.token_hash.exists())
@@ -218,25 +294,70 @@ def _spend_token(token: Token, member: Member, actions: list, now: datetime) -> 
                 *actions,
                 Member.email_verified.set(True),
                 Member.verified_at.set(member.verified_at or now),
-                *consent.audience_actions(member.member_id, member.consents, True,
-                                          member.suppressed),
-            ], condition=Member.member_id.exists())
+                Member.verify_token_hash.remove(),
+                Member.verify_sent_at.remove(),
+                Member.later_registrations.remove(),
+                *consent.audience_actions(member.member_id, consents, True, member.suppressed),
+            ], condition=Member.member_id.exists() & (condition if condition is not None
+                                                      else Member.member_id.exists()))
+            for event in events:
+                tx.save(event, condition=ConsentEvent.seq.does_not_exist())
     except TransactWriteError:
-        raise ValidationError("this link is invalid or has expired", code="invalid_token",
-                              field="token") from None
+        raise _invalid_link() from None
 
 
-def verify_email(token_value: str, now: datetime | None = None) -> None:
-    """Confirm an address with its single-use token; the token is spent in the same write."""
+def verify_email(token_value: str, password: str | None, now: datetime | None = None) -> None:
+    """Confirm an address with its live link and the password of one of its registrations.
+
+    The matching registration becomes the account (its password, name and consents); a wrong
+    or missing password leaves the link usable. Wrong passwords count as failed logins of the
+    address, so the link cannot be used to guess them.
+    """
     now = _now(now)
     token = _live_token(token_value, VERIFY_EMAIL, now)
+    if not password:
+        raise ValidationError("enter the password you chose when you registered",
+                              code="password_required", field="password")
     member = get_member(token.member_id)
-    # A link sent for a repeated registration sets the password chosen in that registration.
-    _spend_token(token, member, [Member.password_hash.set(token.password_hash)]
-                 if token.password_hash else [], now)
-    if not member.email_verified:
-        stats.record("verifications")
-        observability.count("Verifications")
+    if member.verify_token_hash != token.token_hash:
+        if member.email_verified:
+            raise _invalid_link("this address is already confirmed: log in")
+        raise _invalid_link("a newer link was sent to this address: use the latest e-mail")
+    throttle_key = login_throttle_key(member.email)
+    ratelimit.take(throttle_key, LOGIN_FAILURES_ALLOWED, LOGIN_WINDOW_S, now=now.timestamp(),
+                   message="Too many failed attempts for this address; try again later.")
+    chosen = _registration_matching(member, password)
+    if chosen is None:
+        raise AuthenticationError("this is not the password chosen when registering",
+                                  code="invalid_credentials", field="password")
+    ratelimit.hit(throttle_key, LOGIN_WINDOW_S, now=now.timestamp(), amount=-1)
+    actions, events = [Member.password_hash.set(member.password_hash)], []
+    if isinstance(chosen, LaterRegistration):
+        # A later registration is confirmed: its name and consent choices replace the first's.
+        changes = {p: getattr(chosen, p) for p in consent.PURPOSES
+                   if consent.is_granted(member, p) != getattr(chosen, p)}
+        events, member.consents, consent_actions = consent.chained_change(
+            member, changes, Provenance("registration", chosen.page, chosen.origin), now)
+        actions = [Member.password_hash.set(chosen.password_hash), *consent_actions,
+                   Member.display_name.set(chosen.display_name) if chosen.display_name
+                   else Member.display_name.remove()]
+    _spend_token(token, member, actions, now, events=events,
+                 condition=(Member.verify_token_hash == token.token_hash)
+                 & (Member.consent_seq == int(member.consent_seq)))
+    if events:
+        consent.count_events(events)
+    stats.record("verifications")
+    observability.count("Verifications")
+
+
+def _registration_matching(member: Member, password: str):
+    """The member itself (first registration) or the later registration whose password this is."""
+    if passwords.verify_password(member.password_hash, password):
+        return member
+    for later in member.later_registrations or []:
+        if passwords.verify_password(later.password_hash, password):
+            return later
+    return None
 
 
 # --- sessions ------------------------------------------------------------------------------------

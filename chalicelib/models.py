@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    ListAttribute,
     MapAttribute,
     NumberAttribute,
     TTLAttribute,
@@ -76,6 +77,21 @@ class ConsentMap(MapAttribute):
     partner_promotions = ConsentState(null=True)
 
 
+class LaterRegistration(MapAttribute):
+    """Another registration of a not yet confirmed address: what that registrant chose.
+
+    Whoever confirms the address with its link also names, by typing it, the password of the
+    registration that becomes the account (see ``chalicelib.members``)."""
+
+    password_hash = UnicodeAttribute()
+    display_name = UnicodeAttribute(null=True)
+    offers = BooleanAttribute()
+    partner_promotions = BooleanAttribute()
+    created_at = UTCDateTimeAttribute()
+    page = UnicodeAttribute(null=True)      # where the registration was made (consent evidence)
+    origin = UnicodeAttribute(null=True)
+
+
 class OffersAudienceIndex(GlobalSecondaryIndex):
     """Sparse: only members who may receive eSO's own offers carry ``aud_offers``."""
 
@@ -117,6 +133,11 @@ class Member(BaseModel):
     consent_head = UnicodeAttribute(null=True)
     aud_offers = UnicodeAttribute(null=True)
     aud_partner_promotions = UnicodeAttribute(null=True)
+    # Until the address is confirmed: the one live confirmation link (its token's hash), when
+    # it was mailed, and the registrations made of the address after the first.
+    verify_token_hash = UnicodeAttribute(null=True)
+    verify_sent_at = UTCDateTimeAttribute(null=True)
+    later_registrations = ListAttribute(of=LaterRegistration, null=True)
 
     offers_audience = OffersAudienceIndex()
     partner_promotions_audience = PartnerPromotionsAudienceIndex()
@@ -193,8 +214,6 @@ class Token(BaseModel):
     member_id = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute()
-    # A verification link of a repeated registration sets that registration's password.
-    password_hash = UnicodeAttribute(null=True)
 
     by_member = MemberTokenIndex()
 

@@ -15,6 +15,7 @@ from chalicelib.crypto import sign
 from chalicelib.db import storage_errors
 from chalicelib.errors import EsoError, NotFoundError, ValidationError
 from chalicelib.models import PartnerContact
+from chalicelib.text import check_text
 
 MAX_MESSAGE = 2000
 PER_MEMBER_PER_HOUR = 5
@@ -30,7 +31,7 @@ def reachable_partner(partner_id: str):
 
 
 def clean_message(message: str) -> str:
-    text = _CONTROL.sub("", message or "").strip()
+    text = _CONTROL.sub("", check_text(message or "", "message", multiline=True)).strip()
     if not text:
         raise ValidationError("write a message", code="invalid_message", field="message")
     if len(text) > MAX_MESSAGE:

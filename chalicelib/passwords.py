@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 
 from chalicelib.errors import ValidationError
+from chalicelib.text import check_text, text_problem
 
 MIN_LENGTH = 10
 MAX_LENGTH = 256
@@ -28,7 +29,8 @@ def _dummy_hash() -> str:
 
 
 def check_rules(password: str, email: str) -> None:
-    """SPEC: at least 10 characters, not the e-mail address."""
+    """At least 10 characters, text without control characters, not the e-mail address."""
+    check_text(password, "password")
     if len(password) < MIN_LENGTH:
         raise ValidationError(f"the password needs at least {MIN_LENGTH} characters",
                               code="weak_password", field="password")
@@ -49,6 +51,10 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
     """True when ``password`` matches; always spends one argon2 verification."""
     from argon2.exceptions import InvalidHashError, VerificationError
 
+    if not isinstance(password, str) or text_problem(password):
+        # No stored password is such text; spend the same time as a real check.
+        _hasher().verify(_dummy_hash(), "not a password: equalises the time of a failed lookup")
+        return False
     try:
         return _hasher().verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerificationError, InvalidHashError):

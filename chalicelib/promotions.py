@@ -34,6 +34,7 @@ from chalicelib.db import storage_errors, transaction
 from chalicelib.errors import ConflictError, NotFoundError, UnavailableError, ValidationError
 from chalicelib.models import Delivery, Member, Promotion
 from chalicelib.settings import get_settings
+from chalicelib.text import check_text
 
 BATCH_SIZE = 50                  # SES SendBulkEmail takes up to 50 destinations
 LEDGER_TTL = timedelta(days=400)
@@ -65,6 +66,9 @@ def _now(now=None) -> datetime:
 
 
 def _check_content(subject: str, text: str, html: Optional[str]) -> None:
+    check_text(subject, "subject")
+    check_text(text, "text", multiline=True)
+    check_text(html or "", "html", multiline=True)
     if not subject.strip() or len(subject) > MAX_SUBJECT or any(c in subject for c in "\r\n"):
         raise ValidationError(f"the subject needs 1 to {MAX_SUBJECT} characters on one line",
                               field="subject")

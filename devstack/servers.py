@@ -181,7 +181,8 @@ class SesServer(Server):
 
 
 class ChaliceLocal(Server):
-    """The app under ``chalice local --stage local`` (no autoreload: one process to stop)."""
+    """The app as ``chalice local --stage local --no-autoreload`` serves it, answering
+    unrouted requests and logging like the deployed gateway (``devstack.localapp``)."""
 
     name = "chalice local"
 
@@ -190,9 +191,8 @@ class ChaliceLocal(Server):
         self.extra_env = extra_env
 
     def command(self) -> list:
-        chalice = Path(sys.executable).parent / "chalice"
-        return [str(chalice), "local", "--stage", "local", "--host", "127.0.0.1",
-                "--port", str(self.port), "--no-autoreload"]
+        return [sys.executable, "-m", "devstack.localapp", "--stage", "local",
+                "--host", "127.0.0.1", "--port", str(self.port)]
 
     def env(self) -> dict:
         return {**super().env(), **self.extra_env}

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs
 from chalice import Response
 
 from chalicelib import errors
+from chalicelib.text import check_text
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
@@ -31,8 +32,11 @@ _STATUS = (
 )
 
 
-def error_body(code: str, message: str) -> dict:
-    return {"error": {"code": code, "message": message}}
+def error_body(code: str, message: str, field: str | None = None) -> dict:
+    error = {"code": code, "message": message}
+    if field:
+        error["field"] = field
+    return {"error": error}
 
 
 def json_response(body: Any, status_code: int = 200, headers: Optional[dict] = None) -> Response:
@@ -43,8 +47,8 @@ def json_response(body: Any, status_code: int = 200, headers: Optional[dict] = N
 
 
 def error_response(code: str, message: str, status_code: int,
-                   headers: Optional[dict] = None) -> Response:
-    return json_response(error_body(code, message), status_code, headers)
+                   headers: Optional[dict] = None, field: str | None = None) -> Response:
+    return json_response(error_body(code, message, field), status_code, headers)
 
 
 def status_for(exc: errors.EsoError) -> int:
@@ -66,7 +70,7 @@ def response_for(exc: errors.EsoError) -> Response:
 
         get_logger().error("internal error", extra={"error_code": exc.code})
         return error_response("internal_error", "Something went wrong on our side.", 500)
-    return error_response(exc.code, exc.message, status, headers)
+    return error_response(exc.code, exc.message, status, headers, exc.field)
 
 
 def api_view(fn: Callable) -> Callable:
@@ -119,6 +123,23 @@ def validate(data: Any, schema: dict) -> dict:
         raise errors.ValidationError(_friendly(exc), field=field) from None
 
 
+def check_json_text(data: Any, schema: dict, path: str = "") -> None:
+    """Every string (and key) of ``data`` is text; multi-line only where the schema says
+    ``x-multiline``. Runs before schema validation, so bad text is always ``invalid_text``."""
+    if isinstance(data, str):
+        check_text(data, path or "body", multiline=bool(schema.get("x-multiline")))
+    elif isinstance(data, dict):
+        properties = schema.get("properties") or {}
+        for key, value in data.items():
+            where = f"{path}.{key}" if path else str(key)
+            check_text(key, where)
+            check_json_text(value, properties.get(key) or {}, where)
+    elif isinstance(data, list):
+        items = schema.get("items") or {}
+        for i, value in enumerate(data):
+            check_json_text(value, items, f"{path}[{i}]" if path else f"[{i}]")
+
+
 def raw_body(request, max_bytes: int = MAX_BODY_BYTES) -> bytes:
     body = request.raw_body or b""
     if len(body) > max_bytes:
@@ -139,17 +160,25 @@ def json_body(request, schema: dict, max_bytes: int = MAX_BODY_BYTES) -> dict:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: deep nesting
         raise errors.ValidationError("the body is not valid JSON", code="invalid_json") from None
+    check_json_text(data, schema)
     return validate(data, schema)
 
 
-def form_body(request) -> dict:
-    """An HTML form's fields (first value of each)."""
+def form_body(request, multiline: tuple = ()) -> dict:
+    """An HTML form's fields (first value of each), each checked to be text; only the fields
+    named in ``multiline`` may hold line breaks."""
     body = raw_body(request)
     try:
         text = body.decode("utf-8")
+        pairs = parse_qs(text, keep_blank_values=True, errors="strict")
     except UnicodeDecodeError:
-        raise errors.ValidationError("the form is not valid UTF-8") from None
-    return {key: values[0] for key, values in parse_qs(text, keep_blank_values=True).items()}
+        raise errors.ValidationError("the form is not valid UTF-8 text",
+                                     code="invalid_text") from None
+    fields = {}
+    for key, values in pairs.items():
+        check_text(key, "form")
+        fields[key] = check_text(values[0], key, multiline=key in multiline)
+    return fields
 
 
 def request_path(request) -> str:

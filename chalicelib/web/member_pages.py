@@ -26,7 +26,7 @@ NEXT_PAGES = {"/members", "/account"}
 def _form(request) -> dict:
     if media_type(request) != FORM:
         raise ValidationError("send the form as application/x-www-form-urlencoded")
-    form = form_body(request)
+    form = form_body(request, multiline=("message",))
     check_csrf_token(request, form)
     return form
 
@@ -79,11 +79,15 @@ def verify_page():
 @bp.route("/verify", methods=["POST"], content_types=ANY_CONTENT)
 def verify_submit():
     request = bp.current_request
+    form = {}
     try:
         form = _form(request)
-        members.verify_email(form.get("token", ""))
+        members.verify_email(form.get("token", ""), form.get("password", ""))
     except EsoError as exc:
-        return _error_page(request, "verify.html", exc, token="")
+        # A missing or wrong password leaves the link usable: show the form again.
+        keep = exc.code in ("password_required", "invalid_credentials", "too_many_attempts")
+        return _error_page(request, "verify.html", exc,
+                           token=form.get("token", "") if keep else "")
     return member_page(request, "verify.html", token="", verified=True)
 
 

@@ -36,7 +36,7 @@ REGISTER = {
                    "consents": {**_CONSENTS, "required": ["offers"]}},
 }
 VERIFY = {"type": "object", "additionalProperties": False, "required": ["token"],
-          "properties": {"token": _TOKEN}}
+          "properties": {"token": _TOKEN, "password": _PASSWORD}}
 LOGIN = {"type": "object", "additionalProperties": False, "required": ["email", "password"],
          "properties": {"email": _EMAIL, "password": _PASSWORD}}
 CONSENTS = {**_CONSENTS, "minProperties": 1}
@@ -50,7 +50,8 @@ RESET_CONFIRM = {"type": "object", "additionalProperties": False,
 CONTACT = {"type": "object", "additionalProperties": False,
            "required": ["email", "topic", "message"],
            "properties": {"email": _EMAIL, "topic": {"type": "string", "enum": list(CONTACT_TOPICS)},
-                          "message": {"type": "string", "maxLength": CONTACT_MAX_MESSAGE}}}
+                          "message": {"type": "string", "maxLength": CONTACT_MAX_MESSAGE,
+                                      "x-multiline": True}}}
 
 
 def gpc(request) -> bool:
@@ -89,7 +90,8 @@ def register():
 @bp.route("/api/v1/members/verify", methods=["POST"], content_types=ANY_CONTENT)
 @api_view
 def verify():
-    members.verify_email(json_body(bp.current_request, VERIFY)["token"])
+    data = json_body(bp.current_request, VERIFY)
+    members.verify_email(data["token"], data.get("password"))
     return json_response({"status": "verified"})
 
 

@@ -19,7 +19,9 @@ ERROR = {
     "properties": {"error": {
         "type": "object", "required": ["code", "message"],
         "properties": {"code": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
-                       "message": {"type": "string"}}}},
+                       "message": {"type": "string"},
+                       "field": {"type": "string",
+                                 "description": "the request field at fault, when one is"}}}},
 }
 _TIME = {"type": "string"}
 _TIME_OR_NULL = {"type": ["string", "null"]}
@@ -159,9 +161,9 @@ def _paths() -> dict:
         "/api/v1/members": {"post": _op("Register (the same answer for a known address)",
                                         {202: status("verification_sent")}, (403,),
                                         body=m.REGISTER)},
-        "/api/v1/members/verify": {"post": _op("Confirm an address with its e-mailed token",
-                                               {200: status("verified")}, (403, 404),
-                                               body=m.VERIFY)},
+        "/api/v1/members/verify": {"post": _op(
+            "Confirm an address with its e-mailed token and the password chosen at registration",
+            {200: status("verified")}, (401, 403, 404, 429), body=m.VERIFY)},
         "/api/v1/session": {
             "post": _op("Log in: sets the session cookie", {200: member}, (401, 403, 429),
                         body=m.LOGIN),

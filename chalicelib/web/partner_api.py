@@ -120,8 +120,8 @@ PROMOTION = {
     "type": "object", "additionalProperties": False, "required": ["subject", "text"],
     "properties": {
         "subject": {"type": "string", "minLength": 1, "maxLength": 150},
-        "text": {"type": "string", "minLength": 1, "maxLength": 20_000},
-        "html": {"type": "string", "minLength": 1, "maxLength": 100_000},
+        "text": {"type": "string", "minLength": 1, "maxLength": 20_000, "x-multiline": True},
+        "html": {"type": "string", "minLength": 1, "maxLength": 100_000, "x-multiline": True},
     },
 }
 # A promotion's text and HTML may be far longer than the 16 KiB other bodies get: room for

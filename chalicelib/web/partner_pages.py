@@ -21,7 +21,7 @@ from chalicelib.web.views import member_page
 bp = Blueprint(__name__)
 
 CONTACT = {"type": "object", "additionalProperties": False, "required": ["message"],
-           "properties": {"message": {"type": "string", "maxLength": 2000}}}
+           "properties": {"message": {"type": "string", "maxLength": 2000, "x-multiline": True}}}
 
 
 @bp.route("/go/{partner_id}", methods=["GET"])

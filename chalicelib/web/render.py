@@ -25,7 +25,10 @@ def _environment():
 
 
 def render_text(template: str, **context) -> str:
-    return _environment().get_template(template).render(**context)
+    text = _environment().get_template(template).render(**context)
+    # Input is checked to be text before it is stored; should anything older slip through, a
+    # page or an e-mail still renders (a lone surrogate becomes "?") rather than fail.
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def page(template: str, status_code: int = 200, headers: dict | None = None,

@@ -24,6 +24,7 @@ def test_register_verify_login_change_consents_logout(app_server, browser_contex
     link = re.search(r"(http://\S+/verify\?token=\S+)", mail["body"]["text"]).group(1)
     assert link.startswith(base)
     page.goto(link)
+    page.fill("#password", PASSWORD)
     page.click("text=Confirm my address")
     assert page.locator("#verified").is_visible()
 

@@ -13,7 +13,7 @@ def verified_member(mailbox) -> str:
                                           consents={"offers": True, "partner_promotions": False},
                                           display_name="Robin Browser"),
                      Provenance("registration", "/tests"))
-    members.verify_email(token_from(mailbox.wait_for(email)[-1], "/verify"))
+    members.verify_email(token_from(mailbox.wait_for(email)[-1], "/verify"), PASSWORD)
     return email
 
 

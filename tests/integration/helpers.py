@@ -47,7 +47,8 @@ def verified_member(client, mailbox, email=None, **consents):
     assert register(client, email, **consents).status_code == 202
     mails = mailbox.wait_for(email)
     token = token_from(mails[-1], "/verify")
-    assert post_json(client, "/api/v1/members/verify", {"token": token}).status_code == 200
+    assert post_json(client, "/api/v1/members/verify",
+                     {"token": token, "password": PASSWORD}).status_code == 200
     return email, login(client, email)
 
 

@@ -302,14 +302,20 @@ def test_names_and_messages_cannot_inject_mail_headers(client, mailbox):
     from chalicelib.settings import get_settings
 
     email = new_email("inject")
-    response = post_json(client, "/api/v1/members", {
+    refused = post_json(client, "/api/v1/members", {
         "email": email, "password": PASSWORD, "display_name": INJECTED,
+        "consents": {"offers": True, "partner_promotions": True}})
+    assert refused.status_code == 400 and refused.json_body["error"]["field"] == "display_name"
+    assert mailbox.to(email) == []
+    response = post_json(client, "/api/v1/members", {
+        "email": email, "password": PASSWORD, "display_name": "Pat Bcc: victim@evil.example",
         "consents": {"offers": True, "partner_promotions": True}})
     assert response.status_code == 202
     verification = mailbox.wait_for(email)[-1]
     _assert_clean(verification, [email])
     assert post_json(client, "/api/v1/members/verify",
-                     {"token": token_from(verification, "/verify")}).status_code == 200
+                     {"token": token_from(verification, "/verify"),
+                      "password": PASSWORD}).status_code == 200
     session = login(client, email)
 
     partner_id, _ = new_partner("Inject")
@@ -358,7 +364,8 @@ def test_every_rendered_field_is_escaped(client, mailbox):
     client_member = new_email("xss")
     assert register(client, client_member).status_code == 202
     token = token_from(mailbox.wait_for(client_member)[-1], "/verify")
-    assert post_json(client, "/api/v1/members/verify", {"token": token}).status_code == 200
+    assert post_json(client, "/api/v1/members/verify",
+                     {"token": token, "password": PASSWORD}).status_code == 200
     from chalicelib.models import EmailClaim, Member
 
     member_id = EmailClaim.get(client_member).member_id

@@ -164,7 +164,7 @@ def journey(client, mailbox, lambda_scope):
                                "partner_promotions": "on"}, vid, token)
     verify_token = token_from(mailbox.wait_for(email)[-1], "/verify")
     client.http.get(f"/verify?token={verify_token}")
-    form(client, "/verify", {"token": verify_token}, vid, token)
+    form(client, "/verify", {"token": verify_token, "password": PASSWORD}, vid, token)
     form(client, "/login", {"email": email, "password": PASSWORD}, vid, token)
     session = cookie_value(post_json(client, "/api/v1/session",
                                      {"email": email, "password": PASSWORD}))[0]
@@ -179,7 +179,7 @@ def journey(client, mailbox, lambda_scope):
     post_json(client, "/api/v1/members", {"email": second, "password": PASSWORD,
                                           "consents": {"offers": True, "partner_promotions": True}})
     post_json(client, "/api/v1/members/verify",
-              {"token": token_from(mailbox.wait_for(second)[-1], "/verify")})
+              {"token": token_from(mailbox.wait_for(second)[-1], "/verify"), "password": PASSWORD})
 
     partner_id, key = new_partner("IAM", contact_email="iam-partner@shop.example")
     click(client, partner_id, member)

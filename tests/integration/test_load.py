@@ -11,6 +11,6 @@ def test_mixed_load_loses_and_duplicates_nothing(app_server, mailbox):
     for row in result["rows"]:
         print(f"{row['operation']:45} n={row['requests']:5} p50={row['median_ms']:6.1f} "
               f"p95={row['p95_ms']:6.1f} p99={row['p99_ms']:6.1f} ms")
-    assert result["errors"] == []
+    assert result["errors"] == [], result["errors"][:5]
     assert result["problems"] == []
     assert result["orders"] >= 5 and result["duplicates"] >= 1 and result["members"] >= 3

@@ -41,7 +41,7 @@ def test_a_whole_journey_logs_no_personal_data_or_secrets(client, mailbox, capsy
         verify_token = token_from(mailbox.wait_for(email)[-1], "/verify")
         secrets["verify token"] = verify_token
         client.http.get(f"/verify?token={verify_token}")
-        post_json(client, "/api/v1/members/verify", {"token": verify_token})
+        post_json(client, "/api/v1/members/verify", {"token": verify_token, "password": PASSWORD})
         post_json(client, "/api/v1/session", {"email": email, "password": "wrong password here"})
         login = post_json(client, "/api/v1/session", {"email": email, "password": PASSWORD})
         session, _ = cookie_value(login)

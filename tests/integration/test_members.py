@@ -35,10 +35,12 @@ def test_registration_sends_a_real_verification_mail_whose_link_works(client, ma
     # The e-mail's link is the page that confirms the address.
     page = client.http.get(f"/verify?token={token}")
     assert page.status_code == 200 and "Confirm my address" in page.body.decode()
-    assert post_json(client, "/api/v1/members/verify", {"token": token}).status_code == 200
+    assert member_by_email(email).email_verified is False  # opening the page changes nothing
+    confirm = {"token": token, "password": PASSWORD}
+    assert post_json(client, "/api/v1/members/verify", confirm).status_code == 200
     assert member_by_email(email).email_verified is True
     # Single use.
-    again = post_json(client, "/api/v1/members/verify", {"token": token})
+    again = post_json(client, "/api/v1/members/verify", confirm)
     assert again.status_code == 400 and again.json_body["error"]["code"] == "invalid_token"
 
 
@@ -52,14 +54,21 @@ def test_no_account_enumeration_on_registration(client, mailbox):
     assert member_by_email(email).display_name == "Pat Example"  # the account is unchanged
 
 
-def test_registering_an_unconfirmed_address_again_sends_a_fresh_link(client, mailbox):
+def test_registering_an_unconfirmed_address_again_later_sends_a_fresh_link(client, mailbox):
     email = new_email()
     register(client, email)
-    register(client, email)
+    later = datetime.now(timezone.utc) + members.RESEND_AFTER + timedelta(seconds=1)
+    members.register(members.Registration(email=email, password=PASSWORD,
+                                          consents={"offers": True, "partner_promotions": True}),
+                     Provenance("registration", "/test"), now=later)
     mails = mailbox.wait_for(email, count=2)
     assert [m["subject"] for m in mails] == ["Confirm your e-mail address for eSmallOffice"] * 2
+    older = post_json(client, "/api/v1/members/verify",
+                      {"token": token_from(mails[0], "/verify"), "password": PASSWORD})
+    assert older.status_code == 400 and "newer link" in older.json_body["error"]["message"]
     assert post_json(client, "/api/v1/members/verify",
-                     {"token": token_from(mails[1], "/verify")}).status_code == 200
+                     {"token": token_from(mails[1], "/verify"), "password": PASSWORD}
+                     ).status_code == 200
 
 
 def test_twenty_concurrent_registrations_of_one_address_leave_one_account(mailbox):
@@ -91,7 +100,7 @@ def test_login_session_cookie_and_logout_revokes_it_server_side(client, mailbox)
     email = new_email()
     register(client, email)
     post_json(client, "/api/v1/members/verify",
-              {"token": token_from(mailbox.wait_for(email)[0], "/verify")})
+              {"token": token_from(mailbox.wait_for(email)[0], "/verify"), "password": PASSWORD})
     response = post_json(client, "/api/v1/session", {"email": email, "password": PASSWORD})
     assert response.status_code == 200
     assert response.json_body["member"]["email"] == email
@@ -239,7 +248,7 @@ def test_audience_indexes_hold_only_verified_consenting_members(client, mailbox)
     member = member_by_email(email)
     assert member.aud_offers is None  # not verified yet: nobody may mail it
     post_json(client, "/api/v1/members/verify",
-              {"token": token_from(mailbox.wait_for(email)[0], "/verify")})
+              {"token": token_from(mailbox.wait_for(email)[0], "/verify"), "password": PASSWORD})
     member = member_by_email(email)
     assert member.aud_offers is not None and member.aud_partner_promotions is None
     shard = member.aud_offers

@@ -119,7 +119,7 @@ GOOD = {"order_id": "ORDER-1", "amount": "12.50", "currency": "USD"}
     # order ids
     ({"order_id": ""}, "invalid_request"), ({"order_id": "o" * 65}, "invalid_request"),
     ({"order_id": "a/b"}, "invalid_order_id"), ({"order_id": "a b"}, "invalid_order_id"),
-    ({"order_id": "-lead"}, "invalid_order_id"), ({"order_id": "ord\n1"}, "invalid_order_id"),
+    ({"order_id": "-lead"}, "invalid_order_id"), ({"order_id": "ord\n1"}, "invalid_text"),
     ({"order_id": "ordér"}, "invalid_order_id"),
     # click ids
     ({"click_id": ""}, "invalid_request"), ({"click_id": "short"}, "invalid_click_id"),

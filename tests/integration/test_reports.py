@@ -55,7 +55,7 @@ def test_no_aggregate_item_holds_an_email_member_id_or_visitor_id_after_a_full_j
     email = new_email("journey")
     assert register(client, email, headers=visitor).status_code == 202
     token = token_from(mailbox.wait_for(email)[-1], "/verify")
-    assert post_json(client, "/api/v1/members/verify", {"token": token},
+    assert post_json(client, "/api/v1/members/verify", {"token": token, "password": PASSWORD},
                      visitor).status_code == 200
     session, _ = cookie_value(post_json(client, "/api/v1/session",
                                         {"email": email, "password": PASSWORD}, visitor))

@@ -15,22 +15,6 @@ from tests.integration.test_promotions import make_member, received, unique_subj
 pytestmark = pytest.mark.usefixtures("stack")
 
 
-def test_registering_someone_elses_address_first_does_not_keep_the_account(client, mailbox):
-    email = new_email("prehijack")
-    assert register(client, email, password="attacker password 1").status_code == 202
-    assert register(client, email, password="owner password 12345").status_code == 202
-    first, second = mailbox.wait_for(email, count=2)[:2]
-    # The attacker's earlier link no longer works...
-    assert post_json(client, "/api/v1/members/verify",
-                     {"token": token_from(first, "/verify")}).status_code == 400
-    # ...and the owner's link confirms the owner's password, not the attacker's.
-    assert post_json(client, "/api/v1/members/verify",
-                     {"token": token_from(second, "/verify")}).status_code == 200
-    assert post_json(client, "/api/v1/session",
-                     {"email": email, "password": "attacker password 1"}).status_code == 401
-    login(client, email, "owner password 12345")
-
-
 def test_parallel_wrong_passwords_are_throttled_too(client, mailbox):
     email, _ = verified_member(client, mailbox)
     codes = []

@@ -43,7 +43,7 @@ def test_each_send_reaches_exactly_the_eligible_members_once(mailbox, people, op
                       "offers": person["offers"], "verified": False, "deleted": False,
                       "suppressed": False})
         if person["verified"]:
-            members.verify_email(token)
+            members.verify_email(token, PASSWORD)
             model[-1]["verified"] = True
 
     sends = []
@@ -63,7 +63,7 @@ def test_each_send_reaches_exactly_the_eligible_members_once(mailbox, people, op
             consent.change(person["id"], {"offers": operation[2]}, Provenance("preference_center"))
             person["offers"] = operation[2]
         elif kind == "verify" and not person["verified"]:
-            members.verify_email(person["token"])
+            members.verify_email(person["token"], PASSWORD)
             person["verified"] = True
         elif kind == "delete":
             personal_data.erase(person["id"])

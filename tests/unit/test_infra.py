@@ -92,6 +92,7 @@ def test_stage_template_packages_offline_and_passes_cfn_lint(tmp_path):
     assert resources["MembersTable"]["Properties"]["TableName"] == {"Fn::Sub": "eso-${Stage}-members"}
     assert template["Parameters"]["Stage"]["Default"] == "prod"
     assert resources["NotFoundResponse"]["Properties"]["StatusCode"] == "404"
+    assert access_logs_leaking_urls(template) == []
     for role, policy_file in (("ApiHandlerRole", "policy-prod.json"),
                               ("SendWorkerRole", "policy-prod-send-worker.json"),
                               ("SesEventsRole", "policy-prod-ses-events.json")):
@@ -100,3 +101,31 @@ def test_stage_template_packages_offline_and_passes_cfn_lint(tmp_path):
     lint = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), str(out / "sam.json")],
                           capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+# What an access log line may hold: method, route template, status, ids and timings. The raw
+# path and query string may hold verification or unsubscribe tokens; the caller's address and
+# agent are personal data the product's own log leaves out too.
+_LEAKING_VARIABLES = ("$context.path", "$context.requestOverride", "$input.",
+                      "$context.identity.sourceIp", "$context.identity.userAgent", "$request.")
+
+
+def access_logs_leaking_urls(template: dict) -> list:
+    """API Gateway stages whose access-log format would write a URL or a caller's identity."""
+    found = []
+    for name, resource in template["Resources"].items():
+        props = resource.get("Properties") or {}
+        setting = props.get("AccessLogSetting") or props.get("AccessLogSettings") or {}
+        fmt = json.dumps(setting.get("Format", ""))
+        found += [f"{name}: {v}" for v in _LEAKING_VARIABLES if v in fmt]
+    return found
+
+
+def test_the_access_log_check_notices_a_format_with_the_path():
+    stage = {"Type": "AWS::ApiGateway::Stage", "Properties": {"AccessLogSetting": {
+        "Format": '{"method":"$context.httpMethod","path":"$context.path"}'}}}
+    assert access_logs_leaking_urls({"Resources": {"Stage": stage}}) == ["Stage: $context.path"]
+    stage["Properties"]["AccessLogSetting"]["Format"] = (
+        '{"method":"$context.httpMethod","route":"$context.resourcePath",'
+        '"status":"$context.status"}')
+    assert access_logs_leaking_urls({"Resources": {"Stage": stage}}) == []

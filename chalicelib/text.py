@@ -1,0 +1,35 @@
+"""What counts as text: valid Unicode without control characters where they have no place.
+
+Checked at the edge (JSON bodies and forms) before anything is hashed, stored or rendered, and
+again by services that keep text, so nothing stored can make a page or an e-mail fail:
+a lone surrogate cannot be encoded as UTF-8, and NULs or other control characters in a name,
+an address or a token only ever serve to confuse whoever reads them later.
+"""
+from __future__ import annotations
+
+import re
+
+from chalicelib.errors import ValidationError
+
+# Lone surrogates (never valid in UTF-8); C0 and C1 controls and DEL; line and paragraph
+# separators. Multi-line fields may also hold tab, line feed and carriage return.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_SINGLE_LINE_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_MULTI_LINE_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def text_problem(value: str, multiline: bool = False) -> str | None:
+    """Why ``value`` is not acceptable text (None when it is)."""
+    if _SURROGATE.search(value):
+        return "is not valid Unicode text"
+    if (_MULTI_LINE_BAD if multiline else _SINGLE_LINE_BAD).search(value):
+        return "holds control characters"
+    return None
+
+
+def check_text(value: str, field: str, multiline: bool = False) -> str:
+    """``value`` unchanged, or a 400 ``invalid_text`` naming ``field``."""
+    problem = text_problem(value, multiline)
+    if problem:
+        raise ValidationError(f"{field} {problem}", code="invalid_text", field=field)
+    return value

@@ -1,0 +1,96 @@
+"""The local stack's app server answers like the deployed gateway: unrouted paths get the error
+model and the security headers, its access log holds no tokens, and a burst of simultaneous
+clients is served, not reset."""
+import http.client
+import json
+import threading
+import time
+
+import pytest
+import requests
+
+from devstack import localapp
+from tests.integration.helpers import PASSWORD, new_email, token_from
+
+pytestmark = pytest.mark.usefixtures("stack")
+
+SECURITY = ("X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy",
+            "Content-Security-Policy")
+
+
+def raw_request(server, method, path):
+    """Send ``path`` exactly as written (no normalisation of ``..``)."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    connection.request(method, path)
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+    return response.status, dict(response.getheaders()), body
+
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/a/b/c/d/e/f/g"),
+    ("GET", "/go/../../../etc/passwd"),
+    ("POST", "/api/v1/members/x/y/z/w/v"),
+    ("PROPFIND", "/"),
+])
+def test_paths_no_route_takes_answer_in_the_error_model_with_security_headers(
+        app_server, method, path):
+    status, headers, body = raw_request(app_server, method, path)
+    assert status == 404
+    assert json.loads(body) == {"error": {"code": "not_found",
+                                          "message": "There is nothing at this path."}}
+    for name in SECURITY:
+        assert headers.get(name), name
+    assert "frame-ancestors" in headers["Content-Security-Policy"]
+
+
+def test_the_local_answers_are_the_ones_the_deployed_gateway_is_given():
+    """Read from infra/api.yaml, so the two cannot drift apart."""
+    status, headers, body = localapp.gateway_response("MISSING_AUTHENTICATION_TOKEN", 0, "")
+    assert status == 404 and json.loads(body)["error"]["code"] == "not_found"
+    assert {"X-Content-Type-Options", "X-Frame-Options", "Content-Security-Policy"} <= set(headers)
+    status, _, body = localapp.gateway_response("DEFAULT_4XX", 400, 'a "quoted" message')
+    assert json.loads(body)["error"] == {"code": "bad_request", "message": 'a "quoted" message'}
+
+
+def test_the_access_log_names_routes_never_tokens(app_server, mailbox):
+    email = new_email("accesslog")
+    base = app_server.url
+    requests.post(f"{base}/api/v1/members", json={
+        "email": email, "password": PASSWORD, "consents": {"offers": True,
+                                                            "partner_promotions": False}})
+    token = token_from(mailbox.wait_for(email)[-1], "/verify")
+    requests.get(f"{base}/verify?token={token}")
+    requests.get(f"{base}/unsubscribe?token={token}x")
+    requests.get(f"{base}/reset-password?token={token}y")
+    raw_request(app_server, "GET", f"/no/such/deep/path/here/at/all?token={token}z")
+    time.sleep(0.3)
+    log = app_server.log_path.read_text(errors="replace")
+    assert "GET /verify 200" in log
+    assert token not in log and email not in log and email.split("@")[0] not in log
+
+
+def test_twenty_simultaneous_registrations_of_one_address_are_all_served(app_server, mailbox):
+    """Over real HTTP: every client gets the same 202, and the address gets one live link."""
+    email = new_email("burst-http")
+    barrier = threading.Barrier(20)
+    statuses, failures = [], []
+
+    def call(i):
+        barrier.wait()
+        try:
+            statuses.append(requests.post(f"{app_server.url}/api/v1/members", timeout=20, json={
+                "email": email, "password": f"racing password {i:03}",
+                "consents": {"offers": True, "partner_promotions": False}}).status_code)
+        except requests.RequestException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == [] and statuses == [202] * 20
+    time.sleep(0.5)
+    assert len(mailbox.to(email)) == 1
