@@ -9,7 +9,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_EC2_METADATA_DISABLED := true
 STAGE ?= dev
 
-.PHONY: run test test-unit test-integration test-browser bench fuzz package install clean
+.PHONY: run test lint test-unit test-integration test-browser bench fuzz package install clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	scripts/system-deps.sh
@@ -32,9 +32,14 @@ install: $(VENV)/.installed .local/.installed
 run: install
 	$(PY) -m devstack run
 
-## make test: every test (unit, integration, browser); installs what is missing first.
+## make lint: ruff (errors, import order) and the dependency rules of .importlinter.
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
+
+## make test: the lint, then every test (unit, integration, browser); installs what is missing.
 # pytest exits 5 when it collects no tests: that is a failure here, like any non-zero exit.
-test: install .local/wheelhouse/.done
+test: install .local/wheelhouse/.done lint
 	scripts/system-deps.sh --browser
 	$(PY) -m pytest -q
 
@@ -55,7 +60,7 @@ bench: install
 ## make fuzz: the generated-input tests (schemathesis, JSON and text properties) at length.
 FUZZ_EXAMPLES ?= 1000
 fuzz: install
-	ESO_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/integration/test_openapi_conformance.py tests/integration/test_text_input.py
+	ESO_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/integration/web/test_openapi_conformance.py tests/integration/web/test_text_input.py
 
 ## make package STAGE=dev: the CloudFormation/SAM template of one stage, in build/STAGE/.
 package: install

@@ -3,10 +3,18 @@ from chalice import Chalice
 
 from chalicelib import workers
 from chalicelib.web import (
-    ads, api, fallback, member_pages, members_api, pages, partner_api, partner_pages, unsubscribe,
+    ads,
+    api,
+    fallback,
+    member_pages,
+    members_api,
+    pages,
+    partner_api,
+    partner_pages,
+    unsubscribe,
 )
+from chalicelib.web.errors import map_errors
 from chalicelib.web.middleware import eso_http_middleware
-from chalicelib.web.views import guard_pages
 
 app = Chalice(app_name="eso", configure_logs=False)  # Powertools formats the logs
 app.register_middleware(eso_http_middleware, "http")
@@ -20,4 +28,4 @@ app.register_blueprint(partner_pages.bp)
 app.register_blueprint(unsubscribe.bp)
 app.register_blueprint(workers.bp)
 app.register_blueprint(fallback.bp)
-guard_pages(app)
+map_errors(app)

@@ -61,7 +61,8 @@ def _bare_app():
 
     from chalice import Chalice
 
-    from chalicelib.models import AdViews, DailyCounter
+    from chalicelib.ads.models import AdViews
+    from chalicelib.statistics.models import DailyCounter
 
     bare = Chalice(app_name="bare")
 
@@ -103,8 +104,10 @@ def _run(requests: int) -> list:
     from chalice.test import Client
 
     from app import app
-    from chalicelib import ads, tables
-    from chalicelib.models import Ad, AdViews, DailyCounter
+    from chalicelib import ads
+    from chalicelib.ads.models import Ad, AdViews
+    from chalicelib.ops import tables
+    from chalicelib.statistics.models import DailyCounter
     from chalicelib.web.cookies import VISITOR_COOKIE
 
     tables.create_missing()

@@ -28,7 +28,7 @@ def local_stack(ses: bool = True, log_level: str = "WARNING"):
     try:
         if ses:
             servers.append(SesServer(int(env["ESO_SES_PORT"])).start())
-        from chalicelib import tables
+        from chalicelib.ops import tables
 
         tables.create_missing()
         yield env

@@ -68,10 +68,10 @@ def _items_read(operation: str, parsed: dict) -> int:
 
 
 def _reset_connections() -> None:
-    from chalicelib import db
-    from chalicelib.models import ALL_MODELS
+    from chalicelib.ops.tables import ALL_MODELS
+    from chalicelib.platform import dynamo
 
-    db._connections.clear()  # the cached connection of transactions
+    dynamo._connections.clear()  # the cached connection of transactions
 
     for model in ALL_MODELS:
         model._connection = None

@@ -22,8 +22,8 @@ CAPACITY_TARGET = 1.05
 
 def _populate(total: int, opted_in: int) -> None:
     """``total`` verified members; ``opted_in`` of them consent to offers (direct writes)."""
-    from chalicelib import consent
-    from chalicelib.models import ConsentMap, ConsentState, Member
+    from chalicelib.members import consent
+    from chalicelib.members.models import ConsentMap, ConsentState, Member
 
     now = datetime.now(timezone.utc)
     step = total // opted_in

@@ -27,7 +27,7 @@ import time
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
 import requests
 
@@ -188,14 +188,16 @@ class Load:
 
     def check(self) -> list:
         """Problems found in the tables after the run (empty when every write is as counted)."""
-        from chalicelib import consent, referrals, stats
-        from chalicelib.models import EmailClaim, Member
+        from chalicelib.members import consent
+        from chalicelib.members.models import EmailClaim, Member
+        from chalicelib.partners import transactions
+        from chalicelib.statistics import counters
 
         problems = []
         today = datetime.now(timezone.utc).date()
         stored, cursor = [], None
         while True:
-            page, cursor = referrals.list_transactions(self.partner_id, today, today, cursor, 100)
+            page, cursor = transactions.list_transactions(self.partner_id, today, today, cursor, 100)
             stored.extend(page)
             if not cursor:
                 break
@@ -211,14 +213,14 @@ class Load:
                 problems.append(f"order {txn.order_id}: stored amount {txn.amount}")
         expected = {"partner_transactions": len(self.orders),
                     "referral_clicks": self.counts["referral_clicks"]}
-        got = {"partner_transactions": sum(sum(v.values()) for v in stats.daily_by_label(
+        got = {"partner_transactions": sum(sum(v.values()) for v in counters.daily_by_label(
                    "partner_transactions", today, today, dimension=self.partner_id).values()),
-               "referral_clicks": sum(stats.daily("referral_clicks", today, today,
+               "referral_clicks": sum(counters.daily("referral_clicks", today, today,
                                                   dimension=self.partner_id).values())}
         for ad_id in self.ads:
             for metric in ("ad_impressions", "ad_clicks"):
                 expected[f"{metric}|{ad_id}"] = self.counts[f"{metric}|{ad_id}"]
-                got[f"{metric}|{ad_id}"] = sum(stats.daily(metric, today, today,
+                got[f"{metric}|{ad_id}"] = sum(counters.daily(metric, today, today,
                                                            dimension=ad_id).values())
         for name, value in expected.items():
             if got[name] != value:

@@ -14,7 +14,7 @@ import sys
 import time
 import urllib.request
 
-from bench.common import AwsCalls, ROOT, local_stack, percentiles
+from bench.common import ROOT, AwsCalls, local_stack, percentiles
 
 PASSWORD = "correct horse battery staple"
 RUNS = 15
@@ -81,7 +81,7 @@ def measure() -> list:
 
 
 def _argon2_row() -> dict:
-    from chalicelib import passwords
+    from chalicelib.members import passwords
 
     hashed = passwords.hash_password(PASSWORD)
     samples = []

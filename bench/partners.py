@@ -21,7 +21,6 @@ import time
 from datetime import date, datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
-
 PARTNER_TRANSACTIONS = 1_000
 ALL_TRANSACTIONS = 10_000
 PAGE = 100
@@ -35,7 +34,7 @@ def _row(operation, calls, ms, target, ok, items_read=None) -> dict:
 
 
 def _click_id(partner_id: str, when: datetime) -> str:
-    from chalicelib import referrals
+    from chalicelib.partners import referrals
 
     location = referrals.record_click(partner_id, "b" * 24, now=when)
     return parse_qs(urlsplit(location).query)["eso_click"][0]
@@ -49,21 +48,22 @@ def _timed(fn):
 
 def _measure_reports(partner_id: str, api_key: str, reports: int) -> list:
     from bench.dynamodb_calls import recording
-    from chalicelib import partners, referrals
+    from chalicelib import partners
+    from chalicelib.partners import transactions
 
     now = datetime.now(timezone.utc)
     clicks = [_click_id(partner_id, now) for _ in range(reports)]
     new_calls, new_ms, again_calls, again_ms, auth_calls, read = [], [], [], [], [], []
     with recording() as calls:
         for i, click_id in enumerate(clicks):
-            report = referrals.Report(click_id, f"bench-{i}", "19.99", "USD")
+            report = transactions.Report(click_id, f"bench-{i}", "19.99", "USD")
             calls.clear()
-            _, ms = _timed(lambda: referrals.report_transaction(partner_id, report))
+            _, ms = _timed(lambda: transactions.report_transaction(partner_id, report))
             new_calls.append(calls.count)
             read.append(calls.items_read)
             new_ms.append(ms)
             calls.clear()
-            _, ms = _timed(lambda: referrals.report_transaction(partner_id, report))
+            _, ms = _timed(lambda: transactions.report_transaction(partner_id, report))
             again_calls.append(calls.count)
             again_ms.append(ms)
             calls.clear()
@@ -80,7 +80,7 @@ def _measure_reports(partner_id: str, api_key: str, reports: int) -> list:
 
 def _load_transactions(partner_id: str, others: list) -> None:
     """10,000 stored transactions, 1,000 of them the measured partner's (setup, not measured)."""
-    from chalicelib.models import PartnerTransaction
+    from chalicelib.partners.models import PartnerTransaction
 
     now = datetime.now(timezone.utc)
     owners = [partner_id] * PARTNER_TRANSACTIONS + [
@@ -95,7 +95,7 @@ def _load_transactions(partner_id: str, others: list) -> None:
 
 def _measure_listing(partner_id: str, others: list, reporting_id: str) -> list:
     from bench.dynamodb_calls import recording
-    from chalicelib import referrals
+    from chalicelib.partners import transactions
 
     _load_transactions(partner_id, others)
     today = date.today()
@@ -103,7 +103,7 @@ def _measure_listing(partner_id: str, others: list, reporting_id: str) -> list:
     seen, cursor, ms = 0, None, []
     with recording() as calls:
         while True:
-            (page, cursor), page_ms = _timed(lambda: referrals.list_transactions(
+            (page, cursor), page_ms = _timed(lambda: transactions.list_transactions(
                 partner_id, start, today, cursor, PAGE))
             ms.append(page_ms)
             seen += len(page)
@@ -112,7 +112,7 @@ def _measure_listing(partner_id: str, others: list, reporting_id: str) -> list:
         listing_calls, listing_read = calls.count, calls.items_read
         scans = calls.operations().count("Scan")
         calls.clear()
-        _, report_ms = _timed(lambda: referrals.daily_report(
+        _, report_ms = _timed(lambda: transactions.daily_report(
             reporting_id, today - timedelta(days=30), today))
         report_ops = calls.operations()
         report_read = calls.items_read

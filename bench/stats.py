@@ -38,7 +38,7 @@ def _timed(fn) -> float:
 def _registration_counters(calls) -> list:
     """The counters a registration adds after its transaction (registrations + one per purpose)."""
     from chalicelib import members
-    from chalicelib.consent import Provenance
+    from chalicelib.members.consent import Provenance
 
     samples, writes = [], []
     for i in range(10):
@@ -66,7 +66,7 @@ def _impressions(calls) -> list:
 
 
 def _visits(calls, visitors: int) -> list:
-    from chalicelib import visits
+    from chalicelib.statistics import visits
 
     day = datetime(2026, 3, 2, 12, tzinfo=timezone.utc)
     visits._copy.clear()
@@ -76,7 +76,7 @@ def _visits(calls, visitors: int) -> list:
     calls.clear()
     samples = []
     views = 0
-    for round_ in range(3):  # every visitor comes back twice the same day
+    for _round in range(3):  # every visitor comes back twice the same day
         for i in range(visitors):
             samples.append(_timed(lambda: visits.record(f"visitor-{i:06d}", now=day)))
             views += 1
@@ -92,7 +92,9 @@ def _visits(calls, visitors: int) -> list:
 
 
 def _report(calls) -> list:
-    from chalicelib import ads, partners, reports, stats, visits
+    from chalicelib import ads, partners
+    from chalicelib.reporting import report
+    from chalicelib.statistics import counters, visits
 
     start = date(2026, 1, 1)
     end = start + timedelta(days=DAYS - 1)
@@ -102,14 +104,14 @@ def _report(calls) -> list:
     partners.create("Bench shop 2", "https://shop.example/")
     for i in range(DAYS):
         now = datetime.combine(start + timedelta(days=i), datetime.min.time(), timezone.utc)
-        stats.increment("registrations", amount=5 + i, now=now)
+        counters.increment("registrations", amount=5 + i, now=now)
         for ad_id in ad_ids:
-            stats.increment("ad_impressions", dimension=ad_id, amount=100 + i, shards=4, now=now)
-        stats.increment("referral_clicks", dimension=shop, amount=i, shards=8, now=now)
+            counters.increment("ad_impressions", dimension=ad_id, amount=100 + i, shards=4, now=now)
+        counters.increment("referral_clicks", dimension=shop, amount=i, shards=8, now=now)
         for v in range(20):
             visits.record(f"r-{i}-{v}", now=now)
     calls.clear()
-    ms = _timed(lambda: reports.operator_report(start, end))
+    ms = _timed(lambda: report.operator_report(start, end))
     ops = calls.operations()
     scans = [c.params.get("TableName") for c in calls.calls if c.operation == "Scan"]
     return [_row(f"operator report, {DAYS} days ({len(ops) - len(scans)} Queries + "

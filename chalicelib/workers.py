@@ -1,11 +1,14 @@
 """Event handlers: the SQS send worker and the SES bounce/complaint handler (SNS).
 
 Queue and topic names are fixed because Chalice binds them when the app is imported; each
-stage is deployed to its own AWS account (see README, Deploying).
+stage is deployed to its own AWS account (see docs/operations.md, Deploying to AWS).
 """
 from __future__ import annotations
 
 from chalice import Blueprint
+
+from chalicelib import promotions
+from chalicelib.platform.observability import flush_metrics, set_correlation_id
 
 bp = Blueprint(__name__)
 
@@ -16,9 +19,6 @@ SES_EVENTS_TOPIC = "eso-ses-events"
 @bp.on_sqs_message(queue=SEND_QUEUE, batch_size=1, name="send_worker")
 def send_worker(event):
     """One batch of up to 50 members of a promotion; raising returns it to the queue."""
-    from chalicelib import promotions
-    from chalicelib.observability import flush_metrics, set_correlation_id
-
     try:
         for record in event:
             set_correlation_id(record.to_dict().get("messageId"))
@@ -30,9 +30,6 @@ def send_worker(event):
 @bp.on_sns_message(topic=SES_EVENTS_TOPIC, name="ses_events")
 def ses_events(event):
     """Bounces and complaints from the configuration set."""
-    from chalicelib import promotions
-    from chalicelib.observability import flush_metrics, set_correlation_id
-
     set_correlation_id(event.to_dict()["Records"][0]["Sns"].get("MessageId"))
     try:
         promotions.handle_ses_event(event.message)

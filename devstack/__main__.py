@@ -1,4 +1,4 @@
-"""``python -m devstack run``: the whole product on one machine (SPEC §8), stopped by Ctrl-C.
+"""``python -m devstack run``: the whole product on one machine, stopped by Ctrl-C.
 
 Ports come from ESO_APP_PORT, ESO_DYNAMODB_PORT and ESO_SES_PORT (8000, 8100, 8200 by
 default); DynamoDB data persists in .local/dynamodb/ across restarts.
@@ -12,7 +12,13 @@ import sys
 import time
 
 from devstack.servers import (
-    LOCAL, ROOT, SAFE_AWS_ENV, ChaliceLocal, DynamoDBLocal, SesServer, StackError,
+    LOCAL,
+    ROOT,
+    SAFE_AWS_ENV,
+    ChaliceLocal,
+    DynamoDBLocal,
+    SesServer,
+    StackError,
 )
 
 

@@ -63,8 +63,20 @@ class GatewayRequestHandler(local.ChaliceRequestHandler):
 
     def _generic_handle(self) -> None:
         self._route = self._route_template()
-        if self._route is None and self.command != "OPTIONS":
-            self._parse_payload()  # read the body so the connection stays usable
+        try:
+            length = int(self.headers.get("content-length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            self._send_gateway("DEFAULT_4XX", 400, "Invalid Content-Length")
+            return
+        # No route defines OPTIONS and the API has no CORS: the deployed gateway answers an
+        # OPTIONS request like an unknown path, so the local server does too.
+        if self._route is None or self.command == "OPTIONS":
+            if length:
+                self.rfile.read(length)  # read the body so the connection stays usable
+            self._route = None
             self._send_gateway("MISSING_AUTHENTICATION_TOKEN", 404, "Not found")
             return
         super()._generic_handle()
@@ -73,6 +85,8 @@ class GatewayRequestHandler(local.ChaliceRequestHandler):
 
     def _route_template(self):
         path = self.path.split("?", 1)[0]
+        if not path.startswith("/"):
+            return None
         try:
             return self.server.route_matcher.match_route(path).route
         except ValueError:
@@ -90,6 +104,8 @@ class GatewayRequestHandler(local.ChaliceRequestHandler):
     def send_error(self, code, message=None, explain=None):
         """Unknown methods, malformed request lines, oversized headers: the gateway's JSON."""
         self.close_connection = True
+        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+            self.request_version = "HTTP/1.1"  # answer with a status line and headers anyway
         if code == HTTPStatus.NOT_IMPLEMENTED:
             self._route = None
             self._send_gateway("MISSING_AUTHENTICATION_TOKEN", 404, "Not found")

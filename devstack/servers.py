@@ -1,4 +1,4 @@
-"""The local servers of SPEC §8 as processes: DynamoDB Local, the SES v2 server, chalice local.
+"""The local servers as processes: DynamoDB Local, the SES v2 server, chalice local.
 
 Used by ``make run`` (fixed ports, persistent data) and by the test session (free ports,
 in-memory data). Every server binds to 127.0.0.1 except DynamoDB Local, which has no host

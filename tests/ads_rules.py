@@ -1,4 +1,4 @@
-"""The rotation rule of SPEC §4 as an oracle over a history of served ads, and its test data.
+"""The rotation rule as an oracle over a history of served ads, and its test data.
 
 Shared by the property tests against a fake store (tests/unit) and against DynamoDB Local
 (tests/integration). The oracle knows nothing of the implementation: it reads what each
@@ -12,7 +12,8 @@ import time
 
 from hypothesis import strategies as st
 
-from chalicelib.ads import DAY_MS, VIEWS_TTL, AdInfo, AdServer, StaleViewsError, Views
+from chalicelib.ads import VIEWS_TTL, AdInfo, AdServer, StaleViewsError, Views
+from chalicelib.ads.catalogue import DAY_MS
 
 # Fake time starts at the current hour, not at a fixed date: DynamoDB Local does delete items
 # whose TTL lies in the real past (within a second), which would silently drop state.

@@ -1,4 +1,4 @@
-"""Shared fixtures: the local servers of SPEC §8 on free ports, the app, mail, a browser.
+"""Shared fixtures: the local servers on free ports, the app, mail, a browser.
 
 Unit tests need none of the servers. Integration tests get DynamoDB Local (in memory) and the
 local SES server, started once per session on free ports and stopped after. Browser tests also
@@ -6,6 +6,7 @@ get ``chalice local --stage local`` on a free port and Debian's Chromium through
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import time
@@ -26,9 +27,9 @@ for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        layer = Path(str(item.fspath)).parent.name
-        if layer in ("unit", "integration", "browser"):
-            item.add_marker(getattr(pytest.mark, layer))
+        parts = Path(str(item.fspath)).relative_to(ROOT / "tests").parts
+        if parts[0] in ("unit", "integration", "browser"):
+            item.add_marker(getattr(pytest.mark, parts[0]))
 
 
 def _stage_environment(stage: str = "local") -> dict:
@@ -42,7 +43,9 @@ def stack_env():
     """The local stage's environment with this session's ports, applied to the test process."""
     ports = {"ESO_DYNAMODB_PORT": str(free_port()), "ESO_SES_PORT": str(free_port()),
              "ESO_APP_PORT": str(free_port())}
-    env = {**_stage_environment("local"), **ports}
+    # Registration and reset requests answer no sooner than a uniform time (250 ms by
+    # default); the timing tests set it back, the rest of the suite need not wait.
+    env = {**_stage_environment("local"), **ports, "ESO_UNIFORM_ANSWER_MS": "0"}
     saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
     yield env
@@ -57,7 +60,7 @@ def stack_env():
 def dynamodb_local(stack_env, tmp_path_factory):
     log = tmp_path_factory.mktemp("logs") / "dynamodb.log"
     server = DynamoDBLocal(int(stack_env["ESO_DYNAMODB_PORT"]), log_path=log).start()
-    from chalicelib import tables
+    from chalicelib.ops import tables
 
     tables.create_missing()
     yield server
@@ -105,13 +108,22 @@ def stack(dynamodb_local, ses_server, stack_env):
     return {"dynamodb": dynamodb_local, "ses": ses_server, "env": stack_env}
 
 
+_client_addresses = itertools.count(1)
+
+
 @pytest.fixture
-def client(stack_env):
-    """Chalice's test client on the local stage (the app in-process)."""
+def client(stack_env, monkeypatch):
+    """Chalice's test client on the local stage (the app in-process), seen as coming from an
+    address of its own, so that per-client limits (the contact form's) of one test never
+    reach another."""
+    from chalice import local
     from chalice.test import Client
 
     from app import app
 
+    n = next(_client_addresses)
+    monkeypatch.setattr(local.LambdaEventConverter, "LOCAL_SOURCE_IP",
+                        f"198.18.{n // 250 % 250}.{n % 250 + 1}")
     with Client(app, stage_name="local", project_dir=str(ROOT)) as test_client:
         yield test_client
 

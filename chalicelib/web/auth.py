@@ -1,6 +1,6 @@
 """Who is asking: the member's session from its cookie, CSRF protection, provenance.
 
-CSRF has two layers (SPEC §4): every state-changing request whose ``Origin`` names another
+CSRF has two layers: every state-changing request whose ``Origin`` names another
 origin is refused (middleware), and every HTML form carries a token signed with the stage key
 and bound to the browser's visitor cookie (``__Host-`` and HttpOnly: another site can neither
 read nor set it).
@@ -10,14 +10,12 @@ from __future__ import annotations
 from typing import Optional
 from urllib.parse import urlsplit
 
-from chalicelib.crypto import sign, verify_signature
-from chalicelib.errors import AuthenticationError, ForbiddenError
-from chalicelib.settings import get_settings
+from chalicelib import members
+from chalicelib.platform.crypto import sign, verify_signature
+from chalicelib.platform.errors import AuthenticationError, ForbiddenError
+from chalicelib.platform.settings import get_settings
 from chalicelib.web import cookies
-from chalicelib.lazy import lazy_module
-from chalicelib.web.middleware import visitor_id
-
-sessions = lazy_module("chalicelib.sessions")
+from chalicelib.web.visitor import visitor_id
 
 _UNSET = object()
 
@@ -30,7 +28,7 @@ def current_session(request):
     """The live session of this request (one read, then cached on the request)."""
     cached = getattr(request, "_eso_session", _UNSET)
     if cached is _UNSET:
-        cached = sessions.lookup(session_cookie_value(request))
+        cached = members.sessions.lookup(session_cookie_value(request))
         request._eso_session = cached
     return cached
 
@@ -68,9 +66,7 @@ def request_origin(request) -> Optional[str]:
 
 def provenance(request, source: str, page: str):
     """How a consent change arrived: the page it was made on and the request's origin."""
-    from chalicelib.consent import Provenance
-
-    return Provenance(source=source, page=page, origin=request_origin(request))
+    return members.consent.Provenance(source=source, page=page, origin=request_origin(request))
 
 
 def csrf_token(request) -> str:

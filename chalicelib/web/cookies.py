@@ -1,4 +1,4 @@
-"""The two cookies of SPEC §3, exactly: host-only (``__Host-``), Secure, HttpOnly, Lax."""
+"""The two cookies, exactly: host-only (``__Host-``), Secure, HttpOnly, Lax."""
 from __future__ import annotations
 
 import re

@@ -1,36 +1,21 @@
-"""Request parsing and the one map from domain errors to HTTP responses."""
+"""Request parsing and JSON responses (the error map is ``chalicelib.web.errors``)."""
 from __future__ import annotations
 
-import functools
 import json
 import re
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 from urllib.parse import parse_qs
 
 from chalice import Response
 
-from chalicelib import errors
-from chalicelib.text import check_text
+from chalicelib.platform import errors
+from chalicelib.platform.text import check_text
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 MAX_BODY_BYTES = 16 * 1024
 # Routes accept any media type and check it themselves, so a wrong one gets the error model.
 ANY_CONTENT = ["*/*"]
-
-_STATUS = (
-    (errors.UnsupportedMediaTypeError, 415),
-    (errors.PayloadTooLargeError, 413),
-    (errors.ValidationError, 400),
-    (errors.AuthenticationError, 401),
-    (errors.ForbiddenError, 403),
-    (errors.NotFoundError, 404),
-    (errors.ConflictError, 409),
-    (errors.UnprocessableError, 422),
-    (errors.RateLimitedError, 429),
-    (errors.UnavailableError, 503),
-)
-
 
 def error_body(code: str, message: str, field: str | None = None) -> dict:
     error = {"code": code, "message": message}
@@ -49,41 +34,6 @@ def json_response(body: Any, status_code: int = 200, headers: Optional[dict] = N
 def error_response(code: str, message: str, status_code: int,
                    headers: Optional[dict] = None, field: str | None = None) -> Response:
     return json_response(error_body(code, message, field), status_code, headers)
-
-
-def status_for(exc: errors.EsoError) -> int:
-    for cls, status in _STATUS:
-        if isinstance(exc, cls):
-            return status
-    return 500
-
-
-def response_for(exc: errors.EsoError) -> Response:
-    """The HTTP form of a domain error; the only place that decides status codes."""
-    headers = {}
-    if isinstance(exc, (errors.RateLimitedError, errors.UnavailableError)):
-        headers["Retry-After"] = str(exc.retry_after)
-    status = status_for(exc)
-    if status == 500:
-        # Operator mistakes (missing settings) are logged with detail, never shown.
-        from chalicelib.observability import get_logger
-
-        get_logger().error("internal error", extra={"error_code": exc.code})
-        return error_response("internal_error", "Something went wrong on our side.", 500)
-    return error_response(exc.code, exc.message, status, headers, exc.field)
-
-
-def api_view(fn: Callable) -> Callable:
-    """Wrap a JSON view so domain errors become the error model of the API."""
-
-    @functools.wraps(fn)
-    def view(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except errors.EsoError as exc:
-            return response_for(exc)
-
-    return view
 
 
 # --- request bodies ----------------------------------------------------------------------------
@@ -157,8 +107,13 @@ def json_body(request, schema: dict, max_bytes: int = MAX_BODY_BYTES) -> dict:
         raise errors.UnsupportedMediaTypeError("send the body as application/json")
     body = raw_body(request, max_bytes)
     try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: deep nesting
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise errors.ValidationError("the body is not valid UTF-8 text", code="invalid_text",
+                                     field="body") from None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):  # RecursionError: deep nesting
         raise errors.ValidationError("the body is not valid JSON", code="invalid_json") from None
     check_json_text(data, schema)
     return validate(data, schema)

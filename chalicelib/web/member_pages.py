@@ -1,4 +1,4 @@
-"""The members' HTML pages (SPEC §4, Pages). Forms work without JavaScript and carry a CSRF
+"""The members' HTML pages. Forms work without JavaScript and carry a CSRF
 token; every POST answers with a page or a 303 redirect to a fixed path of this site."""
 from __future__ import annotations
 
@@ -6,14 +6,19 @@ import json
 
 from chalice import Blueprint, Response
 
-from chalicelib.errors import EsoError, ValidationError
-from chalicelib.vocabulary import CONTACT_TOPICS, PURPOSES
-from chalicelib.web import cookies
+from chalicelib import members, partners, privacy
+from chalicelib.platform.errors import EsoError, ValidationError
+from chalicelib.platform.vocabulary import CONTACT_TOPICS, PURPOSES
+from chalicelib.web import cookies, presenters
 from chalicelib.web.auth import (
-    check_csrf_token, current_session, provenance, session_cookie_value,
+    check_csrf_token,
+    current_session,
+    provenance,
+    session_cookie_value,
 )
-from chalicelib.web.http import ANY_CONTENT, FORM, client_address, form_body, media_type, status_for
-from chalicelib.web.members_api import consent, contact, gpc, members, offers, personal_data, sessions
+from chalicelib.web.errors import status_for
+from chalicelib.web.http import ANY_CONTENT, FORM, client_address, form_body, media_type
+from chalicelib.web.members_api import gpc
 from chalicelib.web.render import redirect
 from chalicelib.web.views import member_page
 
@@ -73,7 +78,9 @@ def register_submit():
 def verify_page():
     request = bp.current_request
     token = (request.query_params or {}).get("token", "")
-    return member_page(request, "verify.html", token=token)
+    state = members.link_state(token) if token else "invalid"
+    return member_page(request, "verify.html", token=token if state == "usable" else "",
+                       link_state=state if token else None)
 
 
 @bp.route("/verify", methods=["POST"], content_types=ANY_CONTENT)
@@ -82,7 +89,8 @@ def verify_submit():
     form = {}
     try:
         form = _form(request)
-        members.verify_email(form.get("token", ""), form.get("password", ""))
+        members.verify_email(form.get("token", ""), form.get("password", ""),
+                             source=client_address(request))
     except EsoError as exc:
         # A missing or wrong password leaves the link usable: show the form again.
         keep = exc.code in ("password_required", "invalid_credentials", "too_many_attempts")
@@ -109,11 +117,12 @@ def login_submit():
     try:
         form = _form(request)
         member, value, max_age = members.login(form.get("email", ""), form.get("password", ""),
-                                               request.headers.get("user-agent"))
+                                               request.headers.get("user-agent"),
+                                               source=client_address(request))
     except EsoError as exc:
         return _error_page(request, "login.html", exc, next_page="/members",
                            email=form.get("email", ""))
-    sessions.revoke(session_cookie_value(request))
+    members.sessions.revoke(session_cookie_value(request))
     next_page = form.get("next") if form.get("next") in NEXT_PAGES else "/members"
     return redirect(next_page, headers={"Set-Cookie": cookies.session_cookie(value, max_age)})
 
@@ -125,7 +134,7 @@ def logout_submit():
         _form(request)
     except EsoError as exc:
         return _error_page(request, "message.html", exc, title="Log out")
-    sessions.revoke(session_cookie_value(request))
+    members.sessions.revoke(session_cookie_value(request))
     return redirect("/", headers={"Set-Cookie": cookies.clear_session_cookie()})
 
 
@@ -136,19 +145,17 @@ def logout_submit():
 def members_page():
     request = bp.current_request
     _, to_login = _signed_in(request, "/members")
-    return to_login or member_page(request, "members.html", offers=offers.list_offers())
+    return to_login or member_page(request, "members.html", offers=partners.offers.list_offers())
 
 
 def _account(request, status_code: int = 200, **context) -> Response:
-    from chalicelib import partner_contacts, referrals
-
     session = current_session(request)
     member = members.get_member(session.member_id)
     return member_page(request, "account.html", status_code=status_code,
-                       profile=members.member_json(member),
-                       history=[consent.event_json(e) for e in consent.history(member.member_id)],
-                       referred=referrals.member_view(member.member_id),
-                       partner_contacts=partner_contacts.list_for_member(member.member_id),
+                       profile=presenters.member_json(member),
+                       history=[members.consent.event_json(e) for e in members.consent.history(member.member_id)],
+                       referred=partners.records.referrals_of(member.member_id),
+                       partner_contacts=partners.records.contacts_of(member.member_id),
                        **context)
 
 
@@ -170,7 +177,7 @@ def account_consents():
         purpose = form.get("purpose")
         if purpose not in PURPOSES or form.get("granted") not in ("true", "false"):
             raise ValidationError("choose a purpose and whether you agree")
-        consent.change(session.member_id, {purpose: form["granted"] == "true"},
+        members.consent.change(session.member_id, {purpose: form["granted"] == "true"},
                        provenance(request, "preference_center", "/account"))
     except EsoError as exc:
         return _account(request, status_code=status_for(exc), error=exc.message)
@@ -183,7 +190,7 @@ def account_export():
     session, to_login = _signed_in(request, "/account")
     if to_login:
         return to_login
-    return Response(body=json.dumps(personal_data.export(session.member_id), indent=2),
+    return Response(body=json.dumps(privacy.export_member(session.member_id), indent=2),
                     status_code=200, headers={
                         "Content-Type": "application/json", "Cache-Control": "no-store",
                         "Content-Disposition": 'attachment; filename="eso-my-data.json"'})
@@ -197,7 +204,7 @@ def account_delete():
         return to_login
     try:
         form = _form(request)
-        members.delete_account(session.member_id, form.get("password", ""))
+        privacy.delete_account(session.member_id, form.get("password", ""))
     except EsoError as exc:
         return _account(request, status_code=status_for(exc), delete_error=exc.message)
     return member_page(request, "message.html", signed_in=False, title="Account deleted",
@@ -250,7 +257,7 @@ def contact_submit():
     form = {}
     try:
         form = _form(request)
-        contact.submit(form.get("email", ""), form.get("topic", ""), form.get("message", ""),
+        members.contact.submit(form.get("email", ""), form.get("topic", ""), form.get("message", ""),
                        client_address(request))
     except EsoError as exc:
         return _error_page(request, "contact.html", exc, form=form, topics=CONTACT_TOPICS)

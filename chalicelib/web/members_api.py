@@ -1,24 +1,26 @@
-"""The members' JSON API (SPEC §4, Members). Views parse, call one service, shape the reply."""
+"""The members' JSON API. Views parse, call one service, shape the reply."""
 from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.errors import ValidationError
-from chalicelib.lazy import lazy_module
-from chalicelib.vocabulary import CONTACT_MAX_MESSAGE, CONTACT_TOPICS, PURPOSES
-from chalicelib.web import cookies
-from chalicelib.web.auth import (
-    provenance, require_session, session_cookie_value,
+from chalicelib import members, partners, privacy
+from chalicelib.platform.errors import ValidationError
+from chalicelib.platform.vocabulary import (
+    CONTACT_MAX_MESSAGE,
+    CONTACT_TOPICS,
+    OFFERS,
+    PARTNER_PROMOTIONS,
+    PURPOSES,
 )
-from chalicelib.web.http import ANY_CONTENT, api_view, client_address, json_body, json_response
+from chalicelib.web import cookies, presenters
+from chalicelib.web.auth import (
+    provenance,
+    require_session,
+    session_cookie_value,
+)
+from chalicelib.web.http import ANY_CONTENT, client_address, json_body, json_response
 
 bp = Blueprint(__name__)
-consent = lazy_module("chalicelib.consent")
-contact = lazy_module("chalicelib.contact")
-members = lazy_module("chalicelib.members")
-offers = lazy_module("chalicelib.offers")
-personal_data = lazy_module("chalicelib.personal_data")
-sessions = lazy_module("chalicelib.sessions")
 
 _EMAIL = {"type": "string", "maxLength": 320}
 _PASSWORD = {"type": "string", "maxLength": 1024}
@@ -33,7 +35,7 @@ REGISTER = {
     "required": ["email", "password", "consents"],
     "properties": {"email": _EMAIL, "password": _PASSWORD,
                    "display_name": {"type": ["string", "null"], "maxLength": 200},
-                   "consents": {**_CONSENTS, "required": ["offers"]}},
+                   "consents": {**_CONSENTS, "required": [OFFERS]}},
 }
 VERIFY = {"type": "object", "additionalProperties": False, "required": ["token"],
           "properties": {"token": _TOKEN, "password": _PASSWORD}}
@@ -62,11 +64,11 @@ def gpc(request) -> bool:
 def registration_consents(request, given: dict) -> dict:
     """The two consents as chosen; with Sec-GPC: 1 an unstated partner_promotions is off."""
     chosen = dict(given)
-    if "partner_promotions" not in chosen:
+    if PARTNER_PROMOTIONS not in chosen:
         if not gpc(request):
             raise ValidationError("missing required field: consents.partner_promotions",
                                   field="consents.partner_promotions")
-        chosen["partner_promotions"] = False
+        chosen[PARTNER_PROMOTIONS] = False
     return chosen
 
 
@@ -75,7 +77,6 @@ def _no_content(headers: dict | None = None) -> Response:
 
 
 @bp.route("/api/v1/members", methods=["POST"], content_types=ANY_CONTENT)
-@api_view
 def register():
     request = bp.current_request
     data = json_body(request, REGISTER)
@@ -88,84 +89,76 @@ def register():
 
 
 @bp.route("/api/v1/members/verify", methods=["POST"], content_types=ANY_CONTENT)
-@api_view
 def verify():
     data = json_body(bp.current_request, VERIFY)
-    members.verify_email(data["token"], data.get("password"))
+    members.verify_email(data["token"], data.get("password"),
+                         source=client_address(bp.current_request))
     return json_response({"status": "verified"})
 
 
 @bp.route("/api/v1/session", methods=["POST"], content_types=ANY_CONTENT)
-@api_view
 def login():
     request = bp.current_request
     data = json_body(request, LOGIN)
     member, value, max_age = members.login(data["email"], data["password"],
-                                           request.headers.get("user-agent"))
-    sessions.revoke(session_cookie_value(request))  # never keep a pre-login session id
-    return json_response({"member": members.member_json(member)},
+                                           request.headers.get("user-agent"),
+                                           source=client_address(request))
+    members.sessions.revoke(session_cookie_value(request))  # never keep a pre-login session id
+    return json_response({"member": presenters.member_json(member)},
                          headers={"Set-Cookie": cookies.session_cookie(value, max_age)})
 
 
 @bp.route("/api/v1/session", methods=["DELETE"], content_types=ANY_CONTENT)
-@api_view
 def logout():
-    sessions.revoke(session_cookie_value(bp.current_request))
+    members.sessions.revoke(session_cookie_value(bp.current_request))
     return _no_content({"Set-Cookie": cookies.clear_session_cookie()})
 
 
 @bp.route("/api/v1/me", methods=["GET"])
-@api_view
 def me():
     session = require_session(bp.current_request)
-    return json_response({"member": members.member_json(members.get_member(session.member_id))})
+    return json_response({"member": presenters.member_json(members.get_member(session.member_id))})
 
 
 @bp.route("/api/v1/me/consents", methods=["PUT"], content_types=ANY_CONTENT)
-@api_view
 def update_consents():
     request = bp.current_request
     session = require_session(request)
     wanted = json_body(request, CONSENTS)
-    member = consent.change(session.member_id, wanted,
+    member = members.consent.change(session.member_id, wanted,
                             provenance(request, "preference_center", "/api/v1/me/consents"))
-    return json_response({"consents": members.member_json(member)["consents"]})
+    return json_response({"consents": presenters.member_json(member)["consents"]})
 
 
 @bp.route("/api/v1/me/consents/history", methods=["GET"])
-@api_view
 def consent_history():
     session = require_session(bp.current_request)
-    return json_response({"events": [consent.event_json(e)
-                                     for e in consent.history(session.member_id)]})
+    return json_response({"events": [members.consent.event_json(e)
+                                     for e in members.consent.history(session.member_id)]})
 
 
 @bp.route("/api/v1/me/export", methods=["GET"])
-@api_view
 def export():
     session = require_session(bp.current_request)
-    return json_response(personal_data.export(session.member_id), headers={
+    return json_response(privacy.export_member(session.member_id), headers={
         "Content-Disposition": 'attachment; filename="eso-my-data.json"'})
 
 
 @bp.route("/api/v1/me", methods=["DELETE"], content_types=ANY_CONTENT)
-@api_view
 def delete_me():
     request = bp.current_request
     session = require_session(request)
-    members.delete_account(session.member_id, json_body(request, DELETE_ME)["password"])
+    privacy.delete_account(session.member_id, json_body(request, DELETE_ME)["password"])
     return _no_content({"Set-Cookie": cookies.clear_session_cookie()})
 
 
 @bp.route("/api/v1/password-reset", methods=["POST"], content_types=ANY_CONTENT)
-@api_view
 def password_reset():
     members.request_password_reset(json_body(bp.current_request, RESET)["email"])
     return json_response({"status": "reset_sent_if_registered"}, 202)
 
 
 @bp.route("/api/v1/password-reset/confirm", methods=["POST"], content_types=ANY_CONTENT)
-@api_view
 def password_reset_confirm():
     data = json_body(bp.current_request, RESET_CONFIRM)
     members.confirm_password_reset(data["token"], data["password"])
@@ -173,17 +166,15 @@ def password_reset_confirm():
 
 
 @bp.route("/api/v1/offers", methods=["GET"])
-@api_view
 def list_offers():
     require_session(bp.current_request)
-    return json_response({"offers": offers.list_offers()})
+    return json_response({"offers": partners.offers.list_offers()})
 
 
 @bp.route("/api/v1/contact", methods=["POST"], content_types=ANY_CONTENT)
-@api_view
 def contact_us():
     request = bp.current_request
     data = json_body(request, CONTACT)
-    contact.submit(data["email"], data["topic"], data["message"], client_address(request))
+    members.contact.submit(data["email"], data["topic"], data["message"], client_address(request))
     return json_response({"status": "sent"}, 202)
 

@@ -1,22 +1,28 @@
 """Cross-cutting HTTP behaviour, applied to every response of the API.
 
 - every response to a request without a valid visitor cookie sets ``__Host-eso_vid``;
-- every response carries the security headers of SPEC §4;
+- every response carries the security headers (CSP, nosniff, Referrer-Policy, no framing);
 - Chalice's own errors (405, 415, bad JSON, unhandled exceptions) are rewritten into the
   product's error model, so no response ever has another error shape;
 - one structured log line per request, with the API Gateway request id as correlation id and
   the route template (never the raw path or query, which may hold tokens);
 - a page view (a successful HTML GET) or an ad request counts the visitor in the day's
-  distinct-visitor sketch (``chalicelib.visits``; usually no DynamoDB call at all).
+  distinct-visitor sketch (``chalicelib.statistics.visits``; usually no DynamoDB call at all).
 """
 from __future__ import annotations
 
 import json
 import re
 import time
+import uuid
 
+from chalicelib import statistics  # its modules load on first use: only a page view pays
+from chalicelib.platform import observability
+from chalicelib.platform.errors import UnavailableError
 from chalicelib.web import cookies
-from chalicelib.web.http import error_body
+from chalicelib.web.auth import origin_allowed
+from chalicelib.web.http import error_body, error_response, request_path
+from chalicelib.web.visitor import visitor_id
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
@@ -43,21 +49,6 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def visitor_id(request) -> str:
-    """The visitor's id for this request: theirs if valid, else the one issued with the response."""
-    current = getattr(request, "eso_visitor_id", None)
-    if current is None:
-        value = cookies.request_cookie(request, cookies.VISITOR_COOKIE)
-        if cookies.is_token(value):
-            request.eso_visitor_is_new = False
-            current = value
-        else:
-            request.eso_visitor_is_new = True
-            current = cookies.new_token()
-        request.eso_visitor_id = current
-    return current
-
-
 def _normalise_error(response) -> None:
     """Rewrite Chalice's ``{"Code", "Message"}`` errors into the product's error model."""
     body = response.body
@@ -78,9 +69,6 @@ ORIGIN_EXEMPT = ("/partner/", "/unsubscribe")
 
 
 def _csrf_refusal(request):
-    from chalicelib.web.auth import origin_allowed
-    from chalicelib.web.http import error_response, request_path
-
     if request.method not in UNSAFE_METHODS:
         return None
     if request_path(request).startswith(ORIGIN_EXEMPT) or origin_allowed(request):
@@ -89,11 +77,9 @@ def _csrf_refusal(request):
 
 
 def eso_http_middleware(request, get_response):
-    from chalicelib.observability import flush_metrics, set_correlation_id
-
     started = time.perf_counter()
     request_id = _request_id(request)
-    set_correlation_id(request_id)
+    observability.set_correlation_id(request_id)
     vid = visitor_id(request)
     try:
         response = _csrf_refusal(request) or get_response(request)
@@ -101,7 +87,7 @@ def eso_http_middleware(request, get_response):
         if _is_visit(request, response):
             _count_visit(vid)
     finally:
-        flush_metrics()
+        observability.flush_metrics()
     if request.eso_visitor_is_new:
         cookies.add_set_cookie(response, cookies.visitor_cookie(vid))
     for name, value in SECURITY_HEADERS.items():
@@ -119,8 +105,6 @@ def _request_id(request) -> str:
     if not request_id:
         request_id = getattr(request.lambda_context, "aws_request_id", None)
     if not request_id:
-        import uuid
-
         request_id = str(uuid.uuid4())
     return request_id
 # What counts as a visit: a page a person sees, or an ad a page asks for. Not the JSON API,
@@ -138,21 +122,14 @@ def _is_visit(request, response) -> bool:
 
 def _count_visit(vid: str) -> None:
     """Add the visitor to today's sketch; analytics never fail or slow a page on error."""
-    from chalicelib import visits
-    from chalicelib.errors import UnavailableError
-
     try:
-        visits.record(vid)
+        statistics.visits.record(vid)
     except UnavailableError:
-        from chalicelib.observability import get_logger
-
-        get_logger().warning("visit not counted: storage unavailable")
+        observability.get_logger().warning("visit not counted: storage unavailable")
 
 
 def _log_request(request, response, started, request_id) -> None:
-    from chalicelib.observability import get_logger
-
-    logger = get_logger()
+    logger = observability.get_logger()
     level = logger.warning if response.status_code >= 500 else logger.info
     level("request", extra={
         "method": request.method,

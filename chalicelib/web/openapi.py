@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import functools
 
-from chalicelib.vocabulary import PURPOSES
+from chalicelib.platform.vocabulary import PURPOSES
+from chalicelib.web import members_api as m
+from chalicelib.web import partner_api as p
+from chalicelib.web import partner_pages
 
 TITLE = "eSO member platform API"
 VERSION = "1"
@@ -130,10 +133,6 @@ _DAY = {"pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
 
 
 def _paths() -> dict:
-    from chalicelib.web import members_api as m
-    from chalicelib.web import partner_api as p
-    from chalicelib.web import partner_pages
-
     status = lambda *names: {"type": "object", "required": ["status"],  # noqa: E731
                              "properties": {"status": {"enum": list(names)}}}
     member = {"type": "object", "required": ["member"], "properties": {"member": MEMBER}}

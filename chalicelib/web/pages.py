@@ -5,10 +5,12 @@ from pathlib import Path
 
 from chalice import Blueprint, Response
 
-from chalicelib import errors
-from chalicelib.privacy import current_policy
-from chalicelib.web.middleware import visitor_id
+from chalicelib import ads
+from chalicelib.platform import errors, observability
+from chalicelib.platform.policy import current_policy
+from chalicelib.web.fallback import not_found
 from chalicelib.web.views import member_page
+from chalicelib.web.visitor import visitor_id
 
 bp = Blueprint(__name__)
 
@@ -26,16 +28,12 @@ def home():
 
 def _ad_for(slot: str):
     """The slot's next ad for this visitor; the page renders without one rather than fail."""
-    from chalicelib import ads
-
     try:
         return ads.next_ad(visitor_id(bp.current_request), slot)
     except errors.NotFoundError:
         return None
     except errors.UnavailableError:
-        from chalicelib.observability import get_logger
-
-        get_logger().warning("ad slot left empty: storage unavailable", extra={"slot": slot})
+        observability.get_logger().warning("ad slot left empty: storage unavailable", extra={"slot": slot})
         return None
 
 
@@ -47,8 +45,6 @@ def privacy():
 @bp.route("/assets/{name}", methods=["GET"])
 def asset(name):
     if name not in ASSETS:
-        from chalicelib.web.fallback import not_found
-
         return not_found()
     body = (STATIC / name).read_text(encoding="utf-8")
     return Response(body=body, status_code=200, headers={

@@ -9,29 +9,31 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.errors import EsoError, NotFoundError
+from chalicelib import partners
+from chalicelib.partners.limits import MAX_MESSAGE
+from chalicelib.platform.errors import EsoError, NotFoundError
 from chalicelib.web.auth import current_session, require_session
+from chalicelib.web.errors import status_for
 from chalicelib.web.fallback import not_found
-from chalicelib.web.http import ANY_CONTENT, api_view, json_body, json_response, status_for
+from chalicelib.web.http import ANY_CONTENT, json_body, json_response
 from chalicelib.web.member_pages import _form as read_form
-from chalicelib.web.middleware import visitor_id
 from chalicelib.web.render import redirect
 from chalicelib.web.views import member_page
+from chalicelib.web.visitor import visitor_id
 
 bp = Blueprint(__name__)
 
 CONTACT = {"type": "object", "additionalProperties": False, "required": ["message"],
-           "properties": {"message": {"type": "string", "maxLength": 2000, "x-multiline": True}}}
+           "properties": {"message": {"type": "string", "maxLength": MAX_MESSAGE,
+                                      "x-multiline": True}}}
 
 
 @bp.route("/go/{partner_id}", methods=["GET"])
 def go(partner_id):
-    from chalicelib import referrals
-
     request = bp.current_request
     session = current_session(request)
     try:
-        target = referrals.record_click(partner_id, visitor_id(request),
+        target = partners.referrals.record_click(partner_id, visitor_id(request),
                                         session.member_id if session else None)
     except NotFoundError:
         return not_found()
@@ -40,24 +42,19 @@ def go(partner_id):
 
 
 @bp.route("/api/v1/partners/{partner_id}/contact", methods=["POST"], content_types=ANY_CONTENT)
-@api_view
 def contact_partner_api(partner_id):
-    from chalicelib import partner_contacts
-
     request = bp.current_request
     session = require_session(request)
     message = json_body(request, CONTACT)["message"]
-    partner_contacts.send(session.member_id, partner_id, message)
+    partners.contacts.send(session.member_id, partner_id, message)
     return json_response({"status": "sent"}, 202)
 
 
 def _contact_page(request, partner_id: str, step: str, message: str = "",
                   error: EsoError | None = None) -> Response:
-    from chalicelib import partner_contacts
-
     session = current_session(request)
     try:
-        shared = partner_contacts.preview(session.member_id, partner_id)
+        shared = partners.contacts.preview(session.member_id, partner_id)
     except NotFoundError:
         return not_found()
     return member_page(request, "partner_contact.html",
@@ -76,8 +73,6 @@ def contact_partner_page(partner_id):
 
 @bp.route("/partners/{partner_id}/contact", methods=["POST"], content_types=ANY_CONTENT)
 def contact_partner_submit(partner_id):
-    from chalicelib import partner_contacts
-
     request = bp.current_request
     session = current_session(request)
     if session is None:
@@ -87,10 +82,10 @@ def contact_partner_submit(partner_id):
         form = read_form(request)
         if form.get("action") == "edit":
             return _contact_page(request, partner_id, "write", form.get("message", ""))
-        message = partner_contacts.clean_message(form.get("message", ""))
+        message = partners.contacts.clean_message(form.get("message", ""))
         if form.get("action") != "send":
             return _contact_page(request, partner_id, "review", message)
-        record = partner_contacts.send(session.member_id, partner_id, message)
+        record = partners.contacts.send(session.member_id, partner_id, message)
     except EsoError as exc:
         if isinstance(exc, NotFoundError):
             return not_found()

@@ -1,34 +1,11 @@
-"""Server-rendered HTML pages (Jinja2, autoescaped), built once per container on first use."""
+"""HTML responses: server-rendered pages (templates from ``platform.templates``) and redirects."""
 from __future__ import annotations
-
-import functools
-from pathlib import Path
 
 from chalice import Response
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+from chalicelib.platform.templates import render_text
+
 HTML = "text/html; charset=utf-8"
-
-
-@functools.lru_cache(maxsize=1)
-def _environment():
-    import jinja2
-
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        # HTML is escaped; the .txt e-mail templates are plain text and must not be.
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
-def render_text(template: str, **context) -> str:
-    text = _environment().get_template(template).render(**context)
-    # Input is checked to be text before it is stored; should anything older slip through, a
-    # page or an e-mail still renders (a lone surrogate becomes "?") rather than fail.
-    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def page(template: str, status_code: int = 200, headers: dict | None = None,

@@ -3,16 +3,17 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.errors import EsoError
-from chalicelib.lazy import lazy_module
-from chalicelib.web.http import ANY_CONTENT, query_param, status_for
+from chalicelib import promotions
+from chalicelib.platform.errors import EsoError
+from chalicelib.platform.vocabulary import OFFERS, PARTNER_PROMOTIONS
+from chalicelib.web.errors import status_for
+from chalicelib.web.http import ANY_CONTENT, query_param
 from chalicelib.web.views import member_page
 
 bp = Blueprint(__name__)
-promotions = lazy_module("chalicelib.promotions")
 
-LABELS = {"offers": "special offers and services from eSmallOffice",
-          "partner_promotions": "product promotions from our marketing partners"}
+LABELS = {OFFERS: "special offers and services from eSmallOffice",
+          PARTNER_PROMOTIONS: "product promotions from our marketing partners"}
 
 
 @bp.route("/unsubscribe", methods=["GET"])

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
+import subprocess
+import sys
+import time
 import uuid
 
 from chalicelib.web.cookies import SESSION_COOKIE
@@ -57,3 +61,27 @@ def login(client, email, password=PASSWORD):
     assert response.status_code == 200, response.body
     value, _ = cookie_value(response)
     return {"Cookie": f"{SESSION_COOKIE}={value}"}
+
+
+def cli(*args, env_extra=None):
+    """The operator CLI as an operator runs it (``python -m chalicelib.cli``)."""
+    from devstack.servers import ROOT
+
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "chalicelib.cli", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def table_counts(stack):
+    """Items per table, leaving out those past their time to live: DynamoDB Local deletes
+    those in the background, whenever it gets to them (other tests leave some behind)."""
+    import boto3
+
+    from chalicelib.ops.tables import ALL_MODELS
+
+    client = boto3.client("dynamodb", endpoint_url=stack["dynamodb"].url, region_name="us-east-1")
+    soon = str(int(time.time()) + 60)
+    return {m.Meta.table_name: client.scan(
+        TableName=m.Meta.table_name, Select="COUNT", ConsistentRead=True,
+        FilterExpression="attribute_not_exists(expires_at) OR expires_at > :soon",
+        ExpressionAttributeValues={":soon": {"N": soon}})["Count"] for m in ALL_MODELS}

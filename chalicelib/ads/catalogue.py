@@ -1,0 +1,224 @@
+"""Ads: the operator's catalogue (what an ad shows, where a click goes, how often one visitor
+may see it). The rotation that serves them is ``chalicelib.ads.rotation``.
+
+"""
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from typing import Optional
+from urllib.parse import quote, urlsplit
+
+from pynamodb.exceptions import PutError, UpdateError
+
+from chalicelib import partners
+from chalicelib.ads.models import Ad
+from chalicelib.platform import clock, errors
+from chalicelib.platform.clock import iso
+from chalicelib.platform.dynamo import condition_failed, storage_errors
+
+DAY_MS = 24 * 3600 * 1000
+VIEWS_TTL = timedelta(days=30)
+# Each round of a race has a winner, and a browser opens at most 6 connections to one host:
+# 6 attempts let every simultaneous request of one visitor through.
+SAVE_ATTEMPTS = 6
+IMPRESSION_SHARDS = 8
+CLICK_SHARDS = 4
+
+DEFAULT_WEIGHT = 1
+MAX_WEIGHT = 1000
+DEFAULT_FREQUENCY_CAP = 5
+MAX_FREQUENCY_CAP = 50  # bounds the state item: at most this many times per ad
+MAX_TITLE = 80
+MAX_BODY = 280
+MAX_URL = 2048
+
+_SLOT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+_AD_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,47}$")
+
+
+@dataclass(frozen=True)
+class AdInfo:
+    """An ad as the rotation and the pages see it (a plain value, safe to cache and share)."""
+
+    ad_id: str
+    slot: str
+    title: str
+    target_url: str
+    frequency_cap: int
+    weight: int = DEFAULT_WEIGHT
+    body: Optional[str] = None
+    image_url: Optional[str] = None
+    partner_id: Optional[str] = None
+    starts_at: Optional[datetime] = None
+    ends_at: Optional[datetime] = None
+    active: bool = True
+
+    @property
+    def click_url(self) -> str:
+        return f"/ads/{self.ad_id}/click"
+
+    @property
+    def destination(self) -> str:
+        """Where a click goes: the partner referral route for a partner's ad, else the target."""
+        if self.partner_id:
+            return f"/go/{quote(self.partner_id, safe='')}"
+        return self.target_url
+
+    def is_live(self, now_ms: int) -> bool:
+        if not self.active:
+            return False
+        if self.starts_at is not None and now_ms < ms(self.starts_at):
+            return False
+        return self.ends_at is None or now_ms < ms(self.ends_at)
+
+    def as_record(self) -> dict:
+        """Every field, for the operator (``ads list``)."""
+        return {"ad_id": self.ad_id, "slot": self.slot, "title": self.title, "body": self.body,
+                "image_url": self.image_url, "target_url": self.target_url,
+                "partner_id": self.partner_id, "weight": self.weight,
+                "frequency_cap": self.frequency_cap, "active": self.active,
+                "starts_at": _iso(self.starts_at), "ends_at": _iso(self.ends_at)}
+
+    @classmethod
+    def from_item(cls, item: Ad) -> "AdInfo":
+        return cls(ad_id=item.ad_id, slot=item.slot, title=item.title, body=item.body,
+                   image_url=item.image_url, target_url=item.target_url,
+                   partner_id=item.partner_id, weight=int(item.weight),
+                   frequency_cap=int(item.frequency_cap), starts_at=item.starts_at,
+                   ends_at=item.ends_at, active=bool(item.active))
+
+
+def ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _iso(moment: Optional[datetime]) -> Optional[str]:
+    return iso(moment)
+
+
+def parse_time(text: str, name: str) -> datetime:
+    """An ISO 8601 date or time (``2026-12-01``, ``2026-12-01T08:00Z``); naive means UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise errors.ValidationError(f"{name} must be an ISO 8601 date or time, not {text!r}",
+                                     field=name) from None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+def check_slot(slot: Optional[str]) -> str:
+    if not slot:
+        raise errors.ValidationError("a slot is required", field="slot")
+    if not _SLOT.match(slot):
+        raise errors.ValidationError(
+            "slot must be 1-32 lower-case letters, digits, '-' or '_'", field="slot")
+    return slot
+
+
+def _check_url(url: Optional[str], name: str) -> Optional[str]:
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if (parts.scheme not in ("https", "http") or not parts.hostname or len(url) > MAX_URL
+            or any(c.isspace() or ord(c) < 32 for c in url)):
+        raise errors.ValidationError(f"{name} must be an http:// or https:// address", field=name)
+    return url
+
+
+def _check_text(text: Optional[str], name: str, limit: int, required: bool) -> Optional[str]:
+    text = text.strip() if text is not None else None
+    if not text:
+        if required:
+            raise errors.ValidationError(f"{name} must not be empty", field=name)
+        return None
+    if len(text) > limit:
+        raise errors.ValidationError(f"{name} must be at most {limit} characters", field=name)
+    return text
+
+
+def _check_int(value, name: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise errors.ValidationError(f"{name} must be a whole number from {low} to {high}",
+                                     field=name)
+    return value
+
+
+def create_ad(*, slot: str, title: str, target_url: str, body: Optional[str] = None,
+              image_url: Optional[str] = None, partner_id: Optional[str] = None,
+              weight: int = DEFAULT_WEIGHT, frequency_cap: int = DEFAULT_FREQUENCY_CAP,
+              starts_at: Optional[datetime] = None, ends_at: Optional[datetime] = None,
+              ad_id: Optional[str] = None, now: Optional[datetime] = None) -> AdInfo:
+    """Validate and store a new ad (operator input); ``ad_id`` is for fixed demo ids."""
+    now = now or clock.now()
+    check_slot(slot)
+    if partner_id is not None:
+        try:
+            partners.get_active(partner_id)
+        except errors.NotFoundError:
+            raise errors.ValidationError(f"no active partner {partner_id!r}",
+                                         field="partner") from None
+    if ends_at is not None and ends_at <= (starts_at or now):
+        raise errors.ValidationError("the end must be after the start (and after now)",
+                                     field="end")
+    if ad_id is not None and not _AD_ID.match(ad_id):
+        raise errors.ValidationError("bad ad id", field="ad_id")
+    info = AdInfo(
+        ad_id=ad_id or "ad-" + secrets.token_hex(5), slot=slot,
+        title=_check_text(title, "title", MAX_TITLE, True),
+        body=_check_text(body, "body", MAX_BODY, False),
+        target_url=_check_url(target_url, "target url"),
+        image_url=_check_url(image_url, "image url"), partner_id=partner_id,
+        weight=_check_int(weight, "weight", 1, MAX_WEIGHT),
+        frequency_cap=_check_int(frequency_cap, "frequency cap", 1, MAX_FREQUENCY_CAP),
+        starts_at=starts_at, ends_at=ends_at)
+    item = Ad(info.ad_id, slot=info.slot, title=info.title, body=info.body,
+              image_url=info.image_url, target_url=info.target_url,
+              partner_id=info.partner_id, weight=info.weight,
+              frequency_cap=info.frequency_cap, starts_at=starts_at, ends_at=ends_at,
+              active=True, created_at=now)
+    try:
+        with storage_errors():
+            item.save(condition=Ad.ad_id.does_not_exist())
+    except PutError as exc:
+        if condition_failed(exc):
+            raise errors.ConflictError(f"ad {info.ad_id} already exists") from None
+        raise
+    return info
+
+
+def get_ad(ad_id: str) -> AdInfo:
+    """One ad by id; unknown (or malformed) id → NotFoundError."""
+    if not _AD_ID.match(ad_id or ""):
+        raise errors.NotFoundError("There is no such ad.")
+    with storage_errors():
+        try:
+            return AdInfo.from_item(Ad.get(ad_id))
+        except Ad.DoesNotExist:
+            raise errors.NotFoundError("There is no such ad.") from None
+
+
+def list_ads(slot: Optional[str] = None) -> list:
+    """Every ad (or a slot's), active or not, for the operator; ordered by slot and id."""
+    with storage_errors():
+        if slot is not None:
+            items = Ad.by_slot.query(check_slot(slot))
+        else:
+            items = Ad.scan()
+        found = [AdInfo.from_item(item) for item in items]
+    return sorted(found, key=lambda ad: (ad.slot, ad.ad_id))
+
+
+def disable_ad(ad_id: str) -> AdInfo:
+    """Stop showing an ad (and stop redirecting its clicks). Unknown → NotFoundError."""
+    ad = get_ad(ad_id)
+    try:
+        with storage_errors():
+            Ad(ad.ad_id).update(actions=[Ad.active.set(False)], condition=Ad.ad_id.exists())
+    except UpdateError as exc:
+        if condition_failed(exc):
+            raise errors.NotFoundError("There is no such ad.") from None
+        raise
+    return replace(ad, active=False)

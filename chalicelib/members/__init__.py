@@ -1,0 +1,36 @@
+"""Members: accounts, registration and confirmation, sessions, consent, the contact form.
+
+Other packages use members through the names below; only this package touches its tables.
+"""
+from chalicelib.platform.lazy import lazy_exports
+
+_EXPORTS = {
+    "LOGIN_FAILURES_ALLOWED": "accounts",
+    "LOGIN_WINDOW_S": "accounts",
+    "MAX_DISPLAY_NAME": "accounts",
+    "MAX_REGISTRATIONS": "registration",
+    "MEMBER_TABLES": "records",
+    "RESEND_AFTER": "registration",
+    "RESET_PASSWORD": "tokens",
+    "Registration": "registration",
+    "VERIFY_EMAIL": "tokens",
+    "audience_ids": "audience",
+    "confirm_password_reset": "accounts",
+    "eligible": "audience",
+    "end_sessions": "records",
+    "erase_member": "records",
+    "export_member": "records",
+    "get_member": "accounts",
+    "login": "accounts",
+    "normalize_email": "accounts",
+    "profile": "records",
+    "read_many": "audience",
+    "register": "registration",
+    "register_confirmed": "registration",
+    "request_password_reset": "accounts",
+    "suppress": "audience",
+    "link_state": "registration",
+    "verify_email": "registration",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

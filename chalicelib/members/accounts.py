@@ -1,0 +1,238 @@
+"""Accounts: addresses and names, login, password reset, the per-address throttles.
+
+No account enumeration: every login costs two argon2 verifications and the same reads
+whether or not the address exists, and a reset request answers equally slowly either way.
+"""
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import uuid
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from chalicelib.members import passwords, sessions, tokens
+from chalicelib.members.models import EmailClaim, Member
+from chalicelib.platform import clock, mail, ratelimit
+from chalicelib.platform.crypto import sign
+from chalicelib.platform.dynamo import storage_errors
+from chalicelib.platform.errors import (
+    AuthenticationError,
+    ForbiddenError,
+    NotFoundError,
+    RateLimitedError,
+    ValidationError,
+)
+from chalicelib.platform.settings import get_settings
+from chalicelib.platform.text import check_text
+
+LOGIN_FAILURES_ALLOWED = 5           # per address and client network, in the window
+LOGIN_FAILURES_ALLOWED_IN_ALL = 50   # per address from everywhere, in the window
+LOGIN_WINDOW_S = 15 * 60
+ATTEMPT_REMEMBERED = timedelta(days=1)
+MAIL_PER_ADDRESS_PER_HOUR = 3
+MAX_DISPLAY_NAME = 80
+
+
+def normalize_email(raw: str) -> str:
+    """The canonical form of an address (syntax only, no network lookups), lower-cased."""
+    from email_validator import EmailNotValidError, validate_email
+
+    if not isinstance(raw, str) or len(raw) > 254:
+        raise ValidationError("enter a valid e-mail address", code="invalid_email", field="email")
+    try:
+        result = validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        raise ValidationError("enter a valid e-mail address", code="invalid_email",
+                              field="email") from None
+    return result.normalized.lower()
+
+
+def clean_display_name(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    name = " ".join(check_text(raw, "display_name").split())
+    if len(name) > MAX_DISPLAY_NAME:
+        raise ValidationError(f"the display name can have at most {MAX_DISPLAY_NAME} characters",
+                              field="display_name")
+    return name or None
+
+
+def login_throttle_key(email: str) -> str:
+    """Rate-limit keys name an address only by an HMAC with the stage key (not reversible by
+    hashing a guessed address)."""
+    return "login:" + sign("rate-limit", email)
+
+
+def _network(source: str | None) -> str:
+    """The client's network: an IPv4 /24 or an IPv6 /64 (one host rarely rotates beyond it)."""
+    try:
+        address = ipaddress.ip_address((source or "").strip())
+    except ValueError:
+        return "unknown"
+    prefix = 24 if address.version == 4 else 64
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+class Attempt(NamedTuple):
+    """A counted login (or confirmation) attempt: ``succeeded()`` takes its count back."""
+
+    keys: tuple
+    now: float
+
+    def succeeded(self) -> None:
+        for key in self.keys:
+            ratelimit.hit(key, LOGIN_WINDOW_S, now=self.now, amount=-1)
+
+
+@contextlib.contextmanager
+def attempt_allowed(email: str, source: str | None, now: datetime):
+    """Count an attempt before the password is checked (one atomic ADD per counter, so
+    parallel guesses cannot all read the same old count). Two counters: the address from the
+    client's network (``LOGIN_FAILURES_ALLOWED``), and the address from everywhere
+    (``LOGIN_FAILURES_ALLOWED_IN_ALL``), so a stranger who fails on purpose locks out only
+    their own network unless they fail from many at once."""
+    base = login_throttle_key(email)
+    limits = ((f"{base}:{sign('rate-limit-network', _network(source))}", LOGIN_FAILURES_ALLOWED),
+              (base, LOGIN_FAILURES_ALLOWED_IN_ALL))
+    taken = []
+    try:
+        for key, limit in limits:
+            ratelimit.take(key, limit, LOGIN_WINDOW_S, now=now.timestamp(),
+                           message="Too many failed attempts for this address; try again later.")
+            taken.append(key)
+    except RateLimitedError:
+        Attempt(tuple(taken), now.timestamp()).succeeded()  # refused: nothing counted
+        raise
+    yield Attempt(tuple(taken), now.timestamp())
+
+
+@contextlib.contextmanager
+def uniformly_slow():
+    """Answer no sooner than the stage's uniform answer time, whatever happened inside, so
+    the time taken says nothing about the address (registration, reset requests)."""
+    started = clock.monotonic()
+    try:
+        yield
+    finally:
+        clock.sleep(get_settings().uniform_answer_s - (clock.monotonic() - started))
+
+
+def mail_throttle_key(email: str) -> str:
+    return "mail:" + sign("rate-limit", email)
+
+
+def mail_allowed(email: str, now: datetime) -> bool:
+    """At most a few unsolicited e-mails per address and hour (no mail-bombing through us)."""
+    try:
+        ratelimit.take(mail_throttle_key(email), MAIL_PER_ADDRESS_PER_HOUR, 3600,
+                       now=now.timestamp())
+    except RateLimitedError:
+        return False
+    return True
+
+
+def member_by_email(email: str) -> Member | None:
+    with storage_errors():
+        try:
+            claim = EmailClaim.get(email)
+        except EmailClaim.DoesNotExist:
+            return None
+        try:
+            return Member.get(claim.member_id)
+        except Member.DoesNotExist:
+            return None
+
+
+def login(email: str, password: str, user_agent: str | None = None,
+          now: datetime | None = None, source: str | None = None) -> tuple:
+    """Check the pair; returns (member, session cookie value, cookie max-age).
+
+    Always two argon2 verifications and the same reads: the account's password, and the
+    password of a registration attempt made in the last day on a confirmed address (which
+    answers "not confirmed yet", as it would on a new address); a dummy hash stands in for
+    what is absent.
+    """
+    now = now or clock.now()
+    try:
+        email = normalize_email(email)
+    except ValidationError:
+        passwords.verify_password(None, password)
+        passwords.verify_password(None, password)
+        raise AuthenticationError("the e-mail address or password is wrong",
+                                  code="invalid_credentials") from None
+    with attempt_allowed(email, source, now) as attempt:
+        member = member_by_email(email)
+        if member is None:
+            with storage_errors():  # the same reads as for a real address
+                Member.count(str(uuid.uuid4()), limit=1)
+        matches = passwords.verify_password(member.password_hash if member else None, password)
+        recent = (member is not None and member.email_verified and member.attempt_at is not None
+                  and now - member.attempt_at < ATTEMPT_REMEMBERED)
+        attempted = passwords.verify_password(member.attempt_hash if recent else None, password)
+        if not (matches or attempted):
+            raise AuthenticationError("the e-mail address or password is wrong",
+                                      code="invalid_credentials")
+        attempt.succeeded()
+    if not matches or not member.email_verified:
+        raise ForbiddenError("confirm your e-mail address first: we sent you a link",
+                             code="email_not_verified")
+    if passwords.needs_rehash(member.password_hash):
+        with storage_errors():
+            member.update(actions=[Member.password_hash.set(passwords.hash_password(password))])
+    cookie_value, max_age = sessions.create(member.member_id, user_agent, now)
+    return member, cookie_value, max_age
+
+
+def get_member(member_id: str) -> Member:
+    with storage_errors():
+        try:
+            return Member.get(member_id, consistent_read=True)
+        except Member.DoesNotExist:
+            raise NotFoundError("no such member") from None
+
+
+# --- password reset ------------------------------------------------------------------------------
+
+
+def request_password_reset(email: str, now: datetime | None = None) -> None:
+    """E-mail a reset link if the address has an account; silent and equally slow either way."""
+    with uniformly_slow():
+        _send_reset_link(email, now or clock.now())
+
+
+def _send_reset_link(email: str, now: datetime) -> None:
+    try:
+        email = normalize_email(email)
+    except ValidationError:
+        return
+    member = member_by_email(email)
+    if member is None or not mail_allowed(email, now):
+        return
+    token, token_item = tokens.new_link(tokens.RESET_PASSWORD, member.member_id, tokens.RESET_TTL, now)
+    with storage_errors():
+        token_item.save()
+    mail.send(mail.Message(email, "reset_password", {"token": token}))
+
+
+def confirm_password_reset(token_value: str, password: str, now: datetime | None = None) -> None:
+    """Set a new password with a single-use token; every session of the member ends.
+
+    The link proves the mailbox, so an unconfirmed address becomes confirmed, with this
+    password and nothing else: no registration's name or consents (the owner may not have
+    made any of them) — the member chooses those in the preference centre.
+    """
+    now = now or clock.now()
+    token = tokens.live_link(token_value, tokens.RESET_PASSWORD, now)
+    member = get_member(token.member_id)
+    passwords.check_rules(password, member.email)
+    actions = [Member.password_hash.set(passwords.hash_password(password)),
+               Member.password_changed_at.set(now), Member.attempt_hash.remove(),
+               Member.attempt_at.remove()]
+    if not member.email_verified:
+        actions += [Member.display_name.remove(), Member.registration_seq.remove()]
+    tokens.spend_link(token, member, actions, now)
+    tokens.forget_links(member.member_id)  # no other reset (or verification) link works after this
+    sessions.revoke_all(member.member_id)
+    ratelimit.forget(login_throttle_key(member.email), LOGIN_WINDOW_S)  # a stranger's lockout ends
+    mail.send(mail.Message(member.email, "password_changed", {}))

@@ -1,0 +1,65 @@
+"""Who may be mailed: the audiences of each purpose, the eligibility rule, suppression.
+
+The sparse audience indexes hold exactly the verified, consenting, unsuppressed members of a
+purpose (``consent.audience_actions`` keeps them so); a sender plans from them and checks
+``eligible`` again at the moment of sending.
+"""
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.members import consent
+from chalicelib.members.accounts import member_by_email, normalize_email
+from chalicelib.members.consent import Provenance
+from chalicelib.members.models import Member
+from chalicelib.platform import observability
+from chalicelib.platform.dynamo import storage_errors
+from chalicelib.platform.errors import ValidationError
+from chalicelib.platform.vocabulary import PURPOSES
+from chalicelib.statistics import counters
+
+
+def audience_ids(purpose: str) -> Iterator[str]:
+    """Member ids in the sparse audience index of ``purpose``, page by page (flat memory)."""
+    index = Member.offers_audience if purpose == "offers" else Member.partner_promotions_audience
+    for shard in range(consent.AUDIENCE_SHARDS):
+        with storage_errors():
+            for item in index.query(str(shard), page_size=1000):
+                yield item.member_id
+
+
+def read_many(member_ids: list) -> dict:
+    """member id → member, read strongly consistent in one batch (absent ids are missing)."""
+    with storage_errors():
+        return {m.member_id: m for m in Member.batch_get(member_ids, consistent_read=True)}
+
+
+def eligible(member: Optional[Member], purpose: str) -> bool:
+    """The sending rule: consent for the purpose, verified, not deleted, not suppressed — now."""
+    return (member is not None and bool(member.email_verified) and not member.suppressed
+            and consent.is_granted(member, purpose))
+
+
+def suppress(address: str, source: str) -> bool:
+    """Stop all promotional mail to an address: suppressed flag, consents withdrawn."""
+    try:
+        member = member_by_email(normalize_email(address))
+    except ValidationError:
+        return False
+    if member is None:
+        return False
+    try:
+        with storage_errors():
+            member.update(actions=[Member.suppressed.set(True), Member.aud_offers.remove(),
+                                   Member.aud_partner_promotions.remove()],
+                          condition=Member.member_id.exists())  # never recreate a deleted member
+    except UpdateError:
+        return False
+    granted = {p: False for p in PURPOSES if consent.is_granted(member, p)}
+    if granted:
+        consent.change(member.member_id, granted, Provenance(source, page="ses-event"))
+    counters.record(f"{source}s")
+    observability.count("Bounces" if source == "bounce" else "Complaints")
+    return True

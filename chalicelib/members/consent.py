@@ -1,0 +1,233 @@
+"""Consent as evidence: an append-only, hash-chained history and the state derived from it.
+
+Every grant or withdrawal is a ``ConsentEvent`` (purpose, granted, time, source, policy
+version, the page and the request's origin). The member item holds the current state, the
+last sequence number and the last hash; both are written in one DynamoDB transaction whose
+condition is the sequence number read before, so concurrent changes either serialise or
+retry: the state always equals the last event of each purpose, and the sequence has no gaps.
+
+Each event's hash is HMAC-SHA256 (the stage's signing key) over the previous hash and the
+event's fields, so editing, removing or reordering an event breaks the chain, and nobody
+without the key can forge a consistent one. ``verify_chain`` is the operator's check.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import NamedTuple, Optional
+
+from pynamodb.exceptions import TransactWriteError
+
+from chalicelib.members.models import ConsentEvent, ConsentMap, ConsentState, Member
+from chalicelib.platform import clock, dynamo
+from chalicelib.platform.clock import iso
+from chalicelib.platform.crypto import sign
+from chalicelib.platform.dynamo import storage_errors, transaction
+from chalicelib.platform.errors import NotFoundError, UnavailableError
+from chalicelib.platform.policy import policy_version
+from chalicelib.platform.vocabulary import PURPOSES, SOURCES
+from chalicelib.statistics import counters
+
+AUDIENCE_SHARDS = 4
+MAX_ATTEMPTS = 12
+_CHAIN = "consent-chain"
+
+
+class Provenance(NamedTuple):
+    """How a consent was given: the source, and the page and origin of the request."""
+
+    source: str
+    page: Optional[str] = None
+    origin: Optional[str] = None
+
+
+def genesis_hash(member_id: str) -> str:
+    return sign(_CHAIN, f"genesis\x00{member_id}")
+
+
+def _canonical(event: ConsentEvent) -> str:
+    return json.dumps({
+        "member_id": event.member_id, "seq": int(event.seq), "purpose": event.purpose,
+        "granted": bool(event.granted), "at": event.at.isoformat(), "source": event.source,
+        "policy_version": event.policy_version, "page": event.page, "origin": event.origin,
+    }, sort_keys=True, separators=(",", ":"))
+
+
+def _event_hash(prev_hash: str, event: ConsentEvent) -> str:
+    return sign(_CHAIN, f"{prev_hash}\x00{_canonical(event)}")
+
+
+def new_events(member_id: str, start_seq: int, prev_hash: str, changes: dict,
+               provenance: Provenance, now: datetime) -> list:
+    """Chained events for ``changes`` (purpose → granted), numbered from ``start_seq + 1``."""
+    if provenance.source not in SOURCES:
+        raise ValueError(f"unknown consent source {provenance.source!r}")
+    events, seq, head = [], start_seq, prev_hash
+    version = policy_version()
+    for purpose in PURPOSES:
+        if purpose not in changes:
+            continue
+        seq += 1
+        event = ConsentEvent(member_id, seq, purpose=purpose, granted=bool(changes[purpose]),
+                             at=now, source=provenance.source, policy_version=version,
+                             page=(provenance.page or None) and provenance.page[:200],
+                             origin=(provenance.origin or None) and provenance.origin[:200],
+                             prev_hash=head)
+        event.event_hash = head = _event_hash(head, event)
+        events.append(event)
+    return events
+
+
+def state_after(consents: ConsentMap | None, events: list) -> ConsentMap:
+    """The consent map once ``events`` are applied (the last event of a purpose wins)."""
+    current = {p: getattr(consents, p, None) if consents else None for p in PURPOSES}
+    for event in events:
+        current[event.purpose] = ConsentState(granted=event.granted, updated_at=event.at,
+                                              policy_version=event.policy_version)
+    return ConsentMap(**{p: s for p, s in current.items() if s is not None})
+
+
+def audience_shard(member_id: str) -> str:
+    return str(int(hashlib.sha256(member_id.encode()).hexdigest()[:8], 16) % AUDIENCE_SHARDS)
+
+
+_AUDIENCE = (("offers", "aud_offers"), ("partner_promotions", "aud_partner_promotions"))
+
+
+def audience_values(member_id: str, consents: ConsentMap, verified: bool,
+                    suppressed: bool) -> dict:
+    """Attribute → value of the sparse audience attributes (None: the member is not in it)."""
+    values = {}
+    for purpose, attribute in _AUDIENCE:
+        state = getattr(consents, purpose, None)
+        eligible = verified and not suppressed and state is not None and state.granted
+        values[attribute] = audience_shard(member_id) if eligible else None
+    return values
+
+
+def audience_actions(member_id: str, consents: ConsentMap, verified: bool,
+                     suppressed: bool) -> list:
+    """Set or remove the sparse audience attributes so the indexes hold exactly the eligible."""
+    return [getattr(Member, name).set(value) if value is not None else getattr(Member, name).remove()
+            for name, value in audience_values(member_id, consents, verified, suppressed).items()]
+
+
+def is_granted(member: Member, purpose: str) -> bool:
+    state = getattr(member.consents, purpose, None) if member.consents else None
+    return bool(state and state.granted)
+
+
+def chained_change(member: Member, changes: dict, provenance: Provenance,
+                   now: datetime) -> tuple:
+    """(events, new consent map, member update actions) for ``changes``; the caller writes
+    them in one transaction conditioned on the member's ``consent_seq`` as read."""
+    events = new_events(member.member_id, int(member.consent_seq),
+                        member.consent_head or genesis_hash(member.member_id), changes,
+                        provenance, now)
+    consents = state_after(member.consents, events)
+    actions = [Member.consents.set(consents)]
+    if events:
+        actions += [Member.consent_seq.set(int(events[-1].seq)),
+                    Member.consent_head.set(events[-1].event_hash)]
+    return events, consents, actions
+
+
+def change(member_id: str, wanted: dict, provenance: Provenance,
+           now: datetime | None = None) -> Member:
+    """Apply purpose → granted; records an event per actual change. Safe under concurrency."""
+    unknown = set(wanted) - set(PURPOSES)
+    if unknown:
+        raise ValueError(f"unknown consent purposes {sorted(unknown)}")
+    for _ in dynamo.retries(MAX_ATTEMPTS, base=0.005, cap=0.1):
+        with storage_errors():
+            try:
+                member = Member.get(member_id, consistent_read=True)
+            except Member.DoesNotExist:
+                raise NotFoundError("no such member") from None
+        changes = {p: g for p, g in wanted.items() if is_granted(member, p) != g
+                   or getattr(member.consents, p, None) is None}
+        if not changes:
+            return member
+        events, consents, actions = chained_change(member, changes, provenance,
+                                                   now or clock.now())
+        try:
+            with storage_errors(), transaction() as tx:
+                tx.update(member, actions=[
+                    *actions,
+                    *audience_actions(member_id, consents, member.email_verified, member.suppressed),
+                ], condition=(Member.consent_seq == int(member.consent_seq)))
+                for event in events:
+                    tx.save(event, condition=ConsentEvent.seq.does_not_exist())
+        except TransactWriteError as exc:
+            # Another change came first (the sequence moved on): read again and retry.
+            if not dynamo.only_contention(exc, also=("ConditionalCheckFailed",)):
+                raise
+            continue
+        count_events(events)
+        # The member as written (no second read): the state, sequence, head and audiences.
+        member.consents, member.consent_seq = consents, int(events[-1].seq)
+        member.consent_head = events[-1].event_hash
+        for name, value in audience_values(member_id, consents, member.email_verified,
+                                           member.suppressed).items():
+            setattr(member, name, value)
+        return member
+    raise UnavailableError("Too many simultaneous changes; try again.", retry_after=1)
+
+
+def count_events(events: list) -> None:
+    for event in events:
+        counters.record("consent_grants" if event.granted else "consent_withdrawals",
+                     dimension=event.purpose)
+
+
+def history(member_id: str) -> list:
+    """The member's events, oldest first."""
+    with storage_errors():
+        return list(ConsentEvent.query(member_id, scan_index_forward=True, consistent_read=True))
+
+
+def event_json(event: ConsentEvent, full: bool = False) -> dict:
+    data = {"purpose": event.purpose, "granted": event.granted, "at": iso(event.at),
+            "source": event.source, "policy_version": event.policy_version}
+    if full:
+        data.update({"seq": int(event.seq), "page": event.page, "origin": event.origin,
+                     "hash": event.event_hash})
+    return data
+
+
+def verify_chain(member_id: str) -> list:
+    """Problems found in one member's history and state (empty when intact)."""
+    problems = []
+    with storage_errors():
+        try:
+            member = Member.get(member_id, consistent_read=True)
+        except Member.DoesNotExist:
+            return [f"{member_id}: no such member"]
+    head = genesis_hash(member_id)
+    expected_seq = 0
+    latest: dict = {}
+    for event in history(member_id):
+        expected_seq += 1
+        if int(event.seq) != expected_seq:
+            problems.append(f"{member_id}: event {int(event.seq)} found where {expected_seq} was expected")
+            expected_seq = int(event.seq)
+        if event.prev_hash != head or _event_hash(head, event) != event.event_hash:
+            problems.append(f"{member_id}: event {int(event.seq)} does not match the chain")
+        head = event.event_hash
+        latest[event.purpose] = event
+    if int(member.consent_seq) != expected_seq or (member.consent_head or genesis_hash(member_id)) != head:
+        problems.append(f"{member_id}: the member's consent head does not match its history")
+    for purpose in PURPOSES:
+        state = getattr(member.consents, purpose, None) if member.consents else None
+        event = latest.get(purpose)
+        if (state is None) != (event is None) or (state and state.granted != event.granted):
+            problems.append(f"{member_id}: the current {purpose} consent differs from its history")
+    return problems
+
+
+def all_member_ids():
+    """Every member id, page by page (the operator's ``consent verify --all``)."""
+    with storage_errors():
+        for member in Member.scan(attributes_to_get=["member_id"]):
+            yield member.member_id

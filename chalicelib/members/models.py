@@ -1,0 +1,178 @@
+"""The members' tables: accounts, e-mail claims, consent history, sessions, e-mail tokens."""
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+
+from chalicelib.platform.models import BaseModel, table_meta
+
+
+class ConsentState(MapAttribute):
+    """The current state of one consent purpose, derived from the last event of its history."""
+
+    granted = BooleanAttribute()
+    updated_at = UTCDateTimeAttribute()
+    policy_version = UnicodeAttribute()
+
+
+class ConsentMap(MapAttribute):
+    offers = ConsentState(null=True)
+    partner_promotions = ConsentState(null=True)
+
+
+class PendingRegistration(MapAttribute):
+    """One registration of a not yet confirmed address: what that registrant chose.
+
+    Whoever confirms the address with its link names, by typing its password, the
+    registration that becomes the account (see ``chalicelib.members.registration``)."""
+
+    password_hash = UnicodeAttribute()
+    display_name = UnicodeAttribute(null=True)
+    offers = BooleanAttribute()
+    partner_promotions = BooleanAttribute()
+    created_at = UTCDateTimeAttribute()
+    page = UnicodeAttribute(null=True)      # where the registration was made (consent evidence)
+    origin = UnicodeAttribute(null=True)
+
+
+class OffersAudienceIndex(GlobalSecondaryIndex):
+    """Sparse: only members who may receive eSO's own offers carry ``aud_offers``."""
+
+    class Meta:
+        index_name = "offers-audience"
+        projection = KeysOnlyProjection()
+
+    aud_offers = UnicodeAttribute(hash_key=True)
+    member_id = UnicodeAttribute(range_key=True)
+
+
+class PartnerPromotionsAudienceIndex(GlobalSecondaryIndex):
+    """Sparse: only members who may receive partner promotions carry ``aud_partner_promotions``."""
+
+    class Meta:
+        index_name = "partner-promotions-audience"
+        projection = KeysOnlyProjection()
+
+    aud_partner_promotions = UnicodeAttribute(hash_key=True)
+    member_id = UnicodeAttribute(range_key=True)
+
+
+class Member(BaseModel):
+    """A registered member: profile, password hash and the current consent state."""
+
+    Meta = table_meta("members")
+
+    member_id = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute()
+    email_verified = BooleanAttribute(default=False)
+    display_name = UnicodeAttribute(null=True)
+    password_hash = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    verified_at = UTCDateTimeAttribute(null=True)
+    password_changed_at = UTCDateTimeAttribute(null=True)
+    suppressed = BooleanAttribute(default=False)
+    consents = ConsentMap(default=dict)
+    consent_seq = NumberAttribute(default=0)
+    consent_head = UnicodeAttribute(null=True)
+    aud_offers = UnicodeAttribute(null=True)
+    aud_partner_promotions = UnicodeAttribute(null=True)
+    # Until the address is confirmed: the one live confirmation link (its token's hash), when
+    # it was mailed, and every registration made of the address (the password of the latest
+    # is ``password_hash``). Nothing is consented to before confirmation.
+    verify_token_hash = UnicodeAttribute(null=True)
+    verify_sent_at = UTCDateTimeAttribute(null=True)
+    pending_registrations = ListAttribute(of=PendingRegistration, null=True)
+    registration_seq = NumberAttribute(default=0)
+    # Once confirmed: the latest registration attempt's password (for a day), so that logging
+    # in with it answers "not confirmed" exactly as it would for a new address.
+    attempt_hash = UnicodeAttribute(null=True)
+    attempt_at = UTCDateTimeAttribute(null=True)
+
+    offers_audience = OffersAudienceIndex()
+    partner_promotions_audience = PartnerPromotionsAudienceIndex()
+
+
+class EmailClaim(BaseModel):
+    """One item per registered address: the uniqueness guard and the login lookup."""
+
+    Meta = table_meta("email-claims")
+
+    email = UnicodeAttribute(hash_key=True)
+    member_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class ConsentEvent(BaseModel):
+    """One grant or withdrawal, append-only, chained to the previous event by its hash."""
+
+    Meta = table_meta("consent-events")
+
+    member_id = UnicodeAttribute(hash_key=True)
+    seq = NumberAttribute(range_key=True)
+    purpose = UnicodeAttribute()
+    granted = BooleanAttribute()
+    at = UTCDateTimeAttribute()
+    source = UnicodeAttribute()
+    policy_version = UnicodeAttribute()
+    page = UnicodeAttribute(null=True)
+    origin = UnicodeAttribute(null=True)
+    prev_hash = UnicodeAttribute()
+    event_hash = UnicodeAttribute()
+
+
+class MemberSessionIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "member-sessions"
+        projection = AllProjection()
+
+    member_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class Session(BaseModel):
+    """A signed-in browser. Keyed by the SHA-256 of the cookie value, never the value."""
+
+    Meta = table_meta("sessions")
+
+    session_hash = UnicodeAttribute(hash_key=True)
+    member_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    last_seen_at = UTCDateTimeAttribute()
+    absolute_expires_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+    user_agent = UnicodeAttribute(null=True)
+
+    by_member = MemberSessionIndex()
+
+
+class MemberTokenIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "member-tokens"
+        projection = KeysOnlyProjection()
+
+    member_id = UnicodeAttribute(hash_key=True)
+
+
+class Token(BaseModel):
+    """A single-use, expiring e-mail token (verification, password reset), stored as a hash."""
+
+    Meta = table_meta("tokens")
+
+    token_hash = UnicodeAttribute(hash_key=True)
+    purpose = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+    by_member = MemberTokenIndex()
+
+
+MODELS = (Member, EmailClaim, ConsentEvent, Session, Token,)

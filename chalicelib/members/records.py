@@ -1,0 +1,84 @@
+"""What the members domain holds about one member: its part of the export and of the erasure.
+
+The members domain owns the member item, the e-mail claim, the consent history, sessions,
+e-mail tokens and the per-address throttle counters; ``chalicelib.privacy`` asks for these
+through ``export_member`` and ``erase_member`` and orders them with the other owners'.
+"""
+from __future__ import annotations
+
+from chalicelib.members import consent, sessions
+from chalicelib.members.accounts import (
+    LOGIN_WINDOW_S,
+    get_member,
+    login_throttle_key,
+    mail_throttle_key,
+)
+from chalicelib.members.models import ConsentEvent, EmailClaim, Member, Session, Token
+from chalicelib.platform import ratelimit
+from chalicelib.platform.clock import iso
+from chalicelib.platform.dynamo import storage_errors, transaction
+from chalicelib.platform.vocabulary import PURPOSES
+
+# The tables this domain answers for in export and erasure (a test keeps this complete).
+MEMBER_TABLES = (Member, EmailClaim, ConsentEvent, Session, Token)
+
+
+def profile(member: Member) -> dict:
+    """The member as the member sees it: address, name, verification and current consents."""
+    consents = {}
+    for purpose in PURPOSES:
+        state = getattr(member.consents, purpose, None) if member.consents else None
+        consents[purpose] = {
+            "granted": bool(state and state.granted),
+            "updated_at": iso(state.updated_at) if state else None,
+            "policy_version": state.policy_version if state else None,
+        }
+    return {"id": member.member_id, "email": member.email,
+            "email_verified": bool(member.email_verified),
+            "display_name": member.display_name, "created_at": iso(member.created_at),
+            "consents": consents}
+
+
+def export_member(member_id: str) -> dict:
+    """The member's profile, account facts, full consent history and live sessions."""
+    member = get_member(member_id)
+    return {
+        "member": profile(member),
+        "account": {"verified_at": iso(member.verified_at),
+                    "password_changed_at": iso(member.password_changed_at),
+                    "suppressed": bool(member.suppressed)},
+        "consent_history": [consent.event_json(e, full=True) for e in consent.history(member_id)],
+        "sessions": sessions.list_for_member(member_id),
+    }
+
+
+def end_sessions(member_id: str) -> None:
+    """Erasure's first step: no signed-in request can add new traces while the rest goes."""
+    with storage_errors(), Session.batch_write() as batch:
+        for item in Session.by_member.query(member_id):
+            batch.delete(Session(item.session_hash))
+
+
+def erase_member(member_id: str) -> bool:
+    """Delete tokens, consent history, throttle counters, and last, together, the e-mail claim
+    and the member item: once they are gone nothing can reach the member again. Idempotent;
+    False when there was no member (left)."""
+    end_sessions(member_id)
+    with storage_errors():
+        with Token.batch_write() as batch:
+            for item in Token.by_member.query(member_id):
+                batch.delete(Token(item.token_hash))
+        with ConsentEvent.batch_write() as batch:
+            for item in ConsentEvent.query(member_id):
+                batch.delete(ConsentEvent(member_id, item.seq))
+        try:
+            member = Member.get(member_id, consistent_read=True)
+        except Member.DoesNotExist:
+            return False
+        # Throttling counters keyed by the address (an HMAC of it) go with the account.
+        ratelimit.forget(login_throttle_key(member.email), LOGIN_WINDOW_S)
+        ratelimit.forget(mail_throttle_key(member.email), 3600)
+        with transaction() as tx:
+            tx.delete(EmailClaim(member.email))
+            tx.delete(Member(member_id))
+    return True

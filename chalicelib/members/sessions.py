@@ -1,0 +1,106 @@
+"""Server-side sessions: the cookie holds a random value, the table only its SHA-256.
+
+A session ends at the first of: its idle timeout, its absolute lifetime, logout, a password
+change or reset, or the member's deletion. Checking a session costs one read; ``last_seen_at``
+is refreshed (one write) at most every ``TOUCH_INTERVAL`` to keep the idle window sliding.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import NamedTuple, Optional
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.members.models import Session
+from chalicelib.platform import clock
+from chalicelib.platform.clock import iso
+from chalicelib.platform.crypto import new_token, sha256_hex
+from chalicelib.platform.dynamo import storage_errors
+
+IDLE_TIMEOUT = timedelta(hours=1)
+ABSOLUTE_LIFETIME = timedelta(hours=12)
+TOUCH_INTERVAL = timedelta(minutes=5)
+MAX_USER_AGENT = 200
+
+
+class ActiveSession(NamedTuple):
+    member_id: str
+    session_hash: str
+    created_at: datetime
+    absolute_expires_at: datetime
+
+
+def _now(now: Optional[datetime]) -> datetime:
+    return now or clock.now()
+
+
+def create(member_id: str, user_agent: str | None = None,
+           now: datetime | None = None) -> tuple[str, int]:
+    """A new session; returns the cookie value (shown once) and its lifetime in seconds."""
+    now = _now(now)
+    value = new_token(32)
+    absolute = now + ABSOLUTE_LIFETIME
+    session = Session(
+        sha256_hex(value), member_id=member_id, created_at=now, last_seen_at=now,
+        absolute_expires_at=absolute, expires_at=min(absolute, now + IDLE_TIMEOUT),
+        user_agent=(user_agent or "")[:MAX_USER_AGENT] or None)
+    with storage_errors():
+        session.save(condition=Session.session_hash.does_not_exist())
+    return value, int(ABSOLUTE_LIFETIME.total_seconds())
+
+
+def lookup(cookie_value: str | None, now: datetime | None = None) -> Optional[ActiveSession]:
+    """The live session for a cookie value, or None (expired items count as absent)."""
+    if not cookie_value or len(cookie_value) > 128:
+        return None
+    now = _now(now)
+    with storage_errors():
+        try:
+            session = Session.get(sha256_hex(cookie_value))
+        except Session.DoesNotExist:
+            return None
+    if now >= session.absolute_expires_at or now >= session.last_seen_at + IDLE_TIMEOUT:
+        return None
+    if now - session.last_seen_at >= TOUCH_INTERVAL:
+        _touch(session, now)
+    return ActiveSession(session.member_id, session.session_hash, session.created_at,
+                         session.absolute_expires_at)
+
+
+def _touch(session: Session, now: datetime) -> None:
+    try:
+        with storage_errors():
+            session.update(
+                actions=[Session.last_seen_at.set(now),
+                         Session.expires_at.set(min(session.absolute_expires_at, now + IDLE_TIMEOUT))],
+                condition=Session.session_hash.exists())
+    except UpdateError:
+        pass  # revoked between the read and the touch: the next request will see it gone
+
+
+def revoke(cookie_value: str | None) -> None:
+    if cookie_value and len(cookie_value) <= 128:
+        with storage_errors():
+            Session(sha256_hex(cookie_value)).delete()
+
+
+def revoke_all(member_id: str) -> int:
+    """Delete every session of a member (logout everywhere); returns how many."""
+    with storage_errors():
+        hashes = [s.session_hash for s in Session.by_member.query(member_id)]
+        with Session.batch_write() as batch:
+            for session_hash in hashes:
+                batch.delete(Session(session_hash))
+    return len(hashes)
+
+
+def list_for_member(member_id: str, now: datetime | None = None) -> list:
+    """Metadata of a member's live sessions (never the hash), for the export."""
+    now = _now(now)
+    with storage_errors():
+        sessions = list(Session.by_member.query(member_id))
+    return [{"created_at": iso(s.created_at), "last_seen_at": iso(s.last_seen_at),
+             "expires_at": iso(min(s.absolute_expires_at, s.last_seen_at + IDLE_TIMEOUT)),
+             "user_agent": s.user_agent}
+            for s in sessions
+            if now < s.absolute_expires_at and now < s.last_seen_at + IDLE_TIMEOUT]

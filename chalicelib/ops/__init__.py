@@ -1,0 +1,1 @@
+"""Operating eSO: the operator CLI, table lifecycle and demo data."""

@@ -1,0 +1,199 @@
+"""E-mail: transactional messages from templates, and the sender behind every message.
+
+The sender is looked up in one place (``sender()``): SES v2 on the stage (``SesSender``), or
+whatever a test installs with ``use_sender`` — ``Outbox`` keeps messages in memory, so unit
+tests check who got what without a server. Recipients and subjects never come from request
+text: subjects are fixed per template and addresses have been validated, so no input can
+inject a header.
+"""
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+from typing import NamedTuple
+
+from chalicelib.platform import aws
+from chalicelib.platform.dynamo import storage_errors
+from chalicelib.platform.settings import get_settings
+from chalicelib.platform.templates import render_text
+
+SUBJECTS = {
+    "verify": "Confirm your e-mail address for eSmallOffice",
+    "already_registered": "You already have an eSmallOffice account",
+    "reset_password": "Reset your eSmallOffice password",
+    "password_changed": "Your eSmallOffice password was changed",
+    "contact": "[eSO contact] {topic} question",
+    "partner_contact": "An eSmallOffice member wrote to {partner_name}",
+}
+# SES answers for which sending the same entry again later may succeed.
+RETRY_STATUSES = {"ACCOUNT_THROTTLED", "TRANSIENT_FAILURE", "ACCOUNT_DAILY_QUOTA_EXCEEDED"}
+THROTTLED = {"TooManyRequestsException", "LimitExceededException", "Throttling",
+             "ThrottlingException"}
+
+
+class Message(NamedTuple):
+    to: str
+    template: str
+    context: dict
+    reply_to: str | None = None
+
+
+class BulkEntry(NamedTuple):
+    """One recipient of a templated bulk send: the address, template data, extra headers."""
+
+    to: str
+    data: dict
+    headers: tuple = ()
+
+
+class BulkResult(NamedTuple):
+    status: str            # "sent" | "retry" | "failed"
+    message_id: str | None = None
+
+
+class ThrottledError(Exception):
+    """The mail service refused the whole call for its rate: try the same call later."""
+
+
+def render(message: Message) -> tuple:
+    """Subject, text and HTML of a message."""
+    settings = get_settings()
+    context = {**message.context, "base_url": settings.base_url,
+               "postal_address": settings.postal_address}
+    subject = SUBJECTS[message.template].format(**context)
+    text = render_text(f"email/{message.template}.txt", **context)
+    html = render_text(f"email/{message.template}.html", **context)
+    return subject, text, html
+
+
+def send(message: Message) -> str:
+    """Send one message; returns the message id."""
+    subject, text, html = render(message)
+    return sender().send(message.to, subject, text, html, message.reply_to)
+
+
+# Templates this container has created (template names are the account's, not a sender's).
+_created_templates: set = set()
+
+
+def forget_created_templates() -> None:
+    """Start as a new container does, knowing of no template (the next send creates it)."""
+    _created_templates.clear()
+
+
+class SesSender:
+    """SES v2: SendEmail, SendBulkEmail with templates, the stage's configuration set."""
+
+    def _common(self) -> dict:
+        settings = get_settings()
+        request = {"FromEmailAddress": settings.mail_from}
+        if settings.ses_configuration_set and not settings.is_local:
+            request["ConfigurationSetName"] = settings.ses_configuration_set
+        return request
+
+    def send(self, to: str, subject: str, text: str, html: str,
+             reply_to: str | None = None) -> str:
+        request = {**self._common(), "Destination": {"ToAddresses": [to]}, "Content": {
+            "Simple": {"Subject": {"Data": subject, "Charset": "UTF-8"},
+                       "Body": {"Text": {"Data": text, "Charset": "UTF-8"},
+                                "Html": {"Data": html, "Charset": "UTF-8"}}}}}
+        if reply_to:
+            request["ReplyToAddresses"] = [reply_to]
+        with storage_errors():
+            return aws.sesv2().send_email(**request)["MessageId"]
+
+    def ensure_template(self, name: str, subject: str, text: str, html: str) -> None:
+        """Create the template once per container; 'already exists' is success."""
+        from botocore.exceptions import ClientError
+
+        if name in _created_templates:
+            return
+        try:
+            aws.sesv2().create_email_template(TemplateName=name, TemplateContent={
+                "Subject": subject, "Text": text, "Html": html})
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "AlreadyExistsException":
+                raise
+        _created_templates.add(name)
+
+    def send_bulk(self, template: str, default_data: dict, default_headers: tuple,
+                  entries: list) -> list:
+        """One SendBulkEmail; a ``BulkResult`` per entry, in order. ``ThrottledError`` when
+        the call as a whole was refused for its rate."""
+        from botocore.exceptions import ClientError
+
+        request = {**self._common(), "DefaultContent": {"Template": {
+            "TemplateName": template, "TemplateData": json.dumps(default_data),
+            "Headers": [{"Name": n, "Value": v} for n, v in default_headers]}},
+            "BulkEmailEntries": [{
+                "Destination": {"ToAddresses": [entry.to]},
+                "ReplacementEmailContent": {"ReplacementTemplate": {
+                    "ReplacementTemplateData": json.dumps(entry.data)}},
+                "ReplacementHeaders": [{"Name": n, "Value": v} for n, v in entry.headers],
+            } for entry in entries]}
+        try:
+            results = aws.sesv2().send_bulk_email(**request)["BulkEmailEntryResults"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in THROTTLED:
+                raise ThrottledError() from exc
+            raise
+        return [BulkResult("sent", r.get("MessageId")) if r["Status"] == "SUCCESS"
+                else BulkResult("retry") if r["Status"] in RETRY_STATUSES
+                else BulkResult("failed") for r in results]
+
+
+class Outbox:
+    """An in-memory sender for unit tests: what would have been sent, to whom."""
+
+    def __init__(self, fail_for: tuple = ()):
+        self.sent: list = []          # dicts: to, subject, text, html, reply_to, headers
+        self.templates: dict = {}
+        self.fail_for = set(fail_for)  # addresses whose bulk entries fail
+        self._ids = itertools.count(1)
+
+    def send(self, to, subject, text, html, reply_to=None) -> str:
+        self.sent.append({"to": to, "subject": subject, "text": text, "html": html,
+                          "reply_to": reply_to, "headers": ()})
+        return f"outbox-{next(self._ids)}"
+
+    def ensure_template(self, name, subject, text, html) -> None:
+        self.templates.setdefault(name, (subject, text, html))
+
+    def send_bulk(self, template, default_data, default_headers, entries) -> list:
+        results = []
+        subject, text, html = self.templates[template]
+        for entry in entries:
+            if entry.to in self.fail_for:
+                results.append(BulkResult("failed"))
+                continue
+            data = {**default_data, **entry.data}
+            self.sent.append({"to": entry.to, "subject": subject, "template": template,
+                              "data": data, "headers": (*default_headers, *entry.headers)})
+            results.append(BulkResult("sent", f"outbox-{next(self._ids)}"))
+        return results
+
+    def to(self, address: str) -> list:
+        return [m for m in self.sent if m["to"] == address]
+
+
+_sender = None
+
+
+def sender():
+    """The stage's sender (SES v2), built on first use, or the one a test installed."""
+    global _sender
+    if _sender is None:
+        _sender = SesSender()
+    return _sender
+
+
+@contextlib.contextmanager
+def use_sender(replacement):
+    """Install ``replacement`` as the sender for the duration of a ``with`` block."""
+    global _sender
+    previous, _sender = _sender, replacement
+    try:
+        yield replacement
+    finally:
+        _sender = previous

@@ -1,0 +1,21 @@
+"""Deleting one's account: consents withdrawn on the record, then the erasure."""
+from __future__ import annotations
+
+from chalicelib import members
+from chalicelib.members import consent, passwords
+from chalicelib.members.consent import Provenance
+from chalicelib.platform.errors import ForbiddenError
+from chalicelib.platform.vocabulary import PURPOSES
+from chalicelib.privacy.erasure import erase_member
+
+
+def delete_account(member_id: str, password: str) -> None:
+    """The member's own deletion, confirmed with the password. Withdrawals are recorded (source
+    ``account_deleted``) so the aggregates count them, then everything is erased."""
+    member = members.get_member(member_id)
+    if not passwords.verify_password(member.password_hash, password):
+        raise ForbiddenError("the password is wrong", code="invalid_password")
+    granted = {p: False for p in PURPOSES if consent.is_granted(member, p)}
+    if granted:
+        consent.change(member_id, granted, Provenance("account_deleted"))
+    erase_member(member_id)

@@ -1,0 +1,34 @@
+"""Promotions: partners' promotions and eSO's offers, their review, sending to exactly the
+eligible members, one-click unsubscribe, and bounces and complaints.
+
+Other packages use promotions through the names below; only this package touches its tables.
+"""
+from chalicelib.platform.lazy import lazy_exports
+
+_EXPORTS = {
+    "BATCH_SIZE": "sending",
+    "BatchResult": "sending",
+    "MAX_HTML": "campaigns",
+    "MAX_SUBJECT": "campaigns",
+    "MAX_TEXT": "campaigns",
+    "MEMBER_TABLES": "records",
+    "approve": "campaigns",
+    "batches": "sending",
+    "create": "campaigns",
+    "dispatch": "sending",
+    "erase_member": "records",
+    "export_member": "records",
+    "get": "campaigns",
+    "handle_queue_message": "sending",
+    "handle_ses_event": "ses_events",
+    "list_all": "campaigns",
+    "partner_may_send": "campaigns",
+    "read_unsubscribe_token": "unsubscribe_links",
+    "reject": "campaigns",
+    "send_batch": "sending",
+    "unsubscribe": "unsubscribe_links",
+    "unsubscribe_token": "unsubscribe_links",
+    "unsubscribe_url": "unsubscribe_links",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

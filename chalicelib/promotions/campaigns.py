@@ -1,0 +1,121 @@
+"""Campaigns: a promotion's content, its review and its state.
+
+A partner's promotion waits for the operator's review; eSO's own offers are created approved.
+Content is checked to be text, partner HTML is cleaned to an allowlist, and a promotion goes
+out only while its partner is active and shows a privacy policy.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Optional
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib import partners
+from chalicelib.platform import clock
+from chalicelib.platform.dynamo import storage_errors
+from chalicelib.platform.errors import ConflictError, NotFoundError, ValidationError
+from chalicelib.platform.text import check_text
+from chalicelib.platform.vocabulary import KIND_PURPOSE
+from chalicelib.promotions.limits import MAX_HTML, MAX_SUBJECT, MAX_TEXT
+from chalicelib.promotions.models import Promotion
+
+
+def _check_content(subject: str, text: str, html: Optional[str]) -> None:
+    check_text(subject, "subject")
+    check_text(text, "text", multiline=True)
+    check_text(html or "", "html", multiline=True)
+    if not subject.strip() or len(subject) > MAX_SUBJECT or any(c in subject for c in "\r\n"):
+        raise ValidationError(f"the subject needs 1 to {MAX_SUBJECT} characters on one line",
+                              field="subject")
+    if not text.strip() or len(text) > MAX_TEXT:
+        raise ValidationError(f"the text needs 1 to {MAX_TEXT} characters", field="text")
+    if html is not None and (not html.strip() or len(html) > MAX_HTML):
+        raise ValidationError(f"the html needs 1 to {MAX_HTML} characters", field="html")
+    for field, value in (("subject", subject), ("text", text), ("html", html or "")):
+        if "{{" in value or "}}" in value:
+            raise ValidationError("double braces are reserved for the unsubscribe link",
+                                  field=field)
+
+
+def clean_html(html: str) -> str:
+    """Partner HTML as it may appear in eSO's mail: an allowlist of tags and attributes (nh3),
+    re-serialised so no comment or open tag can hide the footer (unsubscribe link, postal
+    address, privacy notice), and no images or styles: a remote image would tell the partner
+    who opened the mail and when."""
+    import nh3
+
+    return nh3.clean(html, tags=nh3.ALLOWED_TAGS - {"img", "area", "map"},
+                     url_schemes={"https", "http", "mailto"})
+
+
+def create(kind: str, subject: str, text: str, html: Optional[str] = None,
+           partner_id: Optional[str] = None, now: Optional[datetime] = None) -> Promotion:
+    """A new promotion: a partner's waits for review, eSO's own offer is approved at once."""
+    _check_content(subject, text, html)
+    if html is not None:
+        html = clean_html(html)
+        if not html.strip():
+            raise ValidationError("the html has no content left once cleaned", field="html")
+    promotion = Promotion(
+        uuid.uuid4().hex, kind=kind, purpose=KIND_PURPOSE[kind], partner_id=partner_id,
+        subject=subject.strip(), text=text, html=html, created_at=now or clock.now(),
+        status="pending_review" if kind == "partner" else "approved")
+    with storage_errors():
+        promotion.save(condition=Promotion.promotion_id.does_not_exist())
+    return promotion
+
+
+def get(promotion_id: str) -> Promotion:
+    if not isinstance(promotion_id, str) or not 1 <= len(promotion_id) <= 64:
+        raise NotFoundError("no such promotion")
+    with storage_errors():
+        try:
+            return Promotion.get(promotion_id, consistent_read=True)
+        except Promotion.DoesNotExist:
+            raise NotFoundError("no such promotion") from None
+
+
+def list_all(status: Optional[str] = None) -> list:
+    """Every promotion, newest first (an operator's view; the table stays small)."""
+    with storage_errors():
+        items = list(Promotion.scan())
+    if status:
+        items = [p for p in items if p.status == status]
+    return sorted(items, key=lambda p: p.created_at, reverse=True)
+
+
+def _transition(promotion_id: str, wanted: str, allowed_from: tuple, now=None) -> Promotion:
+    promotion = get(promotion_id)
+    try:
+        with storage_errors():
+            promotion.update(actions=[Promotion.status.set(wanted),
+                                      Promotion.reviewed_at.set(now or clock.now())],
+                             condition=Promotion.status.is_in(*allowed_from))
+    except UpdateError:
+        raise ConflictError(f"the promotion is {promotion.status}, it cannot become {wanted}",
+                            code="invalid_state") from None
+    return promotion
+
+
+def reject(promotion_id: str, now=None) -> Promotion:
+    return _transition(promotion_id, "rejected", ("pending_review",), now)
+
+
+def approve(promotion_id: str, now=None) -> Promotion:
+    promotion = get(promotion_id)
+    if promotion.kind == "partner" and not partner_may_send(promotion.partner_id):
+        raise ConflictError("the partner is disabled or has no privacy-policy URL to show "
+                            "members; its promotions cannot be sent", code="partner_not_sendable")
+    return _transition(promotion_id, "approved", ("pending_review",), now)
+
+
+def partner_may_send(partner_id: Optional[str]) -> bool:
+    """A partner's promotion goes out only while the partner is active and has a privacy
+    policy to link (the policy tells members to read it)."""
+    try:
+        partner = partners.get_active(partner_id)
+    except NotFoundError:
+        return False
+    return bool(partner.privacy_policy_url)

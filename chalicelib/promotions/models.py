@@ -1,0 +1,60 @@
+"""Promotions and the delivery ledger."""
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+
+from chalicelib.platform.models import BaseModel, table_meta
+
+
+class Promotion(BaseModel):
+    """A promotional e-mail: a partner's (reviewed by the operator) or one of eSO's own offers."""
+
+    Meta = table_meta("promotions")
+
+    promotion_id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()              # "partner" | "offer"
+    purpose = UnicodeAttribute()           # the consent it needs
+    partner_id = UnicodeAttribute(null=True)
+    subject = UnicodeAttribute()
+    text = UnicodeAttribute()
+    html = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()            # pending_review | approved | rejected | sending | sent
+    created_at = UTCDateTimeAttribute()
+    reviewed_at = UTCDateTimeAttribute(null=True)
+    delivered = NumberAttribute(default=0)
+    skipped = NumberAttribute(default=0)
+    failed = NumberAttribute(default=0)
+
+
+class MemberDeliveryIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "member-deliveries"
+        projection = KeysOnlyProjection()
+
+    member_id = UnicodeAttribute(hash_key=True)
+    promotion_id = UnicodeAttribute(range_key=True)
+
+
+class Delivery(BaseModel):
+    """The delivery ledger: at most one message per member per promotion (conditional claim)."""
+
+    Meta = table_meta("deliveries")
+
+    promotion_id = UnicodeAttribute(hash_key=True)
+    member_id = UnicodeAttribute(range_key=True)
+    status = UnicodeAttribute()            # claimed | sent | failed
+    attempt = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    message_id = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute()
+
+    by_member = MemberDeliveryIndex()
+
+
+MODELS = (Promotion, Delivery,)

@@ -1,0 +1,290 @@
+"""Sending promotional e-mail: only to members eligible at the moment of sending, once each.
+
+Flow: a promotion is created (a partner's waits for the operator's review; eSO's own offers
+are created approved), then *planned*: the sparse audience index of its purpose (only verified,
+consenting, unsuppressed members carry the attribute) is paged into batches of up to 50
+member ids. Each batch goes to the send worker — through SQS on AWS, in-process on the local
+stack — which, right before calling SES:
+
+1. reads the batch's members with one strongly consistent BatchGetItem and keeps those who
+   hold the consent, are verified, exist and are not suppressed *now*;
+2. claims each of them in the delivery ledger with a conditional put (absent → ``claimed``),
+   so a retried or duplicated batch never sends twice;
+3. sends one SES v2 SendBulkEmail with the promotion's template, a per-recipient one-click
+   unsubscribe link (RFC 8058 headers) and the configuration set;
+4. marks each entry ``sent`` or ``failed``; throttled or transiently failed entries release
+   their claim and are retried with backoff, then the batch is raised back to SQS.
+
+A worker that dies after a claim and before SES answered leaves that member ``claimed``; a
+retry does not send to them again (at most once is the promise, duplicates are worse).
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta
+from typing import Callable, Iterable, Iterator, NamedTuple, Optional
+
+from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
+
+from chalicelib import members, partners
+from chalicelib.platform import aws, clock, dynamo, mail, observability
+from chalicelib.platform.dynamo import storage_errors, transaction
+from chalicelib.platform.errors import ConflictError, UnavailableError
+from chalicelib.platform.settings import get_settings
+from chalicelib.platform.templates import render_text
+from chalicelib.platform.vocabulary import OFFERS, PARTNER, PARTNER_PROMOTIONS
+from chalicelib.promotions.campaigns import get, partner_may_send
+from chalicelib.promotions.models import Delivery, Promotion
+from chalicelib.promotions.unsubscribe_links import unsubscribe_url
+from chalicelib.statistics import counters
+
+BATCH_SIZE = 50                  # SES SendBulkEmail takes up to 50 destinations
+LEDGER_TTL = timedelta(days=400)
+SES_RETRIES = 5
+PURPOSE_LABEL = {
+    OFFERS: "special offers and services from eSmallOffice",
+    PARTNER_PROMOTIONS: "product promotions from eSmallOffice's marketing partners",
+}
+ONE_CLICK = ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+
+
+class BatchResult(NamedTuple):
+    delivered: int
+    skipped: int
+    failed: int
+
+
+def batches(member_ids: Iterable[str], size: int = BATCH_SIZE) -> Iterator[list]:
+    batch = []
+    for member_id in member_ids:
+        batch.append(member_id)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def dispatch(promotion_id: str, send: Optional[Callable] = None, progress=lambda n: None,
+             batch_size: int = BATCH_SIZE) -> int:
+    """Plan an approved promotion and hand its batches to ``send`` (default: the stage's way).
+
+    Returns the number of batches. On AWS the batches go to SQS; on the local stack (or when
+    ``send`` is given) they are sent in-process by the same worker code.
+    """
+    promotion = get(promotion_id)
+    try:
+        with storage_errors():
+            promotion.update(actions=[Promotion.status.set("sending")],
+                             condition=Promotion.status.is_in("approved", "sending"))
+    except UpdateError:
+        raise ConflictError(f"the promotion is {promotion.status}; only an approved promotion "
+                            "is sent", code="invalid_state") from None
+    if send is None:
+        send = _enqueue if get_settings().send_queue else _send_now
+    count = 0
+    for batch in batches(members.audience_ids(promotion.purpose), batch_size):
+        send(promotion_id, batch)
+        count += 1
+        progress(count)
+    with storage_errors():
+        promotion.update(actions=[Promotion.status.set("sent")])
+    return count
+
+
+def _enqueue(promotion_id: str, member_ids: list) -> None:
+    client = aws.sqs()
+    url = client.get_queue_url(QueueName=get_settings().send_queue)["QueueUrl"]
+    client.send_message(QueueUrl=url,
+                       MessageBody=json.dumps({"promotion_id": promotion_id,
+                                               "member_ids": member_ids}))
+
+
+def _send_now(promotion_id: str, member_ids: list) -> None:
+    send_batch(promotion_id, member_ids)
+
+
+def handle_queue_message(body: str) -> BatchResult:
+    """The SQS worker's entry: one batch. A malformed message raises (→ dead-letter queue)."""
+    data = json.loads(body)
+    if (not isinstance(data, dict) or not isinstance(data.get("promotion_id"), str)
+            or not isinstance(data.get("member_ids"), list)
+            or not all(isinstance(m, str) for m in data["member_ids"])
+            or len(data["member_ids"]) > BATCH_SIZE):
+        raise ValueError("malformed send batch")
+    return send_batch(data["promotion_id"], data["member_ids"])
+
+
+def _claim(promotion_id: str, member_ids: list, attempt: str, now: datetime) -> set:
+    """Claim the ledger entries of ``member_ids`` that nobody holds yet; returns those claimed.
+
+    One transaction of conditional puts per batch (one call instead of 50); members already in
+    the ledger make it cancel with their reasons, and it is retried without them.
+    """
+    wanted = list(member_ids)
+    for _ in range(len(member_ids) + 3):
+        if not wanted:
+            return set()
+        try:
+            with storage_errors(), transaction() as tx:
+                for member_id in wanted:
+                    tx.save(Delivery(promotion_id, member_id, status="claimed", attempt=attempt,
+                                     at=now, expires_at=now + LEDGER_TTL),
+                            condition=Delivery.member_id.does_not_exist())
+            return set(wanted)
+        except TransactWriteError as exc:
+            taken = {wanted[i] for i in dynamo.cancelled_by_condition(exc)}
+            if not taken and not dynamo.only_contention(exc):
+                raise
+            wanted = [m for m in wanted if m not in taken]
+    raise UnavailableError("the delivery ledger is busy; the batch will be retried")
+
+
+def _release(promotion_id: str, member_ids: list, attempt: str) -> None:
+    for member_id in member_ids:
+        try:
+            with storage_errors():
+                Delivery(promotion_id, member_id).delete(
+                    condition=(Delivery.attempt == attempt) & (Delivery.status == "claimed"))
+        except DeleteError:
+            pass  # no longer ours: leave it
+
+
+def _mark(promotion_id: str, outcomes: dict, attempt: str, now: datetime) -> None:
+    """member id → (status, message id) for entries SES answered, in batched writes."""
+    with storage_errors(), Delivery.batch_write() as batch:
+        for member_id, (status, message_id) in outcomes.items():
+            batch.save(Delivery(promotion_id, member_id, status=status, attempt=attempt, at=now,
+                                message_id=message_id, expires_at=now + LEDGER_TTL))
+
+
+def send_batch(promotion_id: str, member_ids: list, now: Optional[datetime] = None,
+               after_send: Optional[Callable] = None) -> BatchResult:
+    """Send one batch (see the module docstring). Safe to run again for the same batch."""
+    promotion = get(promotion_id)
+    if promotion.status not in ("approved", "sending", "sent") or (
+            promotion.kind == PARTNER and not partner_may_send(promotion.partner_id)):
+        return BatchResult(0, len(member_ids), 0)
+    now = now or clock.now()
+    attempt = uuid.uuid4().hex
+    found = members.read_many(member_ids)
+    recipients = [found[m] for m in member_ids
+                  if members.eligible(found.get(m), promotion.purpose)]
+    ours = _claim(promotion_id, [m.member_id for m in recipients], attempt, now)
+    claimed = [m for m in recipients if m.member_id in ours]
+    skipped = len(member_ids) - len(claimed)
+    delivered = failed = 0
+    pending = claimed
+    # Claims SES has certainly not sent: only these may be released when something fails.
+    # While a call is in flight its entries are uncertain and stay claimed (at most once).
+    unsent = {m.member_id for m in claimed}
+    try:
+        for retry in range(SES_RETRIES + 1):
+            if not pending:
+                break
+            unsent -= {m.member_id for m in pending}
+            outcomes, retry_ids = _send_bulk(promotion, pending)
+            unsent |= retry_ids
+            _mark(promotion_id, outcomes, attempt, now)
+            delivered += sum(1 for status, _ in outcomes.values() if status == "sent")
+            failed += sum(1 for status, _ in outcomes.values() if status == "failed")
+            if after_send:
+                after_send(delivered)
+            pending = [m for m in pending if m.member_id in retry_ids]
+            if pending:
+                _backoff(retry)
+        if pending:
+            raise UnavailableError("SES keeps throttling; the batch will be retried")
+    except BaseException:
+        _release(promotion_id, sorted(unsent), attempt)
+        raise
+    finally:
+        _count(promotion, delivered, skipped, failed)
+    return BatchResult(delivered, skipped, failed)
+
+
+def _backoff(retry: int) -> None:
+    clock.jitter_sleep(retry, base=0.05)
+
+
+def _count(promotion: Promotion, delivered: int, skipped: int, failed: int) -> None:
+    if not (delivered or skipped or failed):
+        return
+    with storage_errors():
+        promotion.update(actions=[Promotion.delivered.add(delivered),
+                                  Promotion.skipped.add(skipped), Promotion.failed.add(failed)])
+    if delivered:
+        counters.increment("promotion_deliveries", dimension=promotion.kind, amount=delivered,
+                        shards=4)
+        observability.count("PromotionsSent", delivered)
+
+
+_last_send = [0.0]
+
+
+def _pace(count: int) -> None:
+    """Keep to the configured send rate (messages per second) across calls of this container."""
+    interval = count / get_settings().send_rate
+    wait = _last_send[0] + interval - clock.monotonic()
+    if 0 < wait <= interval:  # (a clock that jumped, e.g. a test's, never means a long wait)
+        clock.sleep(wait)
+    _last_send[0] = clock.monotonic()
+
+
+def _send_bulk(promotion: Promotion, recipients: list) -> tuple:
+    """One bulk send; returns (member id → (status, message id), ids to retry)."""
+    template = ensure_template(promotion)
+    entries = []
+    for member in recipients:
+        url = unsubscribe_url(member.member_id, promotion.purpose)
+        entries.append(mail.BulkEntry(member.email, {"unsubscribe_url": url},
+                                      (("List-Unsubscribe", f"<{url}>"), ONE_CLICK)))
+    _pace(len(recipients))
+    try:
+        results = mail.sender().send_bulk(template, {"unsubscribe_url": ""}, (ONE_CLICK,),
+                                          entries)
+    except mail.ThrottledError:
+        return {}, {m.member_id for m in recipients}
+    outcomes, retry = {}, set()
+    for member, result in zip(recipients, results):
+        if result.status == "retry":
+            retry.add(member.member_id)
+        else:
+            outcomes[member.member_id] = (result.status, result.message_id)
+    return outcomes, retry
+
+
+def template_name(promotion: Promotion) -> str:
+    return f"eso-{get_settings().stage}-promotion-{promotion.promotion_id}"
+
+
+def ensure_template(promotion: Promotion) -> str:
+    """The promotion's mail template (created once per container)."""
+    name = template_name(promotion)
+    mail.sender().ensure_template(name, *render_content(promotion))
+    return name
+
+
+def render_content(promotion: Promotion) -> tuple:
+    """Subject, text and HTML of the template, with the visible unsubscribe link and address."""
+    from markupsafe import Markup, escape
+
+    settings = get_settings()
+    sender = _sender(promotion)
+    context = {"promotion": promotion, "sender": sender, "postal_address": settings.postal_address,
+               "purpose_label": PURPOSE_LABEL[promotion.purpose], "base_url": settings.base_url,
+               "body_html": Markup(promotion.html) if promotion.html else
+               Markup("<br>\n").join(escape(line) for line in promotion.text.split("\n"))}
+    return (promotion.subject, render_text("email/promotion.txt", **context),
+            render_text("email/promotion.html", **context))
+
+
+def _sender(promotion: Promotion) -> dict:
+    """Who the promotion is from, as shown to members (a partner's name and privacy policy)."""
+    if promotion.kind != "partner":
+        return {"name": "eSmallOffice", "privacy_policy_url": None}
+    partner = partners.get(promotion.partner_id)
+    return {"name": partner.name, "privacy_policy_url": partner.privacy_policy_url}
+
+

@@ -1,0 +1,35 @@
+"""The JSON shapes of the HTTP API: what a member, a partner or a visitor is shown.
+
+Domain objects come in, plain dicts go out; times are RFC 3339 with ``Z``.
+"""
+from __future__ import annotations
+
+from chalicelib import members, partners
+from chalicelib.platform.clock import iso
+from chalicelib.platform.settings import get_settings
+from chalicelib.statistics.suppression import suppress
+
+
+def member_json(member) -> dict:
+    """The member as ``/api/v1/me`` shows it (the same view the export holds)."""
+    return members.profile(member)
+
+
+def transaction_json(txn) -> dict:
+    """A transaction as its partner sees it: no member id, no visitor, nothing of anyone."""
+    return partners.transactions.transaction_view(txn)
+
+
+def ad_json(ad) -> dict:
+    """An ad as ``GET /api/v1/ads/next`` shows it (no target: clicks go through eSO)."""
+    return {"id": ad.ad_id, "slot": ad.slot, "title": ad.title, "body": ad.body,
+            "image_url": ad.image_url, "click_url": ad.click_url}
+
+
+def promotion_status_json(promotion) -> dict:
+    """What a partner may see of its promotion: status and aggregate counts, never who."""
+    k = get_settings().k_threshold
+    return {"id": promotion.promotion_id, "status": promotion.status,
+            "subject": promotion.subject, "created_at": iso(promotion.created_at),
+            "counts": {name: suppress(int(getattr(promotion, name)), k)
+                       for name in ("delivered", "skipped", "failed")}}

@@ -1,0 +1,320 @@
+"""Least privilege, derived from the code: every route and event handler of the Lambda
+function is exercised against the local servers while every AWS call is recorded; the IAM
+actions and resources those calls need are then compared with .chalice/policy-<stage>.json
+in both directions — nothing missing, nothing extra — and every resource is the stage's own."""
+import contextlib
+import fnmatch
+import json
+import re
+from datetime import date
+from urllib.parse import quote, urlencode
+
+import pytest
+
+from app import app
+from chalicelib import promotions
+from chalicelib.members.models import EmailClaim
+from chalicelib.platform import mail
+from chalicelib.web import middleware
+from chalicelib.web.cookies import VISITOR_COOKIE
+from devstack.servers import ROOT
+from tests.integration.helpers import PASSWORD, cookie_value, new_email, post_json, token_from
+from tests.integration.partner_helpers import bearer, click, new_partner, order, report
+
+pytestmark = pytest.mark.usefixtures("stack")
+
+# Needed by the Lambda runtime, not by calls the code makes: CloudWatch Logs for its output,
+# the SQS event source mapping that feeds send_worker, and SSM for the stage's signing key
+# (the local stage has the key inline, so no SSM call is recorded here).
+_EVERY = {("logs:CreateLogGroup", "logs"), ("logs:CreateLogStream", "logs"),
+          ("logs:PutLogEvents", "logs"), ("ssm:GetParameter", "parameter")}
+RUNTIME = {
+    "api_handler": _EVERY,
+    "send_worker": _EVERY | {("sqs:ReceiveMessage", "eso-sends"), ("sqs:DeleteMessage", "eso-sends"),
+                             ("sqs:GetQueueAttributes", "eso-sends")},
+    "ses_events": _EVERY,
+}
+# Each Lambda function has its own role and policy file (.chalice/config.json lambda_functions).
+POLICY_FILES = {"api_handler": "policy-{stage}.json",
+                "send_worker": "policy-{stage}-send-worker.json",
+                "ses_events": "policy-{stage}-ses-events.json"}
+# Reachable from the Lambda but only under conditions a journey cannot wait for; each is
+# exercised by its own test: a session seen again after 5 minutes is refreshed
+# (test_members: idle timeouts), and claims SES refused under throttling are released
+# (test_promotions: throttling).
+RARE = {"api_handler": {("dynamodb:UpdateItem", "eso-local-sessions")},
+        "send_worker": {("dynamodb:DeleteItem", "eso-local-deliveries")},
+        "ses_events": set()}
+
+
+class Recorder:
+    """Every botocore call made while the Lambda function runs (an HTTP request through the app,
+    or an event handler inside ``lambda_scope()``); the tests' own operator set-up is not
+    recorded."""
+
+    def __init__(self):
+        self.calls = []
+        self.functions = []
+
+    @contextlib.contextmanager
+    def lambda_scope(self, function: str = "api_handler"):
+        self.functions.append(function)
+        try:
+            yield
+        finally:
+            self.functions.pop()
+
+    def __enter__(self):
+        from botocore.client import BaseClient
+
+        self._original = original = BaseClient._make_api_call
+        calls, recorder = self.calls, self
+
+        def recording(client, operation, params):
+            if recorder.functions:
+                calls.append((recorder.functions[-1], client.meta.service_model.service_name,
+                              operation, dict(params)))
+            return original(client, operation, params)
+
+        BaseClient._make_api_call = recording
+        return self
+
+    def __exit__(self, *exc):
+        from botocore.client import BaseClient
+
+        BaseClient._make_api_call = self._original
+
+
+def needs(service, operation, params):
+    """The (IAM action, resource) pairs one recorded call needs, resources as short names."""
+    if service == "dynamodb":
+        if operation == "TransactWriteItems":
+            kinds = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+                     "ConditionCheck": "ConditionCheckItem"}
+            return {(f"dynamodb:{kinds[k]}", item[k]["TableName"])
+                    for item in params["TransactItems"] for k in kinds if k in item}
+        if operation in ("BatchGetItem", "BatchWriteItem"):
+            return {(f"dynamodb:{operation}", table) for table in params["RequestItems"]}
+        table = params["TableName"]
+        if params.get("IndexName"):
+            table = f"{table}/index/{params['IndexName']}"
+        return {(f"dynamodb:{operation}", table)}
+    if service == "sesv2":
+        # On AWS stages every send names the stage's configuration set.
+        pairs = ({(f"ses:{operation}", "identity"), (f"ses:{operation}", "configuration-set/eso-local")}
+                 if operation.startswith("Send") else set())
+        template = (params.get("DefaultContent", {}).get("Template", {}).get("TemplateName")
+                    or params.get("TemplateName"))
+        if template:
+            pairs.add((f"ses:{operation}", f"template/{template}"))
+        return pairs
+    return {(f"{service}:{operation}", "?")}
+
+
+def _arn(stage, resource):
+    if resource == "identity":
+        return "arn:aws:ses:us-east-1:123456789012:identity/esmalloffice.example"
+    if resource.startswith(("template/", "configuration-set/")):
+        return "arn:aws:ses:us-east-1:123456789012:" + resource.replace("eso-local", f"eso-{stage}")
+    return ("arn:aws:dynamodb:us-east-1:123456789012:table/"
+            + resource.replace("eso-local-", f"eso-{stage}-"))
+
+
+def _statements(policy):
+    for statement in policy["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for action in actions:
+            for resource in resources:
+                yield statement["Sid"], action, resource
+
+
+def _vid_and_csrf(client, path):
+    page = client.http.get(path)
+    vid = next(c.split(";")[0].split("=", 1)[1] for c in
+               (page.headers["Set-Cookie"] if isinstance(page.headers["Set-Cookie"], list)
+                else [page.headers["Set-Cookie"]]) if c.startswith(VISITOR_COOKIE))
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.body.decode()).group(1)
+    return vid, token
+
+
+def form(client, path, fields, vid, token, session=None, query=""):
+    cookie = f"{VISITOR_COOKIE}={vid}" + (f"; __Host-eso_session={session}" if session else "")
+    return client.http.post(path + query, body=urlencode({**fields, "csrf_token": token}).encode(),
+                            headers={"Content-Type": "application/x-www-form-urlencoded",
+                                     "Cookie": cookie})
+
+
+def journey(client, mailbox, lambda_scope):
+    """Every route and both event handlers, as a member, a visitor and a partner use them."""
+    today = date.today().isoformat()
+    for path in ("/", "/privacy", "/healthz", "/api/v1/privacy", "/api/v1/openapi.json",
+                 "/assets/site.css", "/register",
+                 "/login", "/contact", "/reset-password", "/verify", "/members", "/account"):
+        client.http.get(path)
+    from chalicelib import ads
+
+    slot = "iam-" + new_email("x").split("-")[1]
+    ads.create_ad(slot=slot, title="IAM", target_url="https://example.com/iam")
+    ad = client.http.get(f"/api/v1/ads/next?slot={slot}").json_body["ad"]
+    client.http.get(ad["click_url"])
+
+    vid, token = _vid_and_csrf(client, "/register")
+    email = new_email("iam")
+    form(client, "/register", {"email": email, "password": PASSWORD, "offers": "on",
+                               "partner_promotions": "on"}, vid, token)
+    verify_token = token_from(mailbox.wait_for(email)[-1], "/verify")
+    client.http.get(f"/verify?token={verify_token}")
+    form(client, "/verify", {"token": verify_token, "password": PASSWORD}, vid, token)
+    form(client, "/login", {"email": email, "password": PASSWORD}, vid, token)
+    session = cookie_value(post_json(client, "/api/v1/session",
+                                     {"email": email, "password": PASSWORD}))[0]
+    member = {"Cookie": f"__Host-eso_session={session}"}
+    for path in ("/members", "/account", "/account/export", "/api/v1/me", "/api/v1/offers",
+                 "/api/v1/me/consents/history", "/api/v1/me/export"):
+        client.http.get(path, headers=member)
+    form(client, "/account/consents", {"purpose": "offers", "granted": "false"}, vid, token, session)
+    post_json(client, "/api/v1/me/consents", {"offers": True}, headers=member, method="PUT")
+
+    second = new_email("iam-api")
+    post_json(client, "/api/v1/members", {"email": second, "password": PASSWORD,
+                                          "consents": {"offers": True, "partner_promotions": True}})
+    post_json(client, "/api/v1/members/verify",
+              {"token": token_from(mailbox.wait_for(second)[-1], "/verify"), "password": PASSWORD})
+
+    partner_id, key = new_partner("IAM", contact_email="iam-partner@shop.example")
+    click(client, partner_id, member)
+    client.http.get(f"/partners/{partner_id}/contact", headers={
+        "Cookie": f"{VISITOR_COOKIE}={vid}; __Host-eso_session={session}"})
+    form(client, f"/partners/{partner_id}/contact", {"message": "Hello", "confirm": "yes"},
+         vid, token, session)
+    post_json(client, f"/api/v1/partners/{partner_id}/contact", {"message": "Hi"}, headers=member)
+    click_id = click(client, partner_id, member)
+    report(client, key, order(click_id, "IAM-1"))
+    report(client, key, order(click_id, "IAM-1"))
+    client.http.get(f"/partner/v1/transactions?from={today}&to={today}", headers=bearer(key))
+    client.http.get(f"/partner/v1/reports/daily?from={today}&to={today}", headers=bearer(key))
+    post_json(client, "/partner/v1/transactions/IAM-1/reverse", {"reason": "refund"}, bearer(key))
+    promotion_id = post_json(client, "/partner/v1/promotions", {"subject": "IAM deal", "text": "x"},
+                             bearer(key)).json_body["promotion"]["id"]
+    client.http.get(f"/partner/v1/promotions/{promotion_id}", headers=bearer(key))
+
+    # The send worker and the bounce handler, as SQS and SNS invoke them.
+    promotions.approve(promotion_id)
+    member_ids = [EmailClaim.get(e).member_id for e in (email, second)]
+    with lambda_scope("send_worker"):
+        client.lambda_.invoke("send_worker", client.events.generate_sqs_event(
+            message_bodies=[json.dumps({"promotion_id": promotion_id, "member_ids": member_ids})],
+            queue_name="eso-sends"))
+    with lambda_scope("ses_events"):
+        client.lambda_.invoke("ses_events", client.events.generate_sns_event(message=json.dumps(
+            {"eventType": "Complaint", "complaint": {"complainedRecipients": [{"emailAddress": second}]}})))
+    unsubscribe = promotions.unsubscribe_token(member_ids[0], "partner_promotions")
+    client.http.get(f"/unsubscribe?token={unsubscribe}")
+    client.http.post(f"/unsubscribe?token={quote(unsubscribe)}", body=b"List-Unsubscribe=One-Click",
+                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+    post_json(client, "/api/v1/contact", {"email": email, "topic": "security", "message": "?"})
+    form(client, "/contact", {"email": email, "topic": "privacy", "message": "?"}, vid, token)
+    post_json(client, "/api/v1/password-reset", {"email": email})
+    form(client, "/reset-password", {"email": second}, vid, token)
+    reset = [m for m in mailbox.wait_for(email, count=2) if "Reset" in m["subject"]][-1]
+    post_json(client, "/api/v1/password-reset/confirm",
+              {"token": token_from(reset, "/reset-password"), "password": "new password 12345"})
+    reset2 = [m for m in mailbox.wait_for(second, count=2) if "Reset" in m["subject"]][-1]
+    form(client, "/reset-password", {"token": token_from(reset2, "/reset-password"),
+                                     "password": "new password 67890"}, vid, token)
+
+    session = cookie_value(post_json(client, "/api/v1/session",
+                                     {"email": email, "password": "new password 12345"}))[0]
+    member = {"Cookie": f"__Host-eso_session={session}"}
+    client.http.delete("/api/v1/session", headers=member)
+    session = cookie_value(post_json(client, "/api/v1/session",
+                                     {"email": email, "password": "new password 12345"}))[0]
+    form(client, "/logout", {}, vid, token, session)
+    session = cookie_value(post_json(client, "/api/v1/session",
+                                     {"email": email, "password": "new password 12345"}))[0]
+    member = {"Cookie": f"__Host-eso_session={session}"}
+    for path in ("/account", "/api/v1/me/export"):  # now with referrals, contacts, promotions
+        client.http.get(path, headers=member)
+    post_json(client, "/api/v1/password-reset", {"email": email})  # a token left outstanding
+    post_json(client, "/api/v1/me", {"password": "new password 12345"}, headers=member,
+              method="DELETE")
+    session = cookie_value(post_json(client, "/api/v1/session",
+                                     {"email": second, "password": "new password 67890"}))[0]
+    form(client, "/account/delete", {"password": "new password 67890"}, vid, token, session)
+
+
+def test_the_stage_policies_allow_exactly_what_the_lambda_calls(client, mailbox, monkeypatch):
+    served = set()
+    original_log = middleware._log_request
+
+    def log_and_note(request, response, started, request_id):
+        served.add((request.context.get("resourcePath"), request.method))
+        return original_log(request, response, started, request_id)
+
+    monkeypatch.setattr(middleware, "_log_request", log_and_note)
+    recorder = Recorder()
+    original_call = type(app).__call__
+
+    def invoked(self, event, context):
+        with recorder.lambda_scope():
+            return original_call(self, event, context)
+
+    monkeypatch.setattr(type(app), "__call__", invoked)
+    from chalicelib import ads
+    from chalicelib.statistics import visits
+
+    # A cold container: the per-container caches start empty, as after a deployment.
+    ads.slot_cache.clear()
+    visits._copy.clear()
+    mail.forget_created_templates()
+    with recorder:
+        journey(client, mailbox, recorder.lambda_scope)
+
+    routes = {(path, method) for path, methods in app.routes.items() if not path.startswith("/{p")
+              for method in methods}
+    assert routes - served == set(), "the journey must exercise every route"
+
+    used = {function: set(pairs) for function, pairs in RARE.items()}
+    for function, service, operation, params in recorder.calls:
+        used[function] |= needs(service, operation, params)
+    everything = set().union(*used.values())
+    assert {a.split(":")[0] for a, _ in everything} == {"dynamodb", "ses"}
+    assert not any(a in ("dynamodb:Scan", "dynamodb:DeleteTable", "dynamodb:CreateTable")
+                   for a, _ in everything)
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+
+    for stage in ("dev", "prod"):
+        stage_config = config["stages"][stage]
+        assert stage_config["iam_policy_file"] == POLICY_FILES["api_handler"].format(stage=stage)
+        for function in ("send_worker", "ses_events"):
+            assert (stage_config["lambda_functions"][function]["iam_policy_file"]
+                    == POLICY_FILES[function].format(stage=stage))
+        for function, file_name in POLICY_FILES.items():
+            name = file_name.format(stage=stage)
+            policy = json.loads((ROOT / ".chalice" / name).read_text())
+            grants = list(_statements(policy))
+            missing = sorted((a, r) for a, r in used[function] if not any(
+                a == action and fnmatch.fnmatchcase(_arn(stage, r), resource)
+                for _, action, resource in grants))
+            assert missing == [], f"{name} lacks {missing}"
+
+            unused = []
+            for sid, action, resource in grants:
+                if any(action == a and (r in resource or (r == "eso-sends" and resource.endswith(":eso-sends")))
+                       for a, r in RUNTIME[function]):
+                    continue
+                if not any(action == a and fnmatch.fnmatchcase(_arn(stage, r), resource)
+                           for a, r in used[function]):
+                    unused.append((sid, action, resource))
+            assert unused == [], f"{name} grants what {function} never calls: {unused}"
+
+            for sid, action, resource in grants:
+                assert "*" not in resource.split(":")[2], (sid, resource)  # never all services
+                if action.startswith("dynamodb:"):
+                    assert f":table/eso-{stage}-" in resource and not resource.endswith("/*"), (sid, resource)
+                if action.startswith("ses:") and "configuration-set" in resource:
+                    assert resource.endswith(f"configuration-set/eso-{stage}"), (sid, resource)
+                if action.startswith("ses:") and "template" in resource:
+                    assert f"template/eso-{stage}-promotion-" in resource, (sid, resource)

@@ -1,0 +1,98 @@
+"""A partner's promotion: submitted through the partner API, reviewed, sent by eSO."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from chalicelib import promotions
+from chalicelib.promotions.models import Promotion
+from devstack.servers import ROOT
+from tests.integration.helpers import post_json
+from tests.integration.partner_helpers import bearer, new_partner
+from tests.integration.promotion_helpers import make_member, received, unique_subject
+
+pytestmark = pytest.mark.usefixtures("stack")
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "chalicelib.cli", *args], cwd=ROOT,
+                          env=dict(os.environ), capture_output=True, text=True, timeout=120)
+
+
+def submit(client, key, **body):
+    return post_json(client, "/partner/v1/promotions",
+                     {"subject": unique_subject("Partner deal"), "text": "20% off", **body},
+                     bearer(key))
+
+
+def test_submit_review_send_and_report_only_aggregates(client, mailbox):
+    partner_id, key = new_partner("Promo")
+    wants, _ = make_member(mailbox, offers=False, partner_promotions=True)
+    declines, _ = make_member(mailbox, offers=True, partner_promotions=False)
+
+    response = submit(client, key)
+    assert response.status_code == 202
+    promotion = response.json_body["promotion"]
+    assert promotion["status"] == "pending_review"
+    stored = promotions.get(promotion["id"])
+    assert received(mailbox, stored) == []  # nothing before the operator's review
+
+    listed = cli("--json", "promotions", "list", "--status", "pending_review")
+    assert promotion["id"] in listed.stdout
+    approved = cli("--json", "promotions", "approve", promotion["id"])
+    assert approved.returncode == 0, approved.stderr
+    assert json.loads(approved.stdout)["status"] == "sent"
+
+    assert len(received(mailbox, stored, wants)) == 1
+    assert received(mailbox, stored, declines) == []
+    mail = received(mailbox, stored, wants)[0]
+    assert "Promo" in mail["body"]["text"] and "did not receive your e-mail address" in mail["body"]["text"]
+    assert "/privacy" in mail["body"]["text"]  # the partner's own privacy policy is named
+
+    status = client.http.get(f"/partner/v1/promotions/{promotion['id']}", headers=bearer(key))
+    assert status.status_code == 200
+    body = status.json_body["promotion"]
+    assert body["status"] == "sent"
+    assert set(body["counts"]) == {"delivered", "skipped", "failed"}
+    delivered = int(Promotion.get(promotion["id"]).delivered)
+    assert body["counts"]["delivered"] == (delivered if delivered >= 10 else "<10")
+    assert wants not in status.body.decode() and "member" not in status.body.decode()
+
+
+def test_a_partner_cannot_read_another_partners_promotion(client):
+    _, key_a = new_partner("A")
+    _, key_b = new_partner("B")
+    promotion_id = submit(client, key_a).json_body["promotion"]["id"]
+    assert client.http.get(f"/partner/v1/promotions/{promotion_id}",
+                           headers=bearer(key_b)).status_code == 404
+    assert client.http.get(f"/partner/v1/promotions/{promotion_id}").status_code == 401
+    assert client.http.get("/partner/v1/promotions/nope", headers=bearer(key_a)).status_code == 404
+
+
+def test_a_rejected_promotion_is_never_sent(client, mailbox):
+    _, key = new_partner("Rejected")
+    wants, _ = make_member(mailbox, partner_promotions=True)
+    promotion_id = submit(client, key).json_body["promotion"]["id"]
+    assert cli("promotions", "reject", promotion_id).returncode == 0
+    again = cli("promotions", "approve", promotion_id)
+    assert again.returncode == 1 and "rejected" in again.stderr
+    assert received(mailbox, promotions.get(promotion_id)) == []
+
+
+@pytest.mark.parametrize("body, status", [
+    ({"subject": "", "text": "x"}, 400),
+    ({"subject": "x" * 151, "text": "x"}, 400),
+    ({"subject": "Two\r\nBcc: everyone@example.org", "text": "x"}, 400),
+    ({"subject": "Hi {{unsubscribe_url}}", "text": "x"}, 400),
+    ({"subject": "ok", "text": 5}, 400),
+    ({"subject": "ok"}, 400),
+    ({"subject": "ok", "text": "x", "to": "everyone"}, 400),
+])
+def test_bad_promotions_are_refused_and_nothing_is_stored(client, body, status):
+    _, key = new_partner("Bad")
+    before = sum(1 for _ in Promotion.scan())
+    response = post_json(client, "/partner/v1/promotions", body, bearer(key))
+    assert response.status_code == status
+    assert sum(1 for _ in Promotion.scan()) == before

@@ -1,0 +1,52 @@
+"""Settings are read from the environment in force, lazily, and fail loudly when missing."""
+import pytest
+
+from chalicelib.platform.errors import SettingsError
+from chalicelib.platform.settings import get_settings
+
+
+def test_local_stage_points_at_the_local_servers(monkeypatch):
+    monkeypatch.setenv("ESO_STAGE", "local")
+    monkeypatch.setenv("ESO_DYNAMODB_PORT", "18100")
+    monkeypatch.delenv("ESO_SES_PORT", raising=False)
+    monkeypatch.delenv("ESO_APP_PORT", raising=False)
+    monkeypatch.delenv("ESO_BASE_URL", raising=False)
+    settings = get_settings()
+    assert settings.dynamodb_endpoint == "http://127.0.0.1:18100"
+    assert settings.ses_endpoint == "http://127.0.0.1:8200"
+    assert settings.base_url == "http://127.0.0.1:8000"
+
+
+def test_aws_stages_use_the_default_endpoints(monkeypatch):
+    monkeypatch.setenv("ESO_STAGE", "prod")
+    monkeypatch.setenv("ESO_BASE_URL", "https://www.example.org/")
+    assert get_settings().dynamodb_endpoint is None
+    assert get_settings().ses_endpoint is None
+    assert get_settings().base_url == "https://www.example.org"
+
+
+def test_settings_follow_the_environment_without_a_restart(monkeypatch):
+    monkeypatch.setenv("ESO_TABLE_PREFIX", "one-")
+    assert get_settings().table_prefix == "one-"
+    monkeypatch.setenv("ESO_TABLE_PREFIX", "two-")
+    assert get_settings().table_prefix == "two-"
+
+
+def test_a_missing_required_setting_fails_loudly(monkeypatch):
+    monkeypatch.delenv("ESO_TABLE_PREFIX", raising=False)
+    with pytest.raises(SettingsError, match="ESO_TABLE_PREFIX"):
+        _ = get_settings().table_prefix
+
+
+def test_an_inline_secret_is_refused_outside_the_local_stage(monkeypatch):
+    monkeypatch.setenv("ESO_STAGE", "prod")
+    monkeypatch.setenv("ESO_SECRET", "oops")
+    with pytest.raises(SettingsError):
+        _ = get_settings().inline_secret
+
+
+def test_a_malformed_port_is_named(monkeypatch):
+    monkeypatch.setenv("ESO_STAGE", "local")
+    monkeypatch.setenv("ESO_DYNAMODB_PORT", "eighty")
+    with pytest.raises(SettingsError, match="ESO_DYNAMODB_PORT"):
+        _ = get_settings().dynamodb_endpoint

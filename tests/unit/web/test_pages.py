@@ -1,0 +1,123 @@
+"""The skeleton's HTTP contract: health, visitor cookie, policy, errors, security headers."""
+import json
+import re
+
+import pytest
+
+from chalicelib.platform.policy import POLICY_FILE
+from chalicelib.web.cookies import VISITOR_COOKIE
+
+
+def set_cookies(response):
+    value = response.headers.get("set-cookie") or response.headers.get("Set-Cookie")
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def test_healthz_answers_ok(client):
+    response = client.http.get("/healthz")
+    assert response.status_code == 200
+    assert response.json_body == {"status": "ok"}
+
+
+def test_visitor_cookie_has_the_exact_attributes_of_the_spec(client):
+    response = client.http.get("/healthz")
+    cookies = [c for c in set_cookies(response) if c.startswith(VISITOR_COOKIE + "=")]
+    assert len(cookies) == 1
+    name_value, *attributes = [part.strip() for part in cookies[0].split(";")]
+    value = name_value.split("=", 1)[1]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{24}", value)  # 144 random bits, URL-safe
+    assert sorted(attributes) == sorted(
+        ["Max-Age=31536000", "Path=/", "Secure", "HttpOnly", "SameSite=Lax"])
+    assert not any(a.lower().startswith(("domain", "expires")) for a in attributes)
+
+
+def test_visitor_cookie_values_are_unique(client):
+    values = set()
+    for _ in range(20):
+        cookie = set_cookies(client.http.get("/healthz"))[0]
+        values.add(cookie.split(";")[0])
+    assert len(values) == 20
+
+
+def test_a_valid_visitor_cookie_is_kept(client):
+    headers = {"Cookie": f"{VISITOR_COOKIE}=AAAAAAAAAAAAAAAAAAAAAAAA"}
+    assert set_cookies(client.http.get("/healthz", headers=headers)) == []
+
+
+@pytest.mark.parametrize("bad", ["", "short", "a b c d e f g h i j k l m n", "é" * 30,
+                                 "x" * 300, "<script>alert(1)</script>xxxxxxxxxxx"])
+def test_a_malformed_visitor_cookie_gets_a_fresh_one(client, bad):
+    response = client.http.get("/healthz", headers={"Cookie": f"{VISITOR_COOKIE}={bad}"})
+    assert response.status_code == 200
+    fresh = set_cookies(response)
+    assert len(fresh) == 1 and fresh[0].startswith(VISITOR_COOKIE + "=")
+
+
+def test_privacy_api_serves_the_policy_text_with_its_version(client):
+    response = client.http.get("/api/v1/privacy")
+    assert response.status_code == 200
+    policy = response.json_body["policy"]
+    assert policy["text"] == POLICY_FILE.read_text(encoding="utf-8")
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", policy["version"])
+    assert len(policy["sha256"]) == 64
+
+
+@pytest.mark.parametrize("path", ["/", "/privacy", "/does-not-exist"])
+def test_every_html_page_carries_the_security_headers(client, path):
+    response = client.http.get(path, headers={"Accept": "text/html"})
+    assert response.headers["Content-Type"].startswith("text/html")
+    csp = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"]
+
+
+def test_privacy_page_renders_the_policy(client):
+    response = client.http.get("/privacy")
+    html = response.body.decode()
+    assert response.status_code == 200
+    assert "<h1>Privacy Policy</h1>" in html
+    assert "<h2>Information Requests</h2>" in html
+    assert "Contact me with special offers and services" in html
+    assert "Version 2026-11-28" in html
+
+
+def test_home_page_has_a_cookie_notice_linking_to_the_policy(client):
+    html = client.http.get("/").body.decode()
+    assert 'class="cookie-notice"' in html and 'href="/privacy"' in html
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize("path", ["/nope", "/api/v1/nope", "/api/v2/x/y", "/a/b/c/d/e"])
+def test_unknown_paths_are_404_in_the_error_model(client, method, path):
+    response = client.http.request(method, path, headers={"Accept": "application/json"},
+                                   body=b"")
+    assert response.status_code == 404
+    assert response.json_body == {"error": {"code": "not_found",
+                                            "message": "There is nothing at this path."}}
+
+
+def test_unknown_page_for_a_browser_is_an_html_404(client):
+    response = client.http.get("/no-such-page", headers={"Accept": "text/html,*/*"})
+    assert response.status_code == 404
+    assert "Page not found" in response.body.decode()
+
+
+def test_wrong_method_on_a_known_path_uses_the_error_model(client):
+    response = client.http.post("/healthz", body=b"{}", headers={"Content-Type": "application/json"})
+    assert response.status_code == 405
+    assert response.json_body["error"]["code"] == "method_not_allowed"
+
+
+def test_static_assets_are_served_and_unknown_ones_are_404(client):
+    css = client.http.get("/assets/site.css")
+    assert css.status_code == 200 and css.headers["Content-Type"].startswith("text/css")
+    assert client.http.get("/assets/../app.py").status_code == 404
+    assert client.http.get("/assets/secret.txt").status_code == 404
+
+
+def test_error_bodies_are_json(client):
+    response = client.http.get("/nope")
+    assert json.loads(response.body)["error"]["code"] == "not_found"
