@@ -31,6 +31,10 @@ from devstack import cfn
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKLOG = 256
+# API Gateway takes request bodies up to 10 MB and gives an integration 29 s: the local server
+# refuses larger bodies at once and drops a client that stalls longer than that.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+IDLE_TIMEOUT_S = 30
 
 
 @functools.lru_cache(maxsize=1)
@@ -61,15 +65,27 @@ class GatewayRequestHandler(local.ChaliceRequestHandler):
     """chalice's handler with the gateway's answers for what reaches no route, and a log line
     that names the route, not the URL."""
 
+    timeout = IDLE_TIMEOUT_S
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        if self.request_version == "HTTP/0.9":  # the gateway speaks HTTP/1.x only
+            self.send_error(HTTPStatus.BAD_REQUEST)
+            return False
+        return True
+
     def _generic_handle(self) -> None:
         self._route = self._route_template()
-        try:
-            length = int(self.headers.get("content-length") or 0)
-        except ValueError:
-            length = -1
+        raw = (self.headers.get("content-length") or "0").strip()
+        length = int(raw) if raw.isdigit() and raw.isascii() else -1
         if length < 0:
             self.close_connection = True
             self._send_gateway("DEFAULT_4XX", 400, "Invalid Content-Length")
+            return
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True
+            self._send_gateway("DEFAULT_4XX", 413, "Request Too Long")
             return
         # No route defines OPTIONS and the API has no CORS: the deployed gateway answers an
         # OPTIONS request like an unknown path, so the local server does too.

@@ -85,6 +85,12 @@ class Attempt(NamedTuple):
             ratelimit.hit(key, LOGIN_WINDOW_S, now=self.now, amount=-1)
 
 
+def _attempt_keys(email: str, source: str | None) -> tuple:
+    """The counters of an address's attempts: from the client's network, and from everywhere."""
+    base = login_throttle_key(email)
+    return f"{base}:{sign('rate-limit-network', _network(source))}", base
+
+
 @contextlib.contextmanager
 def attempt_allowed(email: str, source: str | None, now: datetime):
     """Count an attempt before the password is checked (one atomic ADD per counter, so
@@ -92,9 +98,8 @@ def attempt_allowed(email: str, source: str | None, now: datetime):
     client's network (``LOGIN_FAILURES_ALLOWED``), and the address from everywhere
     (``LOGIN_FAILURES_ALLOWED_IN_ALL``), so a stranger who fails on purpose locks out only
     their own network unless they fail from many at once."""
-    base = login_throttle_key(email)
-    limits = ((f"{base}:{sign('rate-limit-network', _network(source))}", LOGIN_FAILURES_ALLOWED),
-              (base, LOGIN_FAILURES_ALLOWED_IN_ALL))
+    limits = tuple(zip(_attempt_keys(email, source),
+                       (LOGIN_FAILURES_ALLOWED, LOGIN_FAILURES_ALLOWED_IN_ALL)))
     taken = []
     try:
         for key, limit in limits:
@@ -215,7 +220,8 @@ def _send_reset_link(email: str, now: datetime) -> None:
     mail.send(mail.Message(email, "reset_password", {"token": token}))
 
 
-def confirm_password_reset(token_value: str, password: str, now: datetime | None = None) -> None:
+def confirm_password_reset(token_value: str, password: str, now: datetime | None = None,
+                           source: str | None = None) -> None:
     """Set a new password with a single-use token; every session of the member ends.
 
     The link proves the mailbox, so an unconfirmed address becomes confirmed, with this
@@ -234,5 +240,7 @@ def confirm_password_reset(token_value: str, password: str, now: datetime | None
     tokens.spend_link(token, member, actions, now)
     tokens.forget_links(member.member_id)  # no other reset (or verification) link works after this
     sessions.revoke_all(member.member_id)
-    ratelimit.forget(login_throttle_key(member.email), LOGIN_WINDOW_S)  # a stranger's lockout ends
+    # A stranger's lockout ends: the address-wide counter, and the one of the owner's network.
+    for key in _attempt_keys(member.email, source):
+        ratelimit.forget(key, LOGIN_WINDOW_S)
     mail.send(mail.Message(member.email, "password_changed", {}))

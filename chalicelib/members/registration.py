@@ -253,8 +253,10 @@ def verify_email(token_value: str, password: str | None, now: datetime | None = 
         chosen = next((entry for entry in member.pending_registrations or []
                        if passwords.verify_password(entry.password_hash, password)), None)
         if chosen is None:
-            raise AuthenticationError("this is not the password chosen when registering",
-                                      code="invalid_credentials", field="password")
+            raise AuthenticationError(
+                "this is not the password chosen when registering; if you registered more "
+                "than once, use the latest, or choose a new password with a reset link",
+                code="invalid_credentials", field="password")
         attempt.succeeded()
     choices = {p: bool(getattr(chosen, p)) for p in consent.PURPOSES}
     events, member.consents, consent_actions = consent.chained_change(

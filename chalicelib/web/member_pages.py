@@ -230,7 +230,8 @@ def reset_submit():
     try:
         form = _form(request)
         if form.get("token"):
-            members.confirm_password_reset(form["token"], form.get("password", ""))
+            members.confirm_password_reset(form["token"], form.get("password", ""),
+                                           source=client_address(request))
             return member_page(request, "message.html", signed_in=False, title="Password changed",
                                headers={"Set-Cookie": cookies.clear_session_cookie()},
                                text="Your new password is set and every session was signed out. "

@@ -161,7 +161,8 @@ def password_reset():
 @bp.route("/api/v1/password-reset/confirm", methods=["POST"], content_types=ANY_CONTENT)
 def password_reset_confirm():
     data = json_body(bp.current_request, RESET_CONFIRM)
-    members.confirm_password_reset(data["token"], data["password"])
+    members.confirm_password_reset(data["token"], data["password"],
+                                   source=client_address(bp.current_request))
     return _no_content({"Set-Cookie": cookies.clear_session_cookie()})
 
 

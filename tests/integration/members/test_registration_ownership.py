@@ -317,3 +317,19 @@ def test_a_burst_of_correct_confirmations_locks_nobody_out(client, mailbox):
         t.join()
     assert codes.count(200) == 1 and 500 not in codes
     assert login_status(client, email, OWNER) == 200
+
+
+def test_the_owners_reset_ends_a_strangers_lockout_of_their_network(client, mailbox):
+    from chalicelib.platform.errors import AuthenticationError, RateLimitedError
+
+    email, _ = verified_member(client, mailbox)
+    for i in range(6):
+        with pytest.raises((AuthenticationError, RateLimitedError)):
+            members.login(email, f"wrong guess {i:04}", source="203.0.113.9")
+    with pytest.raises(RateLimitedError):
+        members.login(email, PASSWORD, source="203.0.113.9")
+    members.request_password_reset(email)
+    reset = token_from(mailbox.wait_for(email, count=2)[-1], "/reset-password")
+    members.confirm_password_reset(reset, OWNER, source="203.0.113.9")
+    member, _, _ = members.login(email, OWNER, source="203.0.113.9")
+    assert member.email == email

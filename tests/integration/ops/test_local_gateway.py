@@ -94,3 +94,33 @@ def test_twenty_simultaneous_registrations_of_one_address_are_all_served(app_ser
     assert failures == [] and statuses == [202] * 20
     time.sleep(0.5)
     assert len(mailbox.to(email)) == 1
+
+
+def raw_bytes(server, data: bytes) -> bytes:
+    """Send ``data`` as it is and read the whole answer."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(data)
+        chunks = []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+
+
+@pytest.mark.parametrize("request_bytes, status", [
+    (b"GET /verify?token=abc\r\n\r\n", b"400"),                         # HTTP/0.9
+    (b"POST /api/v1/members HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n"
+     b"Connection: close\r\n\r\nab", b"400"),
+    (b"POST /api/v1/members HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n"
+     b"Connection: close\r\n\r\n", b"413"),
+])
+def test_malformed_requests_get_a_status_line_and_the_error_model(app_server, request_bytes,
+                                                                  status):
+    answer = raw_bytes(app_server, request_bytes)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.") and head.split()[1] == status, answer[:200]
+    assert b"X-Content-Type-Options: nosniff" in head
+    assert json.loads(body)["error"]["code"]
