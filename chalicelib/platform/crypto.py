@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import secrets
 
-from chalicelib.platform import aws
 from chalicelib.platform.errors import SettingsError
 from chalicelib.platform.settings import get_settings
 
@@ -32,6 +31,8 @@ def sha256_hex(value: str) -> str:
 
 @functools.lru_cache(maxsize=4)
 def _key_from_parameter(name: str) -> bytes:
+    from chalicelib.platform import aws  # only a deployed stage, once per container
+
     value = aws.ssm().get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
     return value.encode("utf-8")
 

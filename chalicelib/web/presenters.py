@@ -4,10 +4,9 @@ Domain objects come in, plain dicts go out; times are RFC 3339 with ``Z``.
 """
 from __future__ import annotations
 
-from chalicelib import members, partners
+from chalicelib import members, partners, statistics
 from chalicelib.platform.clock import iso
 from chalicelib.platform.settings import get_settings
-from chalicelib.statistics.suppression import suppress
 
 
 def member_json(member) -> dict:
@@ -31,5 +30,5 @@ def promotion_status_json(promotion) -> dict:
     k = get_settings().k_threshold
     return {"id": promotion.promotion_id, "status": promotion.status,
             "subject": promotion.subject, "created_at": iso(promotion.created_at),
-            "counts": {name: suppress(int(getattr(promotion, name)), k)
+            "counts": {name: statistics.suppression.suppress(int(getattr(promotion, name)), k)
                        for name in ("delivered", "skipped", "failed")}}

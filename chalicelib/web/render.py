@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from chalice import Response
 
-from chalicelib.platform.templates import render_text
-
 HTML = "text/html; charset=utf-8"
 
 
@@ -13,6 +11,8 @@ def page(template: str, status_code: int = 200, headers: dict | None = None,
     """An HTML response; pages are private to the browser that asked for them."""
     all_headers = {"Content-Type": HTML, "Cache-Control": "no-store"}
     all_headers.update(headers or {})
+    from chalicelib.platform.templates import render_text  # with the first page, not at import
+
     return Response(body=render_text(template, **context), status_code=status_code,
                     headers=all_headers)
 
