@@ -12,7 +12,7 @@ from chalicelib import ads
 from chalicelib.ads import AdInfo, StaleViewsError
 from chalicelib.ads.catalogue import DAY_MS
 from chalicelib.platform import errors
-from chalicelib.web.render import render_text
+from chalicelib.platform.templates import render_text
 from tests.ads_rules import (
     HOUR_MS,
     FakeClock,
