@@ -53,7 +53,13 @@ def load_stage_environment(stage: str) -> None:
 
 
 class EsoGroup(click.Group):
-    """Turns domain errors into one clear line and a non-zero exit."""
+    """Turns domain errors into one clear line and a non-zero exit; takes ``--json`` before
+    or after the command, with the same meaning."""
+
+    def parse_args(self, ctx, args):
+        if "--json" in args[1:]:
+            args = ["--json", *[a for a in args if a != "--json"]]
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx):
         try:

@@ -79,3 +79,13 @@ def test_cli_consent_verify_reports_intact_and_tampered_histories(stack):
     assert "does not match the chain" in bad.stdout
     event.update(actions=[ConsentEvent.source.set("registration")])
     assert cli("consent", "verify", "--all").returncode == 0
+
+
+def test_json_is_accepted_before_or_after_the_command(stack):
+    before = cli("--json", "partners", "add", "--name", "Json Before",
+                 "--landing-url", "https://before.example/")
+    after = cli("partners", "add", "--name", "Json After",
+                "--landing-url", "https://after.example/", "--json")
+    for result in (before, after):
+        assert result.returncode == 0, result.stderr
+        assert set(json.loads(result.stdout)) == {"partner_id", "api_key"}
