@@ -145,6 +145,7 @@ def _registered_again(email: str, entry: PendingRegistration, now: datetime) -> 
     """A confirmed address: its owner is told, and this password answers "not confirmed" at
     login for a day (as it would for a new address). An unconfirmed one: this registration
     is kept (``_keep``), and a fresh link mailed if the live one is older than RESEND_AFTER."""
+    may_mail = None  # the mail allowance, asked at most once however often this retries
     for _ in dynamo.retries(KEEP_ATTEMPTS):
         member = member_by_email(email)
         if member is None:
@@ -155,8 +156,10 @@ def _registered_again(email: str, entry: PendingRegistration, now: datetime) -> 
                 mail.send(mail.Message(email, "already_registered", {}))
             return
         resend = member.verify_sent_at is None or now - member.verify_sent_at >= RESEND_AFTER
-        # The old link dies only when its replacement is mailed: the throttle is asked first.
-        if _keep(member, entry, resend and mail_allowed(email, now), now):
+        if resend and may_mail is None:
+            # The old link dies only when its replacement is mailed: the throttle is asked first.
+            may_mail = mail_allowed(email, now)
+        if _keep(member, entry, resend and may_mail, now):
             return
     # Every attempt met another writer; the registrant sees the same answer as always.
     observability.get_logger().warning("registration not kept: too many at once")

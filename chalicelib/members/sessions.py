@@ -30,14 +30,10 @@ class ActiveSession(NamedTuple):
     absolute_expires_at: datetime
 
 
-def _now(now: Optional[datetime]) -> datetime:
-    return now or clock.now()
-
-
 def create(member_id: str, user_agent: str | None = None,
            now: datetime | None = None) -> tuple[str, int]:
     """A new session; returns the cookie value (shown once) and its lifetime in seconds."""
-    now = _now(now)
+    now = now or clock.now()
     value = new_token(32)
     absolute = now + ABSOLUTE_LIFETIME
     session = Session(
@@ -53,7 +49,7 @@ def lookup(cookie_value: str | None, now: datetime | None = None) -> Optional[Ac
     """The live session for a cookie value, or None (expired items count as absent)."""
     if not cookie_value or len(cookie_value) > 128:
         return None
-    now = _now(now)
+    now = now or clock.now()
     with storage_errors():
         try:
             session = Session.get(sha256_hex(cookie_value))
@@ -96,7 +92,7 @@ def revoke_all(member_id: str) -> int:
 
 def list_for_member(member_id: str, now: datetime | None = None) -> list:
     """Metadata of a member's live sessions (never the hash), for the export."""
-    now = _now(now)
+    now = now or clock.now()
     with storage_errors():
         sessions = list(Session.by_member.query(member_id))
     return [{"created_at": iso(s.created_at), "last_seen_at": iso(s.last_seen_at),

@@ -54,11 +54,11 @@ def live_link(value: str, purpose: str, now: datetime) -> Token:
 
 
 def spend_link(token: Token, member: Member, actions: list, now: datetime,
-                 condition=None, events: tuple = ()) -> None:
+               condition=None, events: tuple = ()) -> None:
     """Delete the single-use token and update the member in one transaction. Following an
     e-mailed link proves the mailbox, so the address counts as verified from then on, and
     any pending confirmation link and later registrations are gone."""
-    consents = member.consents
+    exists = Member.member_id.exists()  # never recreate an erased member
     try:
         with storage_errors(), transaction() as tx:
             tx.delete(token, condition=Token.token_hash.exists())
@@ -69,9 +69,9 @@ def spend_link(token: Token, member: Member, actions: list, now: datetime,
                 Member.verify_token_hash.remove(),
                 Member.verify_sent_at.remove(),
                 Member.pending_registrations.remove(),
-                *consent.audience_actions(member.member_id, consents, True, member.suppressed),
-            ], condition=Member.member_id.exists() & (condition if condition is not None
-                                                      else Member.member_id.exists()))
+                *consent.audience_actions(member.member_id, member.consents, True,
+                                          member.suppressed),
+            ], condition=exists if condition is None else exists & condition)
             for event in events:
                 tx.save(event, condition=ConsentEvent.seq.does_not_exist())
     except TransactWriteError:

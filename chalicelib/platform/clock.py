@@ -86,5 +86,6 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def today():
-    return now().date()
+def today(moment: datetime | None = None):
+    """The UTC day of ``moment`` (default: now): the day aggregate figures are counted on."""
+    return (moment or now()).astimezone(timezone.utc).date()

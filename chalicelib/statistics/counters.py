@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 import re
 from collections import defaultdict
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from chalicelib.platform import clock, observability
 from chalicelib.platform.dynamo import storage_errors
@@ -37,16 +37,12 @@ def _key(metric: str, dimension: str) -> str:
     return f"{metric}|{dimension}"
 
 
-def today(now: datetime | None = None) -> date:
-    return (now or clock.now()).astimezone(timezone.utc).date()
-
-
 def _shard_item(metric: str, dimension: str, shards: int, now: datetime | None,
                 label: str) -> DailyCounter:
     if label and not _LABEL.match(label):
         raise ValueError(f"bad counter label {label!r}")
     shard = random.randrange(min(max(shards, 1), MAX_SHARDS))
-    prefix = f"{today(now).isoformat()}#{label + '#' if label else ''}"
+    prefix = f"{clock.today(now).isoformat()}#{label + '#' if label else ''}"
     return DailyCounter(_key(metric, dimension), f"{prefix}{shard:02d}")
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from pynamodb.exceptions import UpdateError
 
@@ -117,10 +117,6 @@ class Sketch:
 # --- the sketch, in DynamoDB ---------------------------------------------------------------------
 
 
-def _day(now: datetime | None) -> date:
-    return (now or clock.now()).astimezone(timezone.utc).date()
-
-
 def _load(day: date) -> Sketch:
     """A day's sketch as stored: one Query of its 64 parts."""
     sketch = Sketch()
@@ -158,7 +154,7 @@ def record(visitor: str, now: datetime | None = None) -> bool:
     Costs no DynamoDB call when the container's copy of the sketch already covers the visitor,
     else one conditional UpdateItem (plus one Query the first time a container sees the day).
     """
-    day = _day(now)
+    day = clock.today(now)
     sketch = _container_copy(day)
     index, rank = position(keyed_hash(signing_key(), day, visitor))
     if rank <= sketch.registers[index]:
