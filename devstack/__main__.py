@@ -1,16 +1,19 @@
 """``python -m devstack run``: the whole product on one machine, stopped by Ctrl-C.
 
 Ports come from ESO_APP_PORT, ESO_DYNAMODB_PORT and ESO_SES_PORT (8000, 8100, 8200 by
-default); DynamoDB data persists in .local/dynamodb/ across restarts.
+default); DynamoDB data persists in .local/dynamodb/ across restarts, and so does sent mail
+(.local/state/mail.jsonl) and the demo partner's API key (.local/state/demo-partner-key).
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 
+from chalicelib.ops.demo import DEMO_MEMBER
 from devstack.servers import (
     LOCAL,
     ROOT,
@@ -33,14 +36,19 @@ def run() -> int:
     app_port = _port("ESO_APP_PORT", 8000)
     ddb_port = _port("ESO_DYNAMODB_PORT", 8100)
     ses_port = _port("ESO_SES_PORT", 8200)
+    state = LOCAL / "state"
     env = {**SAFE_AWS_ENV, "ESO_STAGE": "local", "ESO_APP_PORT": str(app_port),
-           "ESO_DYNAMODB_PORT": str(ddb_port), "ESO_SES_PORT": str(ses_port)}
+           "ESO_DYNAMODB_PORT": str(ddb_port), "ESO_SES_PORT": str(ses_port),
+           "ESO_LOCAL_STATE": str(state)}
     os.environ.update(env)
     logs = LOCAL / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     servers = []
 
     def stop_all(*_):
+        # A second Ctrl-C or TERM (make and the shell pass them on too) must not cut this short.
+        for name in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(name, signal.SIG_IGN)
         for server in reversed(servers):
             server.stop()
 
@@ -57,12 +65,19 @@ def run() -> int:
         servers.append(SesServer(ses_port, log_path=logs / "ses.log").start())
         cli = [sys.executable, "-m", "chalicelib.cli", "--stage", "local"]
         subprocess.run([*cli, "local", "tables"], check=True, cwd=ROOT, env={**os.environ})
-        subprocess.run([*cli, "local", "seed"], check=True, cwd=ROOT, env={**os.environ})
+        seeded = subprocess.run([*cli, "--json", "local", "seed"], check=True, cwd=ROOT,
+                                env={**os.environ}, stdout=subprocess.PIPE, text=True)
+        _keep_demo_key(json.loads(seeded.stdout), state)
         print(f"starting the app (chalice local --stage local) on 127.0.0.1:{app_port}")
         servers.append(ChaliceLocal(app_port, env, log_path=logs / "app.log").start())
         print()
         print(f"  eSO          http://127.0.0.1:{app_port}/")
-        print(f"  sent e-mail  http://127.0.0.1:{ses_port}/")
+        print(f"  sent e-mail  http://127.0.0.1:{app_port}/_local/mail "
+              f"(kept across restarts in {state.relative_to(ROOT)}/)")
+        print(f"  SES server   http://127.0.0.1:{ses_port}/ (this run's mail only)")
+        print(f"  demo member  {DEMO_MEMBER['email']} / {DEMO_MEMBER['password']}")
+        print(f"  demo partner http://127.0.0.1:{app_port}/_local/demo-partner/ "
+              f"(reached from 'Visit Demo Office Supplies' in the members' area)")
         print(f"  logs         {logs.relative_to(ROOT)}/")
         print("Press Ctrl-C to stop all three.")
         while all(s.process.poll() is None for s in servers):
@@ -82,6 +97,18 @@ def run() -> int:
         return 0
     finally:
         stop_all()
+
+
+def _keep_demo_key(summary: dict, state) -> None:
+    """The demo partner's key is printed once, when seeding creates the partner: the local
+    demo partner page needs it, so it is kept (readable by this user only)."""
+    key = summary.get("demo_partner_api_key")
+    if key:
+        state.mkdir(parents=True, exist_ok=True)
+        path = state / "demo-partner-key"
+        path.write_text(key + "\n")
+        path.chmod(0o600)
+        print(f"demo partner API key (kept in {path.relative_to(ROOT)}): {key}")
 
 
 def main(argv: list) -> int:

@@ -10,6 +10,8 @@ unlike a deployed stage:
   so do unknown methods and requests the HTTP parser refuses;
 - the access log keeps the method, the route template and the status, never the raw path or
   query string (verification and unsubscribe links carry tokens there);
+- ``/_local/…`` serves the pages of ``devstack.localpages`` (sent mail to click through, the
+  demo partner's landing page), which exist on the local stack only;
 - the listen backlog is large enough for a burst of simultaneous clients (racing registrations,
   a partner retrying a report at once), where ``chalice local`` keeps Python's default of 5.
 """
@@ -27,7 +29,7 @@ from pathlib import Path
 from chalice import local
 from chalice.cli.factory import CLIFactory
 
-from devstack import cfn
+from devstack import cfn, localpages
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKLOG = 256
@@ -35,6 +37,7 @@ BACKLOG = 256
 # refuses larger bodies at once and drops a client that stalls longer than that.
 MAX_BODY_BYTES = 10 * 1024 * 1024
 IDLE_TIMEOUT_S = 30
+LOCAL_PAGE_BODY_BYTES = 64 * 1024  # the local pages' forms are a few fields
 
 
 @functools.lru_cache(maxsize=1)
@@ -77,6 +80,10 @@ class GatewayRequestHandler(local.ChaliceRequestHandler):
 
     def _generic_handle(self) -> None:
         self._route = self._route_template()
+        local_pages = getattr(self.server, "local_pages", None)
+        if local_pages is not None and self.path.startswith(localpages.PREFIX):
+            self._send_local_page(local_pages)
+            return
         raw = (self.headers.get("content-length") or "0").strip()
         length = int(raw) if raw.isdigit() and raw.isascii() else -1
         if length < 0:
@@ -107,6 +114,22 @@ class GatewayRequestHandler(local.ChaliceRequestHandler):
             return self.server.route_matcher.match_route(path).route
         except ValueError:
             return None
+
+    def _send_local_page(self, local_pages) -> None:
+        path = self.path.split("?", 1)[0]
+        self._route = localpages.PREFIX + path[len(localpages.PREFIX):].split("/", 1)[0]
+        raw = (self.headers.get("content-length") or "0").strip()
+        length = int(raw) if raw.isdigit() and raw.isascii() else 0
+        if length > LOCAL_PAGE_BODY_BYTES:
+            self.close_connection = True  # the rest of the body is left unread
+        body = self.rfile.read(min(length, LOCAL_PAGE_BODY_BYTES)) if length else b""
+        page = local_pages.handle(self.command, self.path, body)
+        self.send_response(page.status)
+        for name, value in {**page.headers, "Content-Length": str(len(page.body))}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(page.body)
 
     def _send_gateway(self, response_type: str, default_status: int, message: str) -> None:
         status, headers, body = gateway_response(response_type, default_status, message)
@@ -158,6 +181,11 @@ def create_server(stage: str, host: str, port: int, project_dir: Path = ROOT):
     server = local.LocalDevServer(app, config, host, port, handler_cls=GatewayRequestHandler,
                                   server_cls=GatewayServer)
     server.server.route_matcher = local.RouteMatcher(list(app.routes))
+    if stage == "local":
+        server.server.local_pages = localpages.LocalPages(
+            app_url=f"http://127.0.0.1:{port}",
+            ses_url=f"http://127.0.0.1:{os.environ.get('ESO_SES_PORT', '8200')}",
+            state=localpages.state_dir())
     return server
 
 

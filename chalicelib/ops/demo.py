@@ -4,6 +4,7 @@ from __future__ import annotations
 from chalicelib import ads, members, partners
 from chalicelib.members.consent import Provenance
 from chalicelib.platform.errors import ConflictError, NotFoundError
+from chalicelib.platform.settings import get_settings
 from chalicelib.platform.vocabulary import OFFERS, PARTNER_PROMOTIONS
 
 DEMO_MEMBER = {"email": "demo@esmalloffice.example", "password": "demo password 2026",
@@ -56,6 +57,13 @@ def _seed_ads(progress) -> int:
 DEMO_PARTNER_ID = "ptn_demo"
 
 
+def demo_partner_urls() -> tuple:
+    """The demo partner's landing and privacy pages: served by the local stack itself, so that
+    a referral can be followed in a browser."""
+    site = f"{get_settings().base_url}/_local/demo-partner"
+    return f"{site}/welcome?src=eso", f"{site}/privacy"
+
+
 def _seed_partner(summary: dict, progress) -> None:
     """A demo marketing partner; its API key is printed only when it is created."""
 
@@ -64,8 +72,7 @@ def _seed_partner(summary: dict, progress) -> None:
     except NotFoundError:
         progress("creating the demo partner")
         new = partners.create(
-            "Demo Office Supplies", "https://shop.demo-partner.example/welcome?src=eso",
-            privacy_policy_url="https://shop.demo-partner.example/privacy",
+            "Demo Office Supplies", *demo_partner_urls(),
             contact_email="partners@demo-partner.example",
             description="Paper, toner and chairs: 10% off your first order.",
             partner_id=DEMO_PARTNER_ID)

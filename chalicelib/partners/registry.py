@@ -28,6 +28,7 @@ from chalicelib.platform.errors import (
     NotFoundError,
     ValidationError,
 )
+from chalicelib.platform.settings import get_settings
 
 ACTIVE, DISABLED = "active", "disabled"
 LISTED = "1"  # the sparse index's only hash value
@@ -58,9 +59,14 @@ def _new_key(partner_id: str, now: datetime) -> tuple:
 
 
 def check_https_url(url: str, field: str) -> str:
-    """An absolute https URL with a host and no credentials (what a partner may register)."""
+    """An absolute https URL with a host and no credentials (what a partner may register).
+
+    The local stack also takes plain http on 127.0.0.1, where its demo partner's page is."""
     parts = urlsplit(url.strip()) if isinstance(url, str) else None
-    if (parts is None or parts.scheme != "https" or not parts.hostname or parts.username
+    local_page = (parts is not None and parts.scheme == "http" and parts.hostname == "127.0.0.1"
+                  and get_settings().is_local)
+    if (parts is None or (parts.scheme != "https" and not local_page) or not parts.hostname
+            or parts.username
             or parts.password or len(url) > MAX_URL or any(c.isspace() for c in url.strip())):
         raise ValidationError(f"{field} must be an absolute https:// URL", field=field)
     return url.strip()

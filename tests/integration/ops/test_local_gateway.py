@@ -140,3 +140,10 @@ def test_malformed_requests_get_a_status_line_and_the_error_model(app_server, re
     assert head.startswith(b"HTTP/1.") and head.split()[1] == status, answer[:200]
     assert b"X-Content-Type-Options: nosniff" in head
     assert json.loads(body)["error"]["code"]
+
+
+def test_the_local_pages_are_not_routes_of_the_app_that_is_deployed():
+    """/_local/… (sent mail, the demo partner's page) is served by the local server only."""
+    from app import app
+
+    assert app.routes and not [path for path in app.routes if path.startswith("/_local")]
