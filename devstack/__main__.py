@@ -68,6 +68,12 @@ def run() -> int:
         seeded = subprocess.run([*cli, "--json", "local", "seed"], check=True, cwd=ROOT,
                                 env={**os.environ}, stdout=subprocess.PIPE, text=True)
         _keep_demo_key(json.loads(seeded.stdout), state)
+        if not (state / "demo-partner-key").exists():  # seeded before keys were kept
+            rotated = subprocess.run([*cli, "--json", "partners", "rotate-key", "ptn_demo"],
+                                     check=True, cwd=ROOT, env={**os.environ},
+                                     stdout=subprocess.PIPE, text=True)
+            _keep_demo_key({"demo_partner_api_key": json.loads(rotated.stdout)["api_key"]},
+                           state)
         print(f"starting the app (chalice local --stage local) on 127.0.0.1:{app_port}")
         servers.append(ChaliceLocal(app_port, env, log_path=logs / "app.log").start())
         print()

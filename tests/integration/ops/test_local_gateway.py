@@ -147,3 +147,18 @@ def test_the_local_pages_are_not_routes_of_the_app_that_is_deployed():
     from app import app
 
     assert app.routes and not [path for path in app.routes if path.startswith("/_local")]
+
+
+def test_a_plain_http_landing_url_is_for_the_local_stage_only(monkeypatch):
+    from chalicelib import partners
+    from chalicelib.platform.errors import ValidationError
+
+    local_page = "http://127.0.0.1:8000/_local/demo-partner/welcome"
+    monkeypatch.setenv("ESO_STAGE", "local")
+    assert partners.check_https_url(local_page, "landing URL") == local_page
+    for url in ("http://shop.example/", "http://localhost:8000/", "http://127.0.0.1@evil.example/"):
+        with pytest.raises(ValidationError):
+            partners.check_https_url(url, "landing URL")
+    monkeypatch.setenv("ESO_STAGE", "prod")
+    with pytest.raises(ValidationError):
+        partners.check_https_url(local_page, "landing URL")
