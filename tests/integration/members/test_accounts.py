@@ -9,6 +9,7 @@ from chalicelib import members
 from chalicelib.members import consent, sessions
 from chalicelib.members.consent import Provenance
 from chalicelib.members.models import ConsentEvent, EmailClaim, Member, Session, Token
+from chalicelib.platform.crypto import sha256_hex
 from tests.integration.helpers import (
     PASSWORD,
     cookie_value,
@@ -317,6 +318,13 @@ def test_export_holds_everything_and_deletion_erases_it(client, mailbox):
     assert {"referral_clicks", "partner_transactions", "partner_contacts"} <= set(data)
     assert "password_hash" not in export.body.decode() and "session_hash" not in export.body.decode()
 
+    # A password-reset link still unused at erasure: its token must go with the account.
+    post_json(client, "/api/v1/password-reset", {"email": email})
+    reset_mail = [m for m in mailbox.wait_for(email, count=2) if "Reset" in m["subject"]][-1]
+    reset_token = token_from(reset_mail, "/reset-password")
+    assert Token.get(sha256_hex(reset_token)).member_id == member_id
+    assert list(Token.by_member.query(member_id)) != []
+
     wrong = post_json(client, "/api/v1/me", {"password": "not my password"}, headers=headers,
                       method="DELETE")
     assert wrong.status_code == 403
@@ -330,6 +338,11 @@ def test_export_holds_everything_and_deletion_erases_it(client, mailbox):
     assert list(ConsentEvent.query(member_id)) == []
     assert list(Session.by_member.query(member_id)) == []
     assert list(Token.by_member.query(member_id)) == []
+    with pytest.raises(Token.DoesNotExist):
+        Token.get(sha256_hex(reset_token))
+    used = post_json(client, "/api/v1/password-reset/confirm",
+                     {"token": reset_token, "password": "fresh password 1"})
+    assert used.status_code == 400 and used.json_body["error"]["code"] == "invalid_token"
     assert client.http.get("/api/v1/me", headers=headers).status_code == 401
     # No e-mail to the address afterwards, whatever is asked.
     post_json(client, "/api/v1/password-reset", {"email": email})

@@ -308,7 +308,11 @@ def test_the_stage_policies_allow_exactly_what_the_lambda_calls(client, mailbox,
                 if not any(action == a and fnmatch.fnmatchcase(_arn(stage, r), resource)
                            for a, r in used[function]):
                     unused.append((sid, action, resource))
-            assert unused == [], f"{name} grants what {function} never calls: {unused}"
+            assert unused == [], (
+                f"{name} grants what {function} never called in this run: {unused}. Either a "
+                f"grant outlived the code that needed it, or code that should make that call "
+                f"stopped making it (e.g. a step of erasure removed): find out which before "
+                f"removing the grant.")
 
             for sid, action, resource in grants:
                 assert "*" not in resource.split(":")[2], (sid, resource)  # never all services

@@ -61,6 +61,54 @@ def test_submit_review_send_and_report_only_aggregates(client, mailbox):
     assert wants not in status.body.decode() and "member" not in status.body.decode()
 
 
+def test_a_partner_promotions_unsubscribe_link_stops_partner_promotions_and_nothing_else(
+        client, mailbox):
+    from chalicelib.members import consent
+    from chalicelib.members.models import Member
+
+    _, key = new_partner("Unsubscribe")
+    email, member_id = make_member(mailbox, offers=True, partner_promotions=True)
+    promotion_id = submit(client, key).json_body["promotion"]["id"]
+    promotions.approve(promotion_id)
+    promotions.dispatch(promotion_id)
+    [mail] = received(mailbox, promotions.get(promotion_id), email)
+    headers = {h["name"]: h["value"] for h in mail["headers"]}
+    url = headers["List-Unsubscribe"].strip("<>")
+    assert url in mail["body"]["text"]
+    path = "/" + url.split("127.0.0.1:")[1].split("/", 1)[1]
+
+    page = client.http.get(path)
+    assert page.status_code == 200 and "marketing partners" in page.body.decode()
+    one_click = client.http.post(path, body=b"List-Unsubscribe=One-Click",
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert one_click.status_code == 200
+    member = Member.get(member_id, consistent_read=True)
+    assert not consent.is_granted(member, "partner_promotions")
+    assert consent.is_granted(member, "offers")  # eSO's own offers stay as chosen
+    last = consent.history(member_id)[-1]
+    assert (last.purpose, last.granted, last.source) == ("partner_promotions", False,
+                                                          "unsubscribe_link")
+
+
+@pytest.mark.parametrize("counts, shown", [
+    ({"delivered": 9, "skipped": 10, "failed": 3},
+     {"delivered": "<10", "skipped": 10, "failed": "<10"}),
+    ({"delivered": 10, "skipped": 9, "failed": 11},
+     {"delivered": 10, "skipped": "<10", "failed": 11}),
+    ({"delivered": 0, "skipped": 1, "failed": 0},
+     {"delivered": "<10", "skipped": "<10", "failed": "<10"}),
+])
+def test_a_partner_sees_each_count_only_once_it_reaches_k(client, counts, shown):
+    """Each of the three counts, on its own, under and at K (10 on the local stage); the
+    figures are this promotion's own, whatever else the database holds."""
+    _, key = new_partner("Counts")
+    promotion_id = submit(client, key).json_body["promotion"]["id"]
+    Promotion(promotion_id).update(actions=[getattr(Promotion, name).set(value)
+                                            for name, value in counts.items()])
+    status = client.http.get(f"/partner/v1/promotions/{promotion_id}", headers=bearer(key))
+    assert status.json_body["promotion"]["counts"] == shown
+
+
 def test_a_partner_cannot_read_another_partners_promotion(client):
     _, key_a = new_partner("A")
     _, key_b = new_partner("B")
