@@ -11,6 +11,7 @@ from chalicelib.members.models import EmailClaim, Member
 from chalicelib.platform import clock, mail
 from chalicelib.platform.errors import ValidationError
 from chalicelib.promotions.models import Delivery
+from tests.integration.partner_helpers import new_partner
 from tests.integration.promotion_helpers import make_member, received, recipients, unique_subject
 
 pytestmark = pytest.mark.usefixtures("stack")
@@ -81,18 +82,42 @@ def test_a_token_for_one_purpose_cannot_be_turned_into_another(mailbox):
     assert consent.is_granted(Member.get(member_id, consistent_read=True), "partner_promotions")
 
 
-def test_a_withdrawal_just_before_sending_is_honoured(mailbox):
+def _promotion(kind):
+    if kind == "offer":
+        return promotions.create("offer", unique_subject("Last second"), "Body")
+    partner_id, _ = new_partner("Last second")
+    created = promotions.create("partner", unique_subject("Last second"), "Body",
+                                partner_id=partner_id)
+    return promotions.approve(created.promotion_id)
+
+
+@pytest.mark.parametrize("kind, purpose, other", [("offer", "offers", "partner_promotions"),
+                                                  ("partner", "partner_promotions", "offers")])
+def test_a_withdrawal_between_planning_and_sending_is_honoured(mailbox, kind, purpose, other):
+    """The audience is planned first; a member who withdraws that purpose before their batch
+    is sent gets nothing, and one who withdraws the other purpose still gets it."""
     keeps, _ = make_member(mailbox)
     leaves, leaver_id = make_member(mailbox)
-    offer = promotions.create("offer", unique_subject("Last second"), "Body")
+    changes_other, other_id = make_member(mailbox)
+    promotion = _promotion(kind)
+
+    planned = set()
 
     def withdraw_then_send(promotion_id, batch):
-        consent.change(leaver_id, {"offers": False}, Provenance("preference_center"))
+        # Each change lands after the member was planned into a batch, before it is sent.
+        if leaver_id in batch:
+            planned.add(leaver_id)
+            consent.change(leaver_id, {purpose: False}, Provenance("preference_center"))
+        if other_id in batch:
+            planned.add(other_id)
+            consent.change(other_id, {other: False}, Provenance("preference_center"))
         promotions.send_batch(promotion_id, batch)
 
-    promotions.dispatch(offer.promotion_id, send=withdraw_then_send)
-    assert len(received(mailbox, offer, keeps)) == 1
-    assert received(mailbox, offer, leaves) == []
+    promotions.dispatch(promotion.promotion_id, send=withdraw_then_send)
+    assert planned == {leaver_id, other_id}
+    assert len(received(mailbox, promotion, keeps)) == 1
+    assert received(mailbox, promotion, leaves) == []
+    assert len(received(mailbox, promotion, changes_other)) == 1
 
 
 def test_a_worker_killed_after_k_of_n_batches_then_retried_sends_each_exactly_once(mailbox):
