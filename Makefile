@@ -37,11 +37,18 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache
 
+# Tests run in a random order (pytest-randomly), a new one each time unless TEST_SEED is given:
+# `make test TEST_SEED=1234` repeats the order of a run that printed that seed.
+ifeq ($(TEST_SEED),)
+TEST_SEED := $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+endif
+
 ## make test: the lint, then every test (unit, integration, browser); installs what is missing.
 # pytest exits 5 when it collects no tests: that is a failure here, like any non-zero exit.
 test: install .local/wheelhouse/.done lint
 	scripts/system-deps.sh --browser
-	$(PY) -m pytest -q
+	@echo "test order seed: $(TEST_SEED) (the same order again: make test TEST_SEED=$(TEST_SEED))"
+	$(PY) -m pytest -q -p randomly --randomly-seed=$(TEST_SEED)
 
 test-unit: install .local/wheelhouse/.done
 	$(PY) -m pytest -q tests/unit
