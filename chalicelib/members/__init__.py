@@ -15,6 +15,8 @@ _EXPORTS = {
     "Registration": "registration",
     "VERIFY_EMAIL": "tokens",
     "audience_ids": "audience",
+    "change_display_name": "accounts",
+    "change_password": "accounts",
     "confirm_password_reset": "accounts",
     "eligible": "audience",
     "end_sessions": "records",

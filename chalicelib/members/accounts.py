@@ -11,11 +11,13 @@ import uuid
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
+from pynamodb.exceptions import UpdateError
+
 from chalicelib.members import passwords, sessions, tokens
 from chalicelib.members.models import EmailClaim, Member
 from chalicelib.platform import clock, mail, ratelimit
 from chalicelib.platform.crypto import sign
-from chalicelib.platform.dynamo import storage_errors
+from chalicelib.platform.dynamo import condition_failed, storage_errors
 from chalicelib.platform.errors import (
     AuthenticationError,
     ForbiddenError,
@@ -244,3 +246,52 @@ def confirm_password_reset(token_value: str, password: str, now: datetime | None
     for key in _attempt_keys(member.email, source):
         ratelimit.forget(key, LOGIN_WINDOW_S)
     mail.send(mail.Message(member.email, "password_changed", {}))
+
+
+# --- the member's own account ----------------------------------------------------------------
+
+
+def change_password(member_id: str, current_password: str, new_password: str,
+                    user_agent: str | None = None, now: datetime | None = None,
+                    source: str | None = None) -> tuple:
+    """Replace the password after checking the current one; every session of the member ends
+    and a new one begins for this browser. Returns (cookie value, max-age).
+
+    Guesses of the current password count against the same limits as logins: a stolen
+    session cannot be used to try passwords faster than the login form allows.
+    """
+    now = now or clock.now()
+    member = get_member(member_id)
+    with attempt_allowed(member.email, source, now) as attempt:
+        if not passwords.verify_password(member.password_hash, current_password):
+            raise AuthenticationError("the current password is wrong",
+                                      code="invalid_credentials", field="current_password")
+        attempt.succeeded()
+    try:
+        passwords.check_rules(new_password, member.email)
+    except ValidationError as exc:
+        raise ValidationError(exc.message, code=exc.code, field="new_password") from None
+    with storage_errors():
+        member.update(actions=[Member.password_hash.set(passwords.hash_password(new_password)),
+                               Member.password_changed_at.set(now)],
+                      condition=Member.member_id.exists())
+    sessions.revoke_all(member.member_id)
+    cookie_value, max_age = sessions.create(member.member_id, user_agent, now)
+    mail.send(mail.Message(member.email, "password_changed", {}))
+    return cookie_value, max_age
+
+
+def change_display_name(member_id: str, raw: str | None) -> Member:
+    """The name shown to the member (and to a partner they choose to write to)."""
+    name = clean_display_name(raw)
+    with storage_errors():
+        try:
+            member = Member(member_id)
+            member.update(actions=[Member.display_name.set(name) if name
+                                   else Member.display_name.remove()],
+                          condition=Member.member_id.exists())
+        except UpdateError as exc:
+            if condition_failed(exc):
+                raise NotFoundError("no such member") from None
+            raise
+    return get_member(member_id)

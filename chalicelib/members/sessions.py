@@ -6,10 +6,11 @@ is refreshed (one write) at most every ``TOUCH_INTERVAL`` to keep the idle windo
 """
 from __future__ import annotations
 
+import hmac
 from datetime import datetime, timedelta
 from typing import NamedTuple, Optional
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import DeleteError, UpdateError
 
 from chalicelib.members.models import Session
 from chalicelib.platform import clock
@@ -84,6 +85,60 @@ def revoke_all(member_id: str) -> int:
     """Delete every session of a member (logout everywhere); returns how many."""
     with storage_errors():
         hashes = [s.session_hash for s in Session.by_member.query(member_id)]
+        with Session.batch_write() as batch:
+            for session_hash in hashes:
+                batch.delete(Session(session_hash))
+    return len(hashes)
+
+
+def public_id(session_hash: str) -> str:
+    """How a member names one of their sessions: derived one way from the stored hash, so it
+    reveals neither the cookie value nor the hash, and needs nothing more stored."""
+    return sha256_hex("session-id:" + session_hash)[:24]
+
+
+def _live(member_id: str, now: datetime) -> list:
+    with storage_errors():
+        found = list(Session.by_member.query(member_id))
+    return [s for s in found
+            if now < s.absolute_expires_at and now < s.last_seen_at + IDLE_TIMEOUT]
+
+
+def active_sessions(member_id: str, current_hash: str | None,
+                    now: datetime | None = None) -> list:
+    """The member's live sessions, newest first: id, whether it is this request's own, when it
+    began and was last seen, and a device summary from its user agent."""
+    from chalicelib.members.devices import device_summary
+
+    now = now or clock.now()
+    live = sorted(_live(member_id, now), key=lambda s: s.created_at, reverse=True)
+    return [{"id": public_id(s.session_hash), "current": s.session_hash == current_hash,
+             "created_at": iso(s.created_at), "last_seen_at": iso(s.last_seen_at),
+             "device": device_summary(s.user_agent)} for s in live]
+
+
+def revoke_by_id(member_id: str, session_id: str, now: datetime | None = None) -> bool:
+    """End one of the member's own sessions by its id; False when it has no such session
+    (another member's session id is no such session)."""
+    if not isinstance(session_id, str) or len(session_id) != 24:
+        return False
+    for session in _live(member_id, now or clock.now()):
+        if hmac.compare_digest(public_id(session.session_hash), session_id):
+            try:
+                with storage_errors():
+                    Session(session.session_hash).delete(
+                        condition=Session.member_id == member_id)
+            except DeleteError:
+                return False  # ended meanwhile
+            return True
+    return False
+
+
+def revoke_others(member_id: str, keep_hash: str) -> int:
+    """End every session of the member but ``keep_hash``; returns how many ended."""
+    with storage_errors():
+        hashes = [s.session_hash for s in Session.by_member.query(member_id)
+                  if s.session_hash != keep_hash]
         with Session.batch_write() as batch:
             for session_hash in hashes:
                 batch.delete(Session(session_hash))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib import members, partners, privacy
-from chalicelib.platform.errors import ValidationError
+from chalicelib.platform.errors import NotFoundError, ValidationError
 from chalicelib.platform.vocabulary import (
     CONTACT_MAX_MESSAGE,
     CONTACT_TOPICS,
@@ -42,6 +42,11 @@ VERIFY = {"type": "object", "additionalProperties": False, "required": ["token"]
 LOGIN = {"type": "object", "additionalProperties": False, "required": ["email", "password"],
          "properties": {"email": _EMAIL, "password": _PASSWORD}}
 CONSENTS = {**_CONSENTS, "minProperties": 1}
+UPDATE_ME = {"type": "object", "additionalProperties": False, "required": ["display_name"],
+             "properties": {"display_name": {"type": ["string", "null"], "maxLength": 200}}}
+CHANGE_PASSWORD = {"type": "object", "additionalProperties": False,
+                   "required": ["current_password", "new_password"],
+                   "properties": {"current_password": _PASSWORD, "new_password": _PASSWORD}}
 DELETE_ME = {"type": "object", "additionalProperties": False, "required": ["password"],
              "properties": {"password": _PASSWORD}}
 RESET = {"type": "object", "additionalProperties": False, "required": ["email"],
@@ -118,6 +123,49 @@ def logout():
 def me():
     session = require_session(bp.current_request)
     return json_response({"member": presenters.member_json(members.get_member(session.member_id))})
+
+
+@bp.route("/api/v1/me", methods=["PATCH"], content_types=ANY_CONTENT)
+def update_me():
+    request = bp.current_request
+    session = require_session(request)
+    data = json_body(request, UPDATE_ME)
+    member = members.change_display_name(session.member_id, data["display_name"])
+    return json_response({"member": presenters.member_json(member)})
+
+
+@bp.route("/api/v1/me/password", methods=["PUT"], content_types=ANY_CONTENT)
+def change_password():
+    request = bp.current_request
+    session = require_session(request)
+    data = json_body(request, CHANGE_PASSWORD)
+    value, max_age = members.change_password(
+        session.member_id, data["current_password"], data["new_password"],
+        request.headers.get("user-agent"), source=client_address(request))
+    return _no_content({"Set-Cookie": cookies.session_cookie(value, max_age)})
+
+
+@bp.route("/api/v1/me/sessions", methods=["GET"])
+def list_sessions():
+    session = require_session(bp.current_request)
+    return json_response({"sessions": members.sessions.active_sessions(
+        session.member_id, session.session_hash)})
+
+
+@bp.route("/api/v1/me/sessions", methods=["DELETE"], content_types=ANY_CONTENT)
+def end_other_sessions():
+    session = require_session(bp.current_request)
+    members.sessions.revoke_others(session.member_id, session.session_hash)
+    return _no_content()
+
+
+@bp.route("/api/v1/me/sessions/{session_id}", methods=["DELETE"], content_types=ANY_CONTENT)
+def end_session(session_id):
+    session = require_session(bp.current_request)
+    if not members.sessions.revoke_by_id(session.member_id, session_id):
+        raise NotFoundError("You have no session with this id; it may have ended already.",
+                            code="not_found")
+    return _no_content()
 
 
 @bp.route("/api/v1/me/consents", methods=["PUT"], content_types=ANY_CONTENT)

@@ -132,6 +132,14 @@ def _query(name: str, required: bool = False, **schema) -> dict:
 _DAY = {"pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
 
 
+SESSION = {"type": "object", "additionalProperties": False,
+           "required": ["id", "current", "created_at", "last_seen_at", "device"],
+           "properties": {"id": {"type": "string"}, "current": {"type": "boolean"},
+                          "created_at": {"type": "string", "format": "date-time"},
+                          "last_seen_at": {"type": "string", "format": "date-time"},
+                          "device": {"type": "string"}}}
+
+
 def _paths() -> dict:
     status = lambda *names: {"type": "object", "required": ["status"],  # noqa: E731
                              "properties": {"status": {"enum": list(names)}}}
@@ -172,7 +180,22 @@ def _paths() -> dict:
             "get": _op("The signed-in member", {200: member}, security=cookie),
             "delete": _op("Erase the account and its personal data", {204: None}, (404,),
                           body=m.DELETE_ME, security=cookie),
+            "patch": _op("Change the display name", {200: member}, (404,), body=m.UPDATE_ME,
+                         security=cookie),
         },
+        "/api/v1/me/password": {"put": _op(
+            "Change the password: every other session ends; this one continues under a new "
+            "cookie", {204: None}, (404, 429), body=m.CHANGE_PASSWORD, security=cookie)},
+        "/api/v1/me/sessions": {
+            "get": _op("The member's active sessions", {200: {
+                "type": "object", "required": ["sessions"], "properties": {"sessions": {
+                    "type": "array", "items": SESSION}}}}, security=cookie),
+            "delete": _op("End every session but this one", {204: None}, (403,),
+                          security=cookie),
+        },
+        "/api/v1/me/sessions/{session_id}": {"delete": _op(
+            "End one session", {204: None}, (403, 404), security=cookie,
+            params=[_path_param("session_id")])},
         "/api/v1/me/consents": {"put": _op("Grant or withdraw consents", {200: {
             "type": "object", "required": ["consents"], "properties": {"consents": CONSENT_STATES}}},
             (404,), body=m.CONSENTS, security=cookie)},

@@ -1,0 +1,155 @@
+"""A member manages their own account: sessions, password, name."""
+import pytest
+
+from chalicelib.members.devices import device_summary
+from tests.integration.helpers import (
+    PASSWORD,
+    SESSION_COOKIE,
+    cookie_value,
+    login,
+    post_json,
+    verified_member,
+)
+
+pytestmark = pytest.mark.usefixtures("stack")
+
+FIREFOX_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0"
+SAFARI_IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+                 "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1")
+
+
+def login_as(client, email, user_agent, password=PASSWORD):
+    response = client.http.request("POST", "/api/v1/session", headers={
+        "Content-Type": "application/json", "User-Agent": user_agent},
+        body=('{"email": "%s", "password": "%s"}' % (email, password)).encode())
+    assert response.status_code == 200
+    return {"Cookie": f"{SESSION_COOKIE}={cookie_value(response)[0]}"}
+
+
+def sessions_of(client, headers):
+    response = client.http.get("/api/v1/me/sessions", headers=headers)
+    assert response.status_code == 200
+    return response.json_body["sessions"]
+
+
+def test_a_member_sees_their_sessions_and_ends_one_of_them(client, mailbox):
+    email, first = verified_member(client, mailbox)
+    office = login_as(client, email, FIREFOX_WINDOWS)
+    phone = login_as(client, email, SAFARI_IPHONE)
+
+    listed = sessions_of(client, phone)
+    assert len(listed) == 3
+    assert [s["current"] for s in listed].count(True) == 1
+    current = next(s for s in listed if s["current"])
+    assert current["device"] == "Safari on iPhone"
+    assert {"Firefox on Windows", "Safari on iPhone"} <= {s["device"] for s in listed}
+    for session in listed:
+        assert set(session) == {"id", "current", "created_at", "last_seen_at", "device"}
+        for header in (first, office, phone):  # the id is never the cookie or its hash
+            assert session["id"] not in header["Cookie"]
+    office_id = next(s["id"] for s in listed if s["device"] == "Firefox on Windows")
+
+    ended = client.http.delete(f"/api/v1/me/sessions/{office_id}", headers=phone)
+    assert ended.status_code == 204
+    assert client.http.get("/api/v1/me", headers=office).status_code == 401
+    assert client.http.get("/api/v1/me", headers=phone).status_code == 200
+    assert client.http.get("/api/v1/me", headers=first).status_code == 200
+    assert len(sessions_of(client, phone)) == 2
+    again = client.http.delete(f"/api/v1/me/sessions/{office_id}", headers=phone)
+    assert again.status_code == 404
+
+
+def test_a_member_cannot_end_another_members_session(client, mailbox):
+    _, mine = verified_member(client, mailbox)
+    _, theirs = verified_member(client, mailbox)
+    their_id = sessions_of(client, theirs)[0]["id"]
+    refused = client.http.delete(f"/api/v1/me/sessions/{their_id}", headers=mine)
+    assert refused.status_code == 404
+    assert client.http.get("/api/v1/me", headers=theirs).status_code == 200
+
+
+def test_ending_every_other_session_keeps_this_one(client, mailbox):
+    email, first = verified_member(client, mailbox)
+    others = [login(client, email) for _ in range(2)]
+    assert client.http.delete("/api/v1/me/sessions", headers=first).status_code == 204
+    for headers in others:
+        assert client.http.get("/api/v1/me", headers=headers).status_code == 401
+    assert [s["current"] for s in sessions_of(client, first)] == [True]
+
+
+def test_changing_the_password_ends_other_sessions_and_mails_a_notice(client, mailbox):
+    email, first = verified_member(client, mailbox)
+    other = login(client, email)
+    before = len(mailbox.to(email))
+
+    wrong = post_json(client, "/api/v1/me/password", {
+        "current_password": "not the password", "new_password": "a brand new passphrase"},
+        first, method="PUT")
+    assert wrong.status_code == 401 and wrong.json_body["error"]["code"] == "invalid_credentials"
+    assert client.http.get("/api/v1/me", headers=other).status_code == 200  # nothing changed
+
+    weak = post_json(client, "/api/v1/me/password", {
+        "current_password": PASSWORD, "new_password": "short"}, first, method="PUT")
+    assert weak.status_code == 400 and weak.json_body["error"]["field"] == "new_password"
+
+    changed = post_json(client, "/api/v1/me/password", {
+        "current_password": PASSWORD, "new_password": "a brand new passphrase"},
+        first, method="PUT")
+    assert changed.status_code == 204
+    new_value, cookie = cookie_value(changed)
+    assert "HttpOnly" in cookie and "Secure" in cookie
+    renewed = {"Cookie": f"{SESSION_COOKIE}={new_value}"}
+    assert renewed != first
+    assert client.http.get("/api/v1/me", headers=renewed).status_code == 200
+    assert client.http.get("/api/v1/me", headers=first).status_code == 401  # the old id is gone
+    assert client.http.get("/api/v1/me", headers=other).status_code == 401
+    assert post_json(client, "/api/v1/session",
+                     {"email": email, "password": PASSWORD}).status_code == 401
+    login(client, email, "a brand new passphrase")
+    notices = mailbox.wait_for(email, count=before + 1)[before:]
+    assert len(notices) == 1 and "password" in notices[0]["subject"].lower()
+
+
+def test_the_current_password_cannot_be_guessed_faster_than_at_login(client, mailbox):
+    email, headers = verified_member(client, mailbox)
+    answers = [post_json(client, "/api/v1/me/password", {
+        "current_password": f"guess number {i}", "new_password": "a brand new passphrase"},
+        headers, method="PUT").status_code for i in range(7)]
+    assert answers[:5] == [401] * 5 and answers[5:] == [429, 429]
+
+
+def test_a_member_changes_their_name(client, mailbox):
+    _, headers = verified_member(client, mailbox)
+    changed = post_json(client, "/api/v1/me", {"display_name": "  Robin   Office "}, headers,
+                        method="PATCH")
+    assert changed.status_code == 200
+    assert changed.json_body["member"]["display_name"] == "Robin Office"
+    assert client.http.get("/api/v1/me", headers=headers).json_body["member"][
+        "display_name"] == "Robin Office"
+    bad = post_json(client, "/api/v1/me", {"display_name": "Robin\u0000"}, headers,
+                    method="PATCH")
+    assert bad.status_code == 400
+    assert client.http.get("/api/v1/me", headers=headers).json_body["member"][
+        "display_name"] == "Robin Office"
+    other_site = post_json(client, "/api/v1/me", {"display_name": "Mallory"},
+                           {**headers, "Origin": "https://evil.example"}, method="PATCH")
+    assert other_site.status_code == 403
+
+
+@pytest.mark.parametrize("agent, summary", [
+    (FIREFOX_WINDOWS, "Firefox on Windows"),
+    (SAFARI_IPHONE, "Safari on iPhone"),
+    ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+     "Chrome/156.0.0.0 Safari/537.36", "Chrome on Linux"),
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+     "Chrome/140.0.0.0 Safari/537.36 Edg/140.0.0.0", "Edge on Windows"),
+    ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+     "Version/18.0 Safari/605.1.15", "Safari on macOS"),
+    ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+     "Chrome/140.0.0.0 Mobile Safari/537.36", "Chrome on Android"),
+    ("curl/8.5.0", "curl"),
+    ("", "Unknown device"),
+    (None, "Unknown device"),
+])
+def test_device_summaries(agent, summary):
+    assert device_summary(agent) == summary
