@@ -17,7 +17,7 @@ import json
 from datetime import datetime
 from typing import NamedTuple, Optional
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib.members.models import ConsentEvent, ConsentMap, ConsentState, Member
 from chalicelib.platform import clock, dynamo
@@ -26,7 +26,7 @@ from chalicelib.platform.crypto import sign
 from chalicelib.platform.dynamo import storage_errors, transaction
 from chalicelib.platform.errors import NotFoundError, UnavailableError
 from chalicelib.platform.policy import policy_version
-from chalicelib.platform.vocabulary import PURPOSES, SOURCES
+from chalicelib.platform.vocabulary import PARTNER_PROMOTIONS, PURPOSES, SOURCES
 from chalicelib.statistics import counters
 
 AUDIENCE_SHARDS = 4
@@ -134,8 +134,11 @@ def chained_change(member: Member, changes: dict, provenance: Provenance,
 
 
 def change(member_id: str, wanted: dict, provenance: Provenance,
-           now: datetime | None = None) -> Member:
-    """Apply purpose → granted; records an event per actual change. Safe under concurrency."""
+           now: datetime | None = None, once=None) -> Member | None:
+    """Apply purpose → granted; records an event per actual change. Safe under concurrency.
+
+    With ``once`` (a date attribute of the member), the change is made only if that attribute
+    is not set yet, and sets it: None when it was already set."""
     unknown = set(wanted) - set(PURPOSES)
     if unknown:
         raise ValueError(f"unknown consent purposes {sorted(unknown)}")
@@ -145,18 +148,26 @@ def change(member_id: str, wanted: dict, provenance: Provenance,
                 member = Member.get(member_id, consistent_read=True)
             except Member.DoesNotExist:
                 raise NotFoundError("no such member") from None
+        if once is not None and getattr(member, once.attr_name) is not None:
+            return None
         changes = {p: g for p, g in wanted.items() if is_granted(member, p) != g
                    or getattr(member.consents, p, None) is None}
         if not changes:
+            if once is not None:
+                _mark_once(member, once, now or clock.now())
             return member
         events, consents, actions = chained_change(member, changes, provenance,
                                                    now or clock.now())
+        condition = Member.consent_seq == int(member.consent_seq)
+        if once is not None:
+            actions.append(once.set(events[-1].at))
+            condition &= once.does_not_exist()
         try:
             with storage_errors(), transaction() as tx:
                 tx.update(member, actions=[
                     *actions,
                     *audience_actions(member_id, consents, member.email_verified, member.suppressed),
-                ], condition=(Member.consent_seq == int(member.consent_seq)))
+                ], condition=condition)
                 for event in events:
                     tx.save(event, condition=ConsentEvent.seq.does_not_exist())
         except TransactWriteError as exc:
@@ -173,6 +184,36 @@ def change(member_id: str, wanted: dict, provenance: Provenance,
             setattr(member, name, value)
         return member
     raise UnavailableError("Too many simultaneous changes; try again.", retry_after=1)
+
+
+def apply_gpc(member_id: str, provenance: Provenance, now: datetime | None = None) -> bool:
+    """A signed-in browser sends Global Privacy Control: partner promotions are withdrawn,
+    once per member (the member item keeps when). A grant the member makes afterwards stands.
+    Returns True when this call withdrew them."""
+    now = now or clock.now()
+    with storage_errors():
+        try:
+            member = Member.get(member_id, consistent_read=True)
+        except Member.DoesNotExist:
+            return False
+    if member.gpc_applied_at is not None:
+        return False
+    if not is_granted(member, PARTNER_PROMOTIONS):
+        _mark_once(member, Member.gpc_applied_at, now)
+        return False
+    before = int(member.consent_seq)
+    changed = change(member_id, {PARTNER_PROMOTIONS: False}, provenance, now,
+                     once=Member.gpc_applied_at)
+    return changed is not None and int(changed.consent_seq) > before
+
+
+def _mark_once(member: Member, once, now: datetime) -> None:
+    try:
+        with storage_errors():
+            member.update(actions=[once.set(now)], condition=once.does_not_exist())
+    except UpdateError as exc:
+        if not dynamo.condition_failed(exc):
+            raise
 
 
 def count_events(events: list) -> None:

@@ -95,6 +95,8 @@ class Member(BaseModel):
     # in with it answers "not confirmed" exactly as it would for a new address.
     attempt_hash = UnicodeAttribute(null=True)
     attempt_at = UTCDateTimeAttribute(null=True)
+    # When a signed-in browser's Global Privacy Control was first applied (once per member).
+    gpc_applied_at = UTCDateTimeAttribute(null=True)
 
     offers_audience = OffersAudienceIndex()
     partner_promotions_audience = PartnerPromotionsAudienceIndex()
@@ -149,6 +151,7 @@ class Session(BaseModel):
     absolute_expires_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute()
     user_agent = UnicodeAttribute(null=True)
+    gpc_seen = BooleanAttribute(null=True)  # this browser's Sec-GPC was applied to the member
 
     by_member = MemberSessionIndex()
 

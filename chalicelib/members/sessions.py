@@ -29,6 +29,7 @@ class ActiveSession(NamedTuple):
     session_hash: str
     created_at: datetime
     absolute_expires_at: datetime
+    gpc_seen: bool = False
 
 
 def create(member_id: str, user_agent: str | None = None,
@@ -61,7 +62,17 @@ def lookup(cookie_value: str | None, now: datetime | None = None) -> Optional[Ac
     if now - session.last_seen_at >= TOUCH_INTERVAL:
         _touch(session, now)
     return ActiveSession(session.member_id, session.session_hash, session.created_at,
-                         session.absolute_expires_at)
+                         session.absolute_expires_at, bool(session.gpc_seen))
+
+
+def mark_gpc_seen(session_hash: str) -> None:
+    """This session's Global Privacy Control has been applied: later requests skip it."""
+    try:
+        with storage_errors():
+            Session(session_hash).update(actions=[Session.gpc_seen.set(True)],
+                                         condition=Session.session_hash.exists())
+    except UpdateError:
+        pass  # the session ended meanwhile
 
 
 def _touch(session: Session, now: datetime) -> None:

@@ -24,11 +24,24 @@ def session_cookie_value(request) -> Optional[str]:
     return cookies.request_cookie(request, cookies.SESSION_COOKIE)
 
 
+def gpc(request) -> bool:
+    """Global Privacy Control: the browser asks not to share or sell personal data."""
+    return (request.headers.get("sec-gpc") or "").strip() == "1"
+
+
 def current_session(request):
-    """The live session of this request (one read, then cached on the request)."""
+    """The live session of this request (one read, then cached on the request).
+
+    A signed-in browser that sends Global Privacy Control has partner promotions withdrawn,
+    once per member; the session remembers that it was applied, so it costs nothing after."""
     cached = getattr(request, "_eso_session", _UNSET)
     if cached is _UNSET:
         cached = members.sessions.lookup(session_cookie_value(request))
+        if cached is not None and not cached.gpc_seen and gpc(request):
+            members.consent.apply_gpc(cached.member_id, provenance(
+                request, "gpc", request.path))
+            members.sessions.mark_gpc_seen(cached.session_hash)
+            cached = cached._replace(gpc_seen=True)
         request._eso_session = cached
     return cached
 

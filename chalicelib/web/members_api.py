@@ -14,6 +14,7 @@ from chalicelib.platform.vocabulary import (
 )
 from chalicelib.web import cookies, presenters
 from chalicelib.web.auth import (
+    gpc,
     provenance,
     require_session,
     session_cookie_value,
@@ -59,11 +60,6 @@ CONTACT = {"type": "object", "additionalProperties": False,
            "properties": {"email": _EMAIL, "topic": {"type": "string", "enum": list(CONTACT_TOPICS)},
                           "message": {"type": "string", "maxLength": CONTACT_MAX_MESSAGE,
                                       "x-multiline": True}}}
-
-
-def gpc(request) -> bool:
-    """Global Privacy Control: the browser asks not to share or sell personal data."""
-    return (request.headers.get("sec-gpc") or "").strip() == "1"
 
 
 def registration_consents(request, given: dict) -> dict:

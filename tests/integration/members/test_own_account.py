@@ -153,3 +153,48 @@ def test_a_member_changes_their_name(client, mailbox):
 ])
 def test_device_summaries(agent, summary):
     assert device_summary(agent) == summary
+
+
+def consents(client, headers):
+    return client.http.get("/api/v1/me", headers=headers).json_body["member"]["consents"]
+
+
+def history(client, headers):
+    return client.http.get("/api/v1/me/consents/history", headers=headers).json_body["events"]
+
+
+def test_a_signed_in_browser_with_gpc_withdraws_partner_promotions_once(client, mailbox):
+    _, headers = verified_member(client, mailbox, offers=True, partner_promotions=True)
+    assert consents(client, headers)["partner_promotions"]["granted"] is True
+    with_gpc = {**headers, "Sec-GPC": "1"}
+
+    assert client.http.get("/api/v1/me", headers=with_gpc).status_code == 200
+    assert consents(client, headers)["partner_promotions"]["granted"] is False
+    assert consents(client, headers)["offers"]["granted"] is True  # only partner promotions
+    last = history(client, headers)[-1]
+    assert (last["purpose"], last["granted"], last["source"]) == (
+        "partner_promotions", False, "gpc")
+
+    # The member's own later choice stands, however often the browser sends the signal.
+    granted = post_json(client, "/api/v1/me/consents", {"partner_promotions": True}, with_gpc,
+                        method="PUT")
+    assert granted.status_code == 200
+    for _ in range(2):
+        client.http.get("/api/v1/me", headers=with_gpc)
+    assert consents(client, headers)["partner_promotions"]["granted"] is True
+    # ...in a new session too: the signal is applied once per member, not per session.
+    again = {**login(client, _email_of(client, headers)), "Sec-GPC": "1"}
+    client.http.get("/api/v1/me", headers=again)
+    assert consents(client, headers)["partner_promotions"]["granted"] is True
+    assert [e["source"] for e in history(client, headers)].count("gpc") == 1
+
+
+def test_gpc_on_a_member_who_already_declined_records_nothing(client, mailbox):
+    _, headers = verified_member(client, mailbox, offers=True, partner_promotions=False)
+    before = history(client, headers)
+    client.http.get("/api/v1/me", headers={**headers, "Sec-GPC": "1"})
+    assert history(client, headers) == before
+
+
+def _email_of(client, headers):
+    return client.http.get("/api/v1/me", headers=headers).json_body["member"]["email"]
