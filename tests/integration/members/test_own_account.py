@@ -198,3 +198,30 @@ def test_gpc_on_a_member_who_already_declined_records_nothing(client, mailbox):
 
 def _email_of(client, headers):
     return client.http.get("/api/v1/me", headers=headers).json_body["member"]["email"]
+
+
+@pytest.mark.parametrize("password", ["Summer2024!", "qwertyuiop1", "esmalloffice2026",
+                                      "password1234"])
+def test_common_or_guessable_passwords_are_refused_with_advice(client, mailbox, password):
+    from tests.integration.helpers import new_email, register
+
+    email = new_email("weak")
+    refused = register(client, email, password=password)
+    assert refused.status_code == 400
+    error = refused.json_body["error"]
+    assert error["code"] == "weak_password" and error["field"] == "password"
+    assert "unrelated words" in error["message"]
+    assert mailbox.to(email) == []  # nothing was registered
+
+    _, headers = verified_member(client, mailbox)
+    change = post_json(client, "/api/v1/me/password", {
+        "current_password": PASSWORD, "new_password": password}, headers, method="PUT")
+    assert change.status_code == 400 and change.json_body["error"]["field"] == "new_password"
+
+
+def test_a_password_made_of_the_members_own_address_is_refused(client, mailbox):
+    from tests.integration.helpers import new_email, register
+
+    email = new_email("ownaddress")
+    refused = register(client, email, password=email.split("@")[0] + "!")
+    assert refused.status_code == 400 and refused.json_body["error"]["code"] == "weak_password"

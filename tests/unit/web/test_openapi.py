@@ -16,6 +16,8 @@ BODY_SCHEMAS = {
     ("/api/v1/session", "post"): members_api.LOGIN,
     ("/api/v1/me/consents", "put"): members_api.CONSENTS,
     ("/api/v1/me", "delete"): members_api.DELETE_ME,
+    ("/api/v1/me", "patch"): members_api.UPDATE_ME,
+    ("/api/v1/me/password", "put"): members_api.CHANGE_PASSWORD,
     ("/api/v1/password-reset", "post"): members_api.RESET,
     ("/api/v1/password-reset/confirm", "post"): members_api.RESET_CONFIRM,
     ("/api/v1/contact", "post"): members_api.CONTACT,
