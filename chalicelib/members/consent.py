@@ -163,7 +163,7 @@ def change(member_id: str, wanted: dict, provenance: Provenance,
             actions.append(once.set(events[-1].at))
             condition &= once.does_not_exist()
         try:
-            with storage_errors(), transaction() as tx:
+            with transaction() as tx:
                 tx.update(member, actions=[
                     *actions,
                     *audience_actions(member_id, consents, member.email_verified, member.suppressed),
@@ -171,9 +171,11 @@ def change(member_id: str, wanted: dict, provenance: Provenance,
                 for event in events:
                     tx.save(event, condition=ConsentEvent.seq.does_not_exist())
         except TransactWriteError as exc:
-            # Another change came first (the sequence moved on): read again and retry.
+            # Another change came first (the sequence moved on) or held the item: read again
+            # and retry.
             if not dynamo.only_contention(exc, also=("ConditionalCheckFailed",)):
-                raise
+                with storage_errors():
+                    raise
             continue
         count_events(events)
         # The member as written (no second read): the state, sequence, head and audiences.

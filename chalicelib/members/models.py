@@ -174,6 +174,8 @@ class Token(BaseModel):
     member_id = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute()
+    # An address change's link: the new address; its undo link: the old one.
+    email = UnicodeAttribute(null=True)
 
     by_member = MemberTokenIndex()
 

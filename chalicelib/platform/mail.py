@@ -23,6 +23,11 @@ SUBJECTS = {
     "already_registered": "You already have an eSmallOffice account",
     "reset_password": "Reset your eSmallOffice password",
     "password_changed": "Your eSmallOffice password was changed",
+    "email_change_confirm": "Confirm your new e-mail address for eSmallOffice",
+    "email_change_requested": "Your eSmallOffice e-mail address is about to change",
+    "email_changed": "Your eSmallOffice e-mail address was changed",
+    "email_change_done": "This is now your eSmallOffice e-mail address",
+    "email_change_taken": "Someone asked to use this address at eSmallOffice",
     "contact": "[eSO contact] {topic} question",
     "partner_contact": "An eSmallOffice member wrote to {partner_name}",
 }

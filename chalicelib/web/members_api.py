@@ -43,6 +43,11 @@ VERIFY = {"type": "object", "additionalProperties": False, "required": ["token"]
 LOGIN = {"type": "object", "additionalProperties": False, "required": ["email", "password"],
          "properties": {"email": _EMAIL, "password": _PASSWORD}}
 CONSENTS = {**_CONSENTS, "minProperties": 1}
+CHANGE_EMAIL = {"type": "object", "additionalProperties": False,
+                "required": ["new_email", "password"],
+                "properties": {"new_email": _EMAIL, "password": _PASSWORD}}
+TOKEN_ONLY = {"type": "object", "additionalProperties": False, "required": ["token"],
+              "properties": {"token": _TOKEN}}
 UPDATE_ME = {"type": "object", "additionalProperties": False, "required": ["display_name"],
              "properties": {"display_name": {"type": ["string", "null"], "maxLength": 200}}}
 CHANGE_PASSWORD = {"type": "object", "additionalProperties": False,
@@ -139,6 +144,29 @@ def change_password():
         session.member_id, data["current_password"], data["new_password"],
         request.headers.get("user-agent"), source=client_address(request))
     return _no_content({"Set-Cookie": cookies.session_cookie(value, max_age)})
+
+
+@bp.route("/api/v1/me/email", methods=["POST"], content_types=ANY_CONTENT)
+def change_email():
+    request = bp.current_request
+    session = require_session(request)
+    data = json_body(request, CHANGE_EMAIL)
+    members.email_change.request_change(session.member_id, data["new_email"], data["password"],
+                                        source=client_address(request))
+    return json_response({"status": "confirmation_sent"}, 202)
+
+
+@bp.route("/api/v1/me/email/confirm", methods=["POST"], content_types=ANY_CONTENT)
+def confirm_email_change():
+    members.email_change.confirm_change(json_body(bp.current_request, TOKEN_ONLY)["token"])
+    return json_response({"status": "email_changed"})
+
+
+@bp.route("/api/v1/me/email/undo", methods=["POST"], content_types=ANY_CONTENT)
+def undo_email_change():
+    members.email_change.undo_change(json_body(bp.current_request, TOKEN_ONLY)["token"])
+    return json_response({"status": "email_restored"}, headers={
+        "Set-Cookie": cookies.clear_session_cookie()})
 
 
 @bp.route("/api/v1/me/sessions", methods=["GET"])

@@ -186,6 +186,17 @@ def _paths() -> dict:
         "/api/v1/me/password": {"put": _op(
             "Change the password: every other session ends; this one continues under a new "
             "cookie", {204: None}, (404, 429), body=m.CHANGE_PASSWORD, security=cookie)},
+        "/api/v1/me/email": {"post": _op(
+            "Change the e-mail address: a link goes to the new address (the same answer when "
+            "that address is taken)", {202: status("confirmation_sent")}, (404, 429),
+            body=m.CHANGE_EMAIL, security=cookie)},
+        "/api/v1/me/email/confirm": {"post": _op(
+            "Confirm a new address with the token mailed to it", {200: status("email_changed")},
+            (403, 404, 409), body=m.TOKEN_ONLY)},
+        "/api/v1/me/email/undo": {"post": _op(
+            "Undo an address change from the old address: restored, every session ends, a "
+            "reset link goes to it", {200: status("email_restored")}, (403, 404, 409),
+            body=m.TOKEN_ONLY)},
         "/api/v1/me/sessions": {
             "get": _op("The member's active sessions", {200: {
                 "type": "object", "required": ["sessions"], "properties": {"sessions": {
