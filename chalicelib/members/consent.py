@@ -230,8 +230,13 @@ def history(member_id: str) -> list:
         return list(ConsentEvent.query(member_id, scan_index_forward=True, consistent_read=True))
 
 
+def event_id(event: ConsentEvent) -> str:
+    """The public id of a consent event: derived one way from its chain hash."""
+    return hashlib.sha256(f"consent-event:{event.event_hash}".encode()).hexdigest()[:24]
+
+
 def event_json(event: ConsentEvent, full: bool = False) -> dict:
-    data = {"purpose": event.purpose, "granted": event.granted, "at": iso(event.at),
+    data = {"id": event_id(event), "purpose": event.purpose, "granted": event.granted, "at": iso(event.at),
             "source": event.source, "policy_version": event.policy_version}
     if full:
         data.update({"seq": int(event.seq), "page": event.page, "origin": event.origin,

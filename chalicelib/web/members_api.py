@@ -48,6 +48,8 @@ CHANGE_EMAIL = {"type": "object", "additionalProperties": False,
                 "properties": {"new_email": _EMAIL, "password": _PASSWORD}}
 TOKEN_ONLY = {"type": "object", "additionalProperties": False, "required": ["token"],
               "properties": {"token": _TOKEN}}
+VERIFY_RECEIPT = {"type": "object", "additionalProperties": False, "required": ["receipt"],
+                  "properties": {"receipt": {"type": "object"}}}
 UPDATE_ME = {"type": "object", "additionalProperties": False, "required": ["display_name"],
              "properties": {"display_name": {"type": ["string", "null"], "maxLength": 200}}}
 CHANGE_PASSWORD = {"type": "object", "additionalProperties": False,
@@ -207,6 +209,21 @@ def consent_history():
     session = require_session(bp.current_request)
     return json_response({"events": [members.consent.event_json(e)
                                      for e in members.consent.history(session.member_id)]})
+
+
+@bp.route("/api/v1/me/consents/history/{event_id}/receipt", methods=["GET"])
+def consent_receipt(event_id):
+    session = require_session(bp.current_request)
+    member = members.get_member(session.member_id)
+    receipt = members.receipts.for_member(session.member_id, member.email, event_id)
+    return json_response(receipt, headers={
+        "Content-Disposition": f'attachment; filename="consent-receipt-{receipt["receipt_id"]}.json"'})
+
+
+@bp.route("/api/v1/consent-receipts/verify", methods=["POST"], content_types=ANY_CONTENT)
+def verify_consent_receipt():
+    receipt = json_body(bp.current_request, VERIFY_RECEIPT)["receipt"]
+    return json_response({"valid": members.receipts.verify(receipt)})
 
 
 @bp.route("/api/v1/me/export", methods=["GET"])

@@ -44,8 +44,9 @@ MEMBER = {
                    "consents": CONSENT_STATES},
 }
 CONSENT_EVENT = {
-    "type": "object", "required": ["purpose", "granted", "at", "source", "policy_version"],
-    "properties": {"purpose": {"enum": list(PURPOSES)}, "granted": {"type": "boolean"},
+    "type": "object", "required": ["id", "purpose", "granted", "at", "source", "policy_version"],
+    "properties": {"id": {"type": "string"}, "purpose": {"enum": list(PURPOSES)},
+                   "granted": {"type": "boolean"},
                    "at": _TIME, "source": {"type": "string"},
                    "policy_version": {"type": ["string", "null"]}},
 }
@@ -132,6 +133,9 @@ def _query(name: str, required: bool = False, **schema) -> dict:
 _DAY = {"pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
 
 
+RECEIPT = {"type": "object",
+           "required": ["version", "receipt_id", "controller", "pii_principal_id", "purpose",
+                        "state", "policy_version", "time", "method", "signature"]}
 SESSION = {"type": "object", "additionalProperties": False,
            "required": ["id", "current", "created_at", "last_seen_at", "device"],
            "properties": {"id": {"type": "string"}, "current": {"type": "boolean"},
@@ -214,6 +218,14 @@ def _paths() -> dict:
             "type": "object", "required": ["events"],
             "properties": {"events": {"type": "array", "items": CONSENT_EVENT}}}},
             (404,), security=cookie)},
+        "/api/v1/me/consents/history/{event_id}/receipt": {"get": _op(
+            "One consent event as a signed receipt (JSON)", {200: RECEIPT}, (404,),
+            security=cookie, params=[_path_param("event_id")])},
+        "/api/v1/consent-receipts/verify": {"post": _op(
+            "Check that a consent receipt is genuine and unaltered", {200: {
+                "type": "object", "required": ["valid"],
+                "properties": {"valid": {"type": "boolean"}}}}, body=m.VERIFY_RECEIPT,
+            tag="other")},
         "/api/v1/me/export": {"get": _op("Every piece of personal data held", {200: {
             "type": "object", "required": ["member", "consent_history", "sessions",
                                            "referral_clicks", "partner_transactions",
