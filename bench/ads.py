@@ -105,17 +105,18 @@ def _run(requests: int) -> list:
 
     from app import app
     from chalicelib import ads
-    from chalicelib.ads.models import Ad, AdViews
+    from chalicelib.ads.models import Ad, AdSlot, AdViews
     from chalicelib.ops import tables
     from chalicelib.statistics.models import DailyCounter
     from chalicelib.web.cookies import VISITOR_COOKIE
 
     tables.create_missing()
+    ads.declare_slot(SLOT)
     for i in range(ADS_IN_SLOT):
         ads.create_ad(slot=SLOT, title=f"Bench ad {i}", target_url="https://example.com/",
                       frequency_cap=ads.MAX_FREQUENCY_CAP, ad_id=f"ad-bench-{i}")
     counter = CallCounter()
-    for model in (Ad, AdViews, DailyCounter):
+    for model in (Ad, AdSlot, AdViews, DailyCounter):
         counter.hook(model)
     cookies = [f"{VISITOR_COOKIE}={'v%023d' % i}" for i in range(VISITORS)]
     rows = []

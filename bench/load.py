@@ -78,7 +78,7 @@ class Load:
         created = partners.create(f"Load {tag}", "https://shop.example/landing",
                                   privacy_policy_url="https://shop.example/privacy")
         self.partner_id, self.key = created.partner_id, created.api_key
-        self.slot = f"load-{tag}"
+        self.slot = ads.declare_slot(f"load-{tag}").slot
         self.ads = [ads.create_ad(slot=self.slot, title=f"Ad {i}", target_url="https://ads.example/x",
                                   frequency_cap=50).ad_id for i in range(3)]
         self.counts = collections.Counter()  # successful counted requests, by counter

@@ -55,6 +55,7 @@ def _registration_counters(calls) -> list:
 def _impressions(calls) -> list:
     from chalicelib import ads
 
+    ads.declare_slot("benchstats")
     ad = ads.create_ad(slot="benchstats", title="Bench", target_url="https://x.example/")
     samples, writes = [], []
     for i in range(50):
@@ -98,6 +99,7 @@ def _report(calls) -> list:
 
     start = date(2026, 1, 1)
     end = start + timedelta(days=DAYS - 1)
+    ads.declare_slot("benchreport")
     ad_ids = [ads.create_ad(slot="benchreport", title=f"Ad {n}", target_url="https://x.example/").ad_id
               for n in range(2)]
     shop = partners.create("Bench shop", "https://shop.example/").partner_id

@@ -1,4 +1,4 @@
-"""Ads: the operator's catalogue and the per-visitor rotation that serves it.
+"""Ads: the declared slots, the operator's catalogue and the per-visitor rotation that serves it.
 
 Other packages use ads through the names below; only this package touches its tables.
 """
@@ -8,16 +8,24 @@ _EXPORTS = {
     "AdInfo": "catalogue",
     "AdServer": "rotation",
     "MAX_FREQUENCY_CAP": "catalogue",
+    "SlotInfo": "slots",
     "StaleViewsError": "rotation",
     "VIEWS_TTL": "catalogue",
     "Views": "rotation",
+    "check_slot": "slots",
     "click": "rotation",
     "create_ad": "catalogue",
+    "declare_slot": "slots",
     "disable_ad": "catalogue",
+    "edit_ad": "catalogue",
+    "enable_ad": "catalogue",
     "get_ad": "catalogue",
+    "is_declared": "slots",
     "list_ads": "catalogue",
+    "list_slots": "slots",
     "next_ad": "rotation",
     "parse_time": "catalogue",
+    "require_declared": "slots",
     "slot_cache": "rotation",
     "viewer_hash": "rotation",
 }

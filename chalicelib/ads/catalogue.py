@@ -1,12 +1,14 @@
 """Ads: the operator's catalogue (what an ad shows, where a click goes, how often one visitor
-may see it). The rotation that serves them is ``chalicelib.ads.rotation``.
+may see it). The rotation that serves them is ``chalicelib.ads.rotation``; the slots they are
+shown in are ``chalicelib.ads.slots``.
 
+Changes reach serving containers when their slot cache expires (``rotation.CACHE_SECONDS``).
 """
 from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Optional
 from urllib.parse import quote, urlsplit
@@ -15,9 +17,11 @@ from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib import partners
 from chalicelib.ads.models import Ad
+from chalicelib.ads.slots import check_slot, require_declared
 from chalicelib.platform import clock, errors
 from chalicelib.platform.clock import iso
 from chalicelib.platform.dynamo import condition_failed, storage_errors
+from chalicelib.platform.text import check_text
 
 DAY_MS = 24 * 3600 * 1000
 VIEWS_TTL = timedelta(days=30)
@@ -35,7 +39,6 @@ MAX_TITLE = 80
 MAX_BODY = 280
 MAX_URL = 2048
 
-_SLOT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _AD_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,47}$")
 
 
@@ -109,18 +112,10 @@ def parse_time(text: str, name: str) -> datetime:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
-def check_slot(slot: Optional[str]) -> str:
-    if not slot:
-        raise errors.ValidationError("a slot is required", field="slot")
-    if not _SLOT.match(slot):
-        raise errors.ValidationError(
-            "slot must be 1-32 lower-case letters, digits, '-' or '_'", field="slot")
-    return slot
-
-
-def _check_url(url: Optional[str], name: str) -> Optional[str]:
-    if url is None:
+def _check_url(url: Optional[str], name: str, required: bool = False) -> Optional[str]:
+    if url is None and not required:
         return None
+    url = url if isinstance(url, str) else ""
     parts = urlsplit(url)
     if (parts.scheme not in ("https", "http") or not parts.hostname or len(url) > MAX_URL
             or any(c.isspace() or ord(c) < 32 for c in url)):
@@ -129,7 +124,7 @@ def _check_url(url: Optional[str], name: str) -> Optional[str]:
 
 
 def _check_text(text: Optional[str], name: str, limit: int, required: bool) -> Optional[str]:
-    text = text.strip() if text is not None else None
+    text = check_text(text, name).strip() if text is not None else None
     if not text:
         if required:
             raise errors.ValidationError(f"{name} must not be empty", field=name)
@@ -146,34 +141,61 @@ def _check_int(value, name: str, low: int, high: int) -> int:
     return value
 
 
+_CLEARABLE = ("body", "image_url", "starts_at", "ends_at")
+_EDITABLE = ("slot", "title", "body", "target_url", "image_url", "weight", "frequency_cap",
+             "starts_at", "ends_at")
+
+
+def _checked(fields: dict) -> dict:
+    """The given fields of an ad, each checked as the operator gave it (no storage)."""
+    checks = {
+        "slot": lambda v: check_slot(v),
+        "title": lambda v: _check_text(v, "title", MAX_TITLE, True),
+        "body": lambda v: _check_text(v, "body", MAX_BODY, False),
+        "target_url": lambda v: _check_url(v, "target url", required=True),
+        "image_url": lambda v: _check_url(v, "image url"),
+        "weight": lambda v: _check_int(v, "weight", 1, MAX_WEIGHT),
+        "frequency_cap": lambda v: _check_int(v, "frequency cap", 1, MAX_FREQUENCY_CAP),
+        "starts_at": lambda v: v,
+        "ends_at": lambda v: v,
+    }
+    return {name: checks[name](value) for name, value in fields.items()}
+
+
+def _check_window(starts_at: Optional[datetime], ends_at: Optional[datetime],
+                  now: datetime) -> None:
+    if ends_at is not None and ends_at <= (starts_at or now):
+        raise errors.ValidationError("the end must be after the start (and after now)",
+                                     field="end")
+
+
+def _check_partner(partner_id: Optional[str]) -> None:
+    if partner_id is None:
+        return
+    try:
+        partners.get_active(partner_id)
+    except errors.NotFoundError:
+        raise errors.ValidationError(f"no active partner {partner_id!r}",
+                                     field="partner") from None
+
+
 def create_ad(*, slot: str, title: str, target_url: str, body: Optional[str] = None,
               image_url: Optional[str] = None, partner_id: Optional[str] = None,
               weight: int = DEFAULT_WEIGHT, frequency_cap: int = DEFAULT_FREQUENCY_CAP,
               starts_at: Optional[datetime] = None, ends_at: Optional[datetime] = None,
               ad_id: Optional[str] = None, now: Optional[datetime] = None) -> AdInfo:
-    """Validate and store a new ad (operator input); ``ad_id`` is for fixed demo ids."""
+    """Validate and store a new ad in a declared slot (operator input); ``ad_id`` is for fixed
+    demo ids."""
     now = now or clock.now()
-    check_slot(slot)
-    if partner_id is not None:
-        try:
-            partners.get_active(partner_id)
-        except errors.NotFoundError:
-            raise errors.ValidationError(f"no active partner {partner_id!r}",
-                                         field="partner") from None
-    if ends_at is not None and ends_at <= (starts_at or now):
-        raise errors.ValidationError("the end must be after the start (and after now)",
-                                     field="end")
+    fields = _checked(dict(slot=slot, title=title, body=body, target_url=target_url,
+                           image_url=image_url, weight=weight, frequency_cap=frequency_cap,
+                           starts_at=starts_at, ends_at=ends_at))
+    _check_window(starts_at, ends_at, now)
     if ad_id is not None and not _AD_ID.match(ad_id):
         raise errors.ValidationError("bad ad id", field="ad_id")
-    info = AdInfo(
-        ad_id=ad_id or "ad-" + secrets.token_hex(5), slot=slot,
-        title=_check_text(title, "title", MAX_TITLE, True),
-        body=_check_text(body, "body", MAX_BODY, False),
-        target_url=_check_url(target_url, "target url"),
-        image_url=_check_url(image_url, "image url"), partner_id=partner_id,
-        weight=_check_int(weight, "weight", 1, MAX_WEIGHT),
-        frequency_cap=_check_int(frequency_cap, "frequency cap", 1, MAX_FREQUENCY_CAP),
-        starts_at=starts_at, ends_at=ends_at)
+    _check_partner(partner_id)
+    require_declared(slot)
+    info = AdInfo(ad_id=ad_id or "ad-" + secrets.token_hex(5), partner_id=partner_id, **fields)
     item = Ad(info.ad_id, slot=info.slot, title=info.title, body=info.body,
               image_url=info.image_url, target_url=info.target_url,
               partner_id=info.partner_id, weight=info.weight,
@@ -211,14 +233,76 @@ def list_ads(slot: Optional[str] = None) -> list:
     return sorted(found, key=lambda ad: (ad.slot, ad.ad_id))
 
 
-def disable_ad(ad_id: str) -> AdInfo:
-    """Stop showing an ad (and stop redirecting its clicks). Unknown → NotFoundError."""
-    ad = get_ad(ad_id)
+def _unchanged(attribute, value):
+    """A condition: the stored ``attribute`` still holds ``value`` (absent when None)."""
+    return attribute.does_not_exist() if value is None else attribute == value
+
+
+def _update(ad_id: str, actions: list, condition=None) -> AdInfo:
+    """One UpdateItem of an existing ad, conditional on its existence (so it never creates
+    one) and on ``condition``. A failed condition is NotFoundError when the ad is gone,
+    ConflictError when it changed meanwhile."""
+    item = Ad(ad_id)
+    exists = Ad.ad_id.exists()
     try:
         with storage_errors():
-            Ad(ad.ad_id).update(actions=[Ad.active.set(False)], condition=Ad.ad_id.exists())
+            item.update(actions=actions,
+                        condition=exists if condition is None else exists & condition)
     except UpdateError as exc:
-        if condition_failed(exc):
-            raise errors.NotFoundError("There is no such ad.") from None
-        raise
-    return replace(ad, active=False)
+        if not condition_failed(exc):
+            raise
+        get_ad(ad_id)  # NotFoundError if it is gone
+        raise errors.ConflictError("the ad changed meanwhile; look again and retry",
+                                   code="ad_changed") from None
+    return AdInfo.from_item(item)
+
+
+def edit_ad(ad_id: str, now: Optional[datetime] = None, **changes) -> tuple:
+    """Change only the given fields of an existing ad, checked as for a new one.
+
+    ``None`` clears an optional field (body, image URL, start, end). Returns the ad as stored
+    and the names of the fields changed. Unknown ad → NotFoundError, and nothing is created.
+    """
+    unknown = set(changes) - set(_EDITABLE)
+    if unknown:
+        raise errors.ValidationError(f"an ad has no field {sorted(unknown)[0]!r}", field="ad")
+    if not changes:
+        raise errors.ValidationError("give at least one field to change", field="ad")
+    for name, value in changes.items():
+        if value is None and name not in _CLEARABLE:
+            raise errors.ValidationError(f"{name.replace('_', ' ')} cannot be cleared",
+                                         field=name)
+    fields = _checked(changes)
+    current = get_ad(ad_id)
+    # The window is checked against what is stored; the condition below makes sure it is
+    # still what was checked when the write lands.
+    condition = None
+    if "starts_at" in fields or "ends_at" in fields:
+        _check_window(fields.get("starts_at", current.starts_at),
+                      fields.get("ends_at", current.ends_at), now or clock.now())
+        condition = (_unchanged(Ad.starts_at, current.starts_at)
+                     & _unchanged(Ad.ends_at, current.ends_at))
+    if "slot" in fields:
+        require_declared(fields["slot"])
+    actions = [getattr(Ad, name).remove() if value is None else getattr(Ad, name).set(value)
+               for name, value in fields.items()]
+    return _update(ad_id, actions, condition), sorted(fields)
+
+
+def enable_ad(ad_id: str) -> AdInfo:
+    """Show a disabled ad again (its partner, if any, must be active). Unknown → NotFoundError."""
+    ad = get_ad(ad_id)
+    if ad.partner_id is not None:
+        try:
+            partners.get_active(ad.partner_id)
+        except errors.NotFoundError:
+            raise errors.ConflictError(
+                f"the ad's partner {ad.partner_id} is disabled; enable the partner first",
+                code="partner_disabled") from None
+    return _update(ad_id, [Ad.active.set(True)])
+
+
+def disable_ad(ad_id: str) -> AdInfo:
+    """Stop showing an ad (and stop redirecting its clicks). Unknown → NotFoundError."""
+    get_ad(ad_id)
+    return _update(ad_id, [Ad.active.set(False)])

@@ -1,4 +1,4 @@
-"""Ads and per-visitor ad views."""
+"""Ads, the declared ad slots, and per-visitor ad views."""
 from __future__ import annotations
 
 from pynamodb.attributes import (
@@ -64,4 +64,19 @@ class AdViews(BaseModel):
     expires_at = TTLAttribute()
 
 
-MODELS = (Ad, AdViews,)
+class AdSlot(BaseModel):
+    """A declared ad slot: a place pages and widgets may show ads (``home`` needs no item).
+
+    Every slot is in one partition (``scope`` is always ``"slots"``), so one Query reads them
+    all: the serving path caches that set per container and never scans.
+    """
+
+    Meta = table_meta("ad-slots")
+
+    scope = UnicodeAttribute(hash_key=True)
+    slot = UnicodeAttribute(range_key=True)
+    description = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+
+
+MODELS = (Ad, AdViews, AdSlot,)

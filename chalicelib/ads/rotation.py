@@ -14,7 +14,9 @@ version number, and per ad the version at its last showing and its showings of t
 hours. It holds no member identity and expires (TTL) 30 days after the visitor's last ad.
 Each ad served is one strongly consistent GetItem of that item and one PutItem conditional on
 its version; when two tabs of one visitor race, the loser reads again and chooses again. The
-ads of a slot come from one Query, cached per Lambda container for ``CACHE_SECONDS``.
+slot's declaration (one GetItem, none for ``home``) and its ads (one Query) are cached per
+Lambda container for ``CACHE_SECONDS``: a slot that is not declared is 404 ``unknown_slot``
+and its ads are never read; a declared slot with no eligible ad has nothing to show (204).
 """
 from __future__ import annotations
 
@@ -34,11 +36,11 @@ from chalicelib.ads.catalogue import (
     SAVE_ATTEMPTS,
     VIEWS_TTL,
     AdInfo,
-    check_slot,
     get_ad,
     ms,
 )
 from chalicelib.ads.models import Ad, AdViews
+from chalicelib.ads.slots import check_slot, is_declared
 from chalicelib.platform import clock as wall_clock
 from chalicelib.platform import errors, observability
 from chalicelib.platform.dynamo import condition_failed, storage_errors
@@ -49,12 +51,16 @@ CACHE_MAX_SLOTS = 256
 
 
 class SlotCache:
-    """The ads of each slot, read with one Query and kept per container for ``ttl`` seconds."""
+    """Per slot, whether it is declared and its ads: read once (a GetItem of the slot unless it
+    is ``home``, then one Query of its ads) and kept per container for ``ttl`` seconds. A slot
+    that is not declared is ``unknown_slot``, and its ads are never read."""
 
     def __init__(self, ttl: float = CACHE_SECONDS,
-                 clock: Callable[[], float] = wall_clock.monotonic):
+                 clock: Callable[[], float] = wall_clock.monotonic,
+                 declared: Callable[[str], bool] = is_declared):
         self.ttl = ttl
         self.clock = clock
+        self.declared = declared
         self._entries: dict = {}
         self._lock = threading.Lock()
 
@@ -62,14 +68,16 @@ class SlotCache:
         key = (Ad.Meta.table_name, slot)
         entry = self._entries.get(key)
         if entry is None or self.clock() - entry[0] >= self.ttl:
-            with storage_errors():
-                ads = tuple(AdInfo.from_item(item) for item in Ad.by_slot.query(slot))
+            ads = None
+            if self.declared(slot):
+                with storage_errors():
+                    ads = tuple(AdInfo.from_item(item) for item in Ad.by_slot.query(slot))
             entry = (self.clock(), ads)
             with self._lock:
                 if len(self._entries) >= CACHE_MAX_SLOTS:
                     self._entries.clear()
                 self._entries[key] = entry
-        if not entry[1]:
+        if entry[1] is None:
             raise errors.NotFoundError(f"There is no ad slot {slot!r}.", code="unknown_slot")
         return list(entry[1])
 
@@ -190,6 +198,8 @@ class AdServer:
         """The ad to show now (and recorded as shown), or None when none is eligible."""
         check_slot(slot)
         slot_ads = self.catalogue(slot)
+        if not slot_ads:
+            return None  # a declared slot without ads: nothing to read or record
         viewer = viewer_hash(visitor_token)
         for attempt in range(SAVE_ATTEMPTS):
             now_ms = int(self.clock() * 1000)

@@ -1,20 +1,33 @@
-"""Operator commands for what the portal offers: promotions and offers, ads, partners."""
+"""Operator commands for what the portal offers: promotions and offers, ad slots and ads,
+partners."""
 from __future__ import annotations
+
+from collections import Counter
 
 import click
 
 from chalicelib import ads as ad_service
 from chalicelib import partners as partner_service
 from chalicelib import promotions
-from chalicelib.ops.output import Output
+from chalicelib.ops.html_text import html_to_text
+from chalicelib.ops.output import Output, table
+from chalicelib.platform import clock
 from chalicelib.platform.clock import iso
+from chalicelib.platform.errors import NotFoundError, ValidationError
 from chalicelib.platform.settings import get_settings
 from chalicelib.platform.vocabulary import OFFER
 
 
+def _day(moment) -> str:
+    return iso(moment)[:16].replace("T", " ") if moment else "-"
+
+
+# --- promotions and offers -----------------------------------------------------------------------
+
+
 @click.group("promotions")
 def promotions_group():
-    """Partners' promotions: review and send."""
+    """Partners' promotions: read, review and send."""
 
 
 def _promotion_row(promotion) -> dict:
@@ -31,9 +44,53 @@ def _promotion_row(promotion) -> dict:
 def promotions_list(out: Output, status):
     """Promotions, newest first."""
     rows = [_promotion_row(p) for p in promotions.list_all(status)]
-    lines = [f"{r['id']}  {r['status']:<14} {r['kind']:<7} delivered={r['delivered']:<6} "
-             f"{r['subject']}" for r in rows]
-    out.result({"promotions": rows}, "\n".join(lines) or "no promotions")
+    text = table(
+        ["id", "status", "kind", "partner", "created (UTC)", "delivered", "skipped", "failed",
+         "subject"],
+        [[r["id"], r["status"], r["kind"], r["partner_id"], r["created_at"][:16].replace("T", " "),
+          r["delivered"], r["skipped"], r["failed"], r["subject"]] for r in rows],
+        right=("delivered", "skipped", "failed"), limits={"subject": 60},
+        empty="no promotions")
+    out.result({"promotions": rows}, text)
+
+
+@promotions_group.command("show")
+@click.argument("promotion_id")
+@click.pass_obj
+def promotions_show(out: Output, promotion_id):
+    """Read a promotion as members would get it: subject, text, HTML as text, footer."""
+    shown = promotions.preview(promotion_id)
+    promotion = shown["promotion"]
+    partner = None
+    if promotion.partner_id:
+        try:
+            found = partner_service.get(promotion.partner_id)
+        except NotFoundError:
+            found = None
+        partner = partner_service.presented(found, promotion.partner_id)
+    html_text = html_to_text(shown["html"])
+    data = _promotion_row(promotion) | {
+        "partner": partner, "from": shown["from"], "subject": shown["subject"],
+        "text": shown["text"], "html": shown["html"], "html_text": html_text,
+        "footer": shown["footer"], "headers": shown["headers"],
+        "has_own_html": promotion.html is not None}
+    who = (f"partner {promotion.partner_id} ({partner['name']})" if partner
+           else "eSmallOffice's own offer")
+    rule = "─" * 72
+    lines = [
+        f"promotion {promotion.promotion_id}: {promotion.status}, {who}, "
+        f"created {_day(promotion.created_at)} UTC",
+        f"From:    {shown['from']}",
+        f"Subject: {shown['subject']}",
+        *[f"{name}: {value}" for name, value in shown["headers"].items()],
+        "(each member's unsubscribe link carries their own token where [...] is shown)",
+        "", rule, "Text part, as members get it", rule, shown["text"].rstrip(),
+        "", rule, "HTML part, as text (links as \"text (url)\")"
+        + ("" if promotion.html is not None else "; the partner sent no HTML: it is the text"),
+        rule, html_text, "", rule,
+        "Footer members get (ends the text part above; the HTML part says the same, as links)",
+        rule, shown["footer"]]
+    out.result(data, "\n".join(lines))
 
 
 def _send(out: Output, promotion_id: str) -> dict:
@@ -82,13 +139,75 @@ def offers_send(out: Output, subject, text, html):
                f"{row['delivered']} delivered, {row['skipped']} skipped")
 
 
+# --- ad slots ------------------------------------------------------------------------------------
+
+
+@click.group("slots")
+def slots_group():
+    """Ad slots: the places pages and widgets show ads (home always exists)."""
+
+
+@slots_group.command("add")
+@click.option("--name", required=True,
+              help="The slot's name: 1-32 lower-case letters, digits, '-' or '_'.")
+@click.option("--description", default=None, help="Where it is shown (for operators).")
+@click.pass_obj
+def slots_add(out: Output, name, description):
+    """Declare a slot, so ads can be added to it and served from it."""
+    slot = ad_service.declare_slot(name, description)
+    out.result(slot.as_record(),
+               f"slot {slot.slot} declared: add ads with `ads add --slot {slot.slot} …`; "
+               f"pages and widgets ask /api/v1/ads/next?slot={slot.slot}")
+
+
+@slots_group.command("list")
+@click.pass_obj
+def slots_list(out: Output):
+    """Every slot with its number of ads (also slots that hold ads but are not declared)."""
+    slots = ad_service.list_slots()
+    found = ad_service.list_ads()
+    total = Counter(ad.slot for ad in found)
+    active = Counter(ad.slot for ad in found if ad.active)
+    records = [s.as_record() | {"declared": True} for s in slots]
+    declared = {s.slot for s in slots}
+    # Ads in a slot nobody declared (added before slots were declared) are never served.
+    records += [{"slot": name, "description": None, "built_in": False, "declared": False,
+                 "created_at": None} for name in sorted(set(total) - declared)]
+    for record in records:
+        record |= {"ads": total[record["slot"]], "active_ads": active[record["slot"]]}
+    text = table(
+        ["slot", "ads", "active", "declared", "description"],
+        [[r["slot"], r["ads"], r["active_ads"],
+          "built in" if r["built_in"] else "yes" if r["declared"] else "NO: not served",
+          r["description"]] for r in records],
+        right=("ads", "active"), limits={"description": 60})
+    out.result({"slots": records}, text)
+
+
+# --- ads -----------------------------------------------------------------------------------------
+
+
 @click.group("ads")
 def ads_group():
-    """Ads and their slots."""
+    """Ads in the declared slots."""
+
+
+def _slot_hint(exc: ValidationError, slot: str) -> ValidationError:
+    if exc.code != "unknown_slot":
+        return exc
+    return ValidationError(f"{exc.message} (declare it first: slots add --name {slot})",
+                           code=exc.code, field=exc.field)
+
+
+def _time_or_clear(text, name):
+    """An option's time: None when not given, "" → clear, else ISO 8601."""
+    if text is None:
+        return None
+    return "" if text == "" else ad_service.parse_time(text, name)
 
 
 @ads_group.command("add")
-@click.option("--slot", required=True, help="Where the ad is shown, e.g. home.")
+@click.option("--slot", required=True, help="A declared slot (see `slots list`), e.g. home.")
 @click.option("--title", required=True)
 @click.option("--target-url", required=True, help="Where a click goes (http/https).")
 @click.option("--body", default=None, help="A line of text under the title.")
@@ -99,18 +218,33 @@ def ads_group():
               help="Relative chance among equally fresh ads.")
 @click.option("--frequency-cap", type=int, default=5, show_default=True,
               help="Times one visitor may see it in 24 hours.")
-@click.option("--start", default=None, help="ISO 8601 date/time it starts (UTC if no zone).")
-@click.option("--end", default=None, help="ISO 8601 date/time it ends (UTC if no zone).")
+@click.option("--starts-at", "--start", "start", default=None,
+              help="ISO 8601 date/time it starts (UTC if no zone).")
+@click.option("--ends-at", "--end", "end", default=None,
+              help="ISO 8601 date/time it ends (UTC if no zone).")
 @click.pass_obj
 def ads_add(out: Output, slot, title, target_url, body, image_url, partner_id, weight,
             frequency_cap, start, end):
-    """Add an ad to a slot."""
-    ad = ad_service.create_ad(
-        slot=slot, title=title, target_url=target_url, body=body, image_url=image_url,
-        partner_id=partner_id, weight=weight, frequency_cap=frequency_cap,
-        starts_at=ad_service.parse_time(start, "start") if start else None,
-        ends_at=ad_service.parse_time(end, "end") if end else None)
+    """Add an ad to a declared slot."""
+    try:
+        ad = ad_service.create_ad(
+            slot=slot, title=title, target_url=target_url, body=body, image_url=image_url,
+            partner_id=partner_id, weight=weight, frequency_cap=frequency_cap,
+            starts_at=ad_service.parse_time(start, "start") if start else None,
+            ends_at=ad_service.parse_time(end, "end") if end else None)
+    except ValidationError as exc:
+        raise _slot_hint(exc, slot) from None
     out.result({"ad_id": ad.ad_id}, f"ad {ad.ad_id} added to slot {ad.slot}")
+
+
+def _ad_status(ad, now_ms: int) -> str:
+    if not ad.active:
+        return "disabled"
+    if ad.starts_at is not None and now_ms < int(ad.starts_at.timestamp() * 1000):
+        return "scheduled"
+    if ad.ends_at is not None and now_ms >= int(ad.ends_at.timestamp() * 1000):
+        return "ended"
+    return "active"
 
 
 @ads_group.command("list")
@@ -119,9 +253,56 @@ def ads_add(out: Output, slot, title, target_url, body, image_url, partner_id, w
 def ads_list(out: Output, slot):
     """List ads (active or not)."""
     found = ad_service.list_ads(slot)
-    lines = [f"{ad.ad_id}  {ad.slot}  {'active' if ad.active else 'disabled'}  "
-             f"w={ad.weight} cap={ad.frequency_cap}  {ad.title}" for ad in found]
-    out.result({"ads": [ad.as_record() for ad in found]}, "\n".join(lines) or "no ads")
+    now_ms = int(clock.now().timestamp() * 1000)
+    text = table(
+        ["ad", "slot", "status", "weight", "cap", "partner", "starts (UTC)", "ends (UTC)",
+         "title"],
+        [[ad.ad_id, ad.slot, _ad_status(ad, now_ms), ad.weight, ad.frequency_cap,
+          ad.partner_id, _day(ad.starts_at), _day(ad.ends_at), ad.title] for ad in found],
+        right=("weight", "cap"), limits={"title": 60}, empty="no ads")
+    out.result({"ads": [ad.as_record() for ad in found]}, text)
+
+
+def _record_lines(record: dict) -> str:
+    """One "name  value" line per field, names padded to the longest."""
+    pad = max(len(name) for name in record)
+    return "\n".join(f"  {name:<{pad}}  {'-' if value is None else value}"
+                     for name, value in record.items())
+
+
+@ads_group.command("edit")
+@click.argument("ad_id")
+@click.option("--title", default=None)
+@click.option("--body", default=None, help='A line of text under the title ("" removes it).')
+@click.option("--target-url", default=None, help="Where a click goes (http/https).")
+@click.option("--image-url", default=None, help='An image (https) ("" removes it).')
+@click.option("--weight", type=int, default=None, help="Relative chance, 1-1000.")
+@click.option("--frequency-cap", type=int, default=None,
+              help="Times one visitor may see it in 24 hours, 1-50.")
+@click.option("--starts-at", "--start", "start", default=None,
+              help='ISO 8601 date/time it starts ("" removes the start).')
+@click.option("--ends-at", "--end", "end", default=None,
+              help='ISO 8601 date/time it ends ("" removes the end).')
+@click.option("--slot", default=None, help="Move it to another declared slot.")
+@click.pass_obj
+def ads_edit(out: Output, ad_id, title, body, target_url, image_url, weight, frequency_cap,
+             start, end, slot):
+    """Change only the given fields of an ad (checked as for a new one)."""
+    given = {"title": title, "body": body, "target_url": target_url, "image_url": image_url,
+             "weight": weight, "frequency_cap": frequency_cap,
+             "starts_at": _time_or_clear(start, "start"), "ends_at": _time_or_clear(end, "end"),
+             "slot": slot}
+    clearable = ("body", "image_url", "starts_at", "ends_at")
+    changes = {name: (None if value == "" and name in clearable else value)
+               for name, value in given.items() if value is not None}
+    try:
+        ad, changed = ad_service.edit_ad(ad_id, **changes)
+    except ValidationError as exc:
+        raise _slot_hint(exc, slot) from None
+    record = ad.as_record()
+    out.result(record | {"changed": changed},
+               f"ad {ad.ad_id}: changed {', '.join(changed)} (serving follows within 30 s)\n"
+               + _record_lines(record))
 
 
 @ads_group.command("disable")
@@ -131,6 +312,16 @@ def ads_disable(out: Output, ad_id):
     """Stop showing an ad and stop redirecting its clicks."""
     ad = ad_service.disable_ad(ad_id)
     out.result({"ad_id": ad.ad_id, "active": ad.active}, f"ad {ad.ad_id} disabled")
+
+
+@ads_group.command("enable")
+@click.argument("ad_id")
+@click.pass_obj
+def ads_enable(out: Output, ad_id):
+    """Show a disabled ad again (its clicks redirect again)."""
+    ad = ad_service.enable_ad(ad_id)
+    out.result({"ad_id": ad.ad_id, "active": ad.active},
+               f"ad {ad.ad_id} enabled (serving follows within 30 s)")
 
 
 # --- partners ------------------------------------------------------------------------------------
@@ -158,12 +349,38 @@ def partners_add(out: Output, name, landing_url, privacy_policy_url, contact_ema
                  partner_id):
     """Register a partner; prints its id and API key (shown once)."""
     new = partner_service.create(name, landing_url, privacy_policy_url=privacy_policy_url,
-                         contact_email=contact_email, description=description,
-                         partner_id=partner_id)
+                                 contact_email=contact_email, description=description,
+                                 partner_id=partner_id)
     text = _key_text(new.partner_id, new.api_key, "created")
     if not privacy_policy_url:
         text += "\nnote: without a privacy-policy URL the partner is not shown to members"
     out.result({"partner_id": new.partner_id, "api_key": new.api_key}, text)
+
+
+@partners_group.command("edit")
+@click.argument("partner_id")
+@click.option("--name", default=None, help="The partner's name, as members see it.")
+@click.option("--landing-url", default=None, help="https:// page referrals are sent to.")
+@click.option("--privacy-policy-url", default=None,
+              help='https:// page of its privacy policy ("" removes it: then not shown to members).')
+@click.option("--contact-email", default=None,
+              help='Where members\' messages go ("" removes it).')
+@click.option("--description", default=None, help='One line members see ("" removes it).')
+@click.pass_obj
+def partners_edit(out: Output, partner_id, name, landing_url, privacy_policy_url, contact_email,
+                  description):
+    """Change only the given fields of a partner (checked as for a new one)."""
+    given = {"name": name, "landing_url": landing_url, "privacy_policy_url": privacy_policy_url,
+             "contact_email": contact_email, "description": description}
+    clearable = ("privacy_policy_url", "contact_email", "description")
+    changes = {field: (None if value == "" and field in clearable else value)
+               for field, value in given.items() if value is not None}
+    partner, changed = partner_service.edit(partner_id, **changes)
+    record = partner_service.partner_json(partner)
+    text = f"partner {partner.partner_id}: changed {', '.join(changed)}\n" + _record_lines(record)
+    if not partner.privacy_policy_url:
+        text += "\nnote: without a privacy-policy URL the partner is not shown to members"
+    out.result(record | {"changed": changed}, text)
 
 
 @partners_group.command("rotate-key")
@@ -186,11 +403,30 @@ def partners_disable(out: Output, partner_id):
                f"partner {partner.partner_id} disabled")
 
 
+@partners_group.command("enable")
+@click.argument("partner_id")
+@click.pass_obj
+def partners_enable(out: Output, partner_id):
+    """Enable a disabled partner again, with a new API key (shown once; the old key stays dead)."""
+    new = partner_service.enable(partner_id)
+    if new is None:
+        out.result({"partner_id": partner_id, "status": "active", "api_key": None},
+                   f"partner {partner_id} is already active; its key is unchanged")
+        return
+    out.result({"partner_id": new.partner_id, "status": "active", "api_key": new.api_key},
+               _key_text(new.partner_id, new.api_key,
+                         "enabled: its referral link and offer work again"))
+
+
 @partners_group.command("list")
 @click.pass_obj
 def partners_list(out: Output):
     """Every partner, active or disabled."""
     found = partner_service.list_all()
-    lines = [f"{p.partner_id}  {p.status:<8}  {p.name}  {p.landing_url}" for p in found]
-    out.result({"partners": [partner_service.partner_json(p) for p in found]},
-               "\n".join(lines) or "no partners")
+    text = table(
+        ["partner", "status", "created (UTC)", "name", "privacy policy", "contact", "landing url"],
+        [[p.partner_id, p.status, _day(p.created_at), p.name,
+          "yes" if p.privacy_policy_url else "NO: not shown", p.contact_email, p.landing_url]
+         for p in found],
+        limits={"name": 30, "contact": 32, "landing url": 60}, empty="no partners")
+    out.result({"partners": [partner_service.partner_json(p) for p in found]}, text)

@@ -20,6 +20,7 @@ from chalicelib.ops.catalogue_commands import (
     offers_group,
     partners_group,
     promotions_group,
+    slots_group,
 )
 from chalicelib.ops.output import Output
 from chalicelib.partners import transactions
@@ -84,7 +85,7 @@ def _one_line(exc: EsoError) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def main(ctx, stage, as_json):
-    """Operate eSO: tables, demo data, partners, ads, promotions, report."""
+    """Operate eSO: tables, demo data, partners, ad slots and ads, promotions, report."""
     load_stage_environment(stage)
     ctx.obj = Output(as_json)
 
@@ -163,7 +164,7 @@ def report(out: Output, start, end, html_path):
     out.result(data, text)
 
 
-for command in (promotions_group, offers_group, ads_group, partners_group):
+for command in (promotions_group, offers_group, slots_group, ads_group, partners_group):
     main.add_command(command)
 
 

@@ -11,6 +11,8 @@ _EXPORTS = {
     "check_https_url": "registry",
     "create": "registry",
     "disable": "registry",
+    "edit": "registry",
+    "enable": "registry",
     "erase_member": "records",
     "export_member": "records",
     "get": "registry",

@@ -3,7 +3,8 @@
 An API key reads ``eso_pk_<key id>_<secret>``. The key id is public and finds the key's item
 in one consistent read; only the SHA-256 of the secret is stored, compared in constant time.
 A partner has at most one live key: rotation and disabling replace or delete that item in the
-same transaction that changes the partner, so the old key stops working at once.
+same transaction that changes the partner, so the old key stops working at once. Enabling a
+disabled partner issues a new key (the old one was deleted, and never comes back).
 """
 from __future__ import annotations
 
@@ -14,14 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib import members
 from chalicelib.partners.models import Partner, PartnerKey
 from chalicelib.platform import clock
 from chalicelib.platform.clock import iso
 from chalicelib.platform.crypto import sha256_hex
-from chalicelib.platform.dynamo import storage_errors, transaction
+from chalicelib.platform.dynamo import condition_failed, storage_errors, transaction
 from chalicelib.platform.errors import (
     AuthenticationError,
     ConflictError,
@@ -81,6 +82,22 @@ def _clean_text(value: str | None, field: str, limit: int, required: bool = Fals
     return text or None
 
 
+def _checked(fields: dict) -> dict:
+    """The given partner fields, each checked as at registration (None clears an optional one)."""
+    checks = {
+        "name": lambda v: _clean_text(v, "name", MAX_NAME, required=True),
+        "landing_url": lambda v: check_https_url(v, "landing URL"),
+        "privacy_policy_url": lambda v: (check_https_url(v, "privacy-policy URL")
+                                         if v else None),
+        "contact_email": lambda v: members.normalize_email(v) if v else None,
+        "description": lambda v: _clean_text(v, "description", MAX_DESCRIPTION),
+    }
+    return {name: checks[name](value) for name, value in fields.items()}
+
+
+EDITABLE = ("name", "landing_url", "privacy_policy_url", "contact_email", "description")
+
+
 def create(name: str, landing_url: str, privacy_policy_url: str | None = None,
            contact_email: str | None = None, description: str | None = None,
            partner_id: str | None = None, now: datetime | None = None) -> NewKey:
@@ -90,14 +107,10 @@ def create(name: str, landing_url: str, privacy_policy_url: str | None = None,
     if not PARTNER_ID.match(partner_id):
         raise ValidationError("a partner id has 3-48 lower-case letters, digits, _ or -",
                               field="partner_id")
-    partner = Partner(
-        partner_id, name=_clean_text(name, "name", MAX_NAME, required=True),
-        landing_url=check_https_url(landing_url, "landing URL"),
-        privacy_policy_url=(check_https_url(privacy_policy_url, "privacy-policy URL")
-                            if privacy_policy_url else None),
-        contact_email=members.normalize_email(contact_email) if contact_email else None,
-        description=_clean_text(description, "description", MAX_DESCRIPTION),
-        status=ACTIVE, listed=LISTED, created_at=now)
+    fields = _checked(dict(name=name, landing_url=landing_url,
+                           privacy_policy_url=privacy_policy_url, contact_email=contact_email,
+                           description=description))
+    partner = Partner(partner_id, status=ACTIVE, listed=LISTED, created_at=now, **fields)
     api_key, key_item = _new_key(partner_id, now)
     partner.key_id = key_item.key_id
     try:
@@ -108,6 +121,30 @@ def create(name: str, landing_url: str, privacy_policy_url: str | None = None,
         raise ConflictError(f"partner {partner_id} already exists",
                             code="partner_exists") from None
     return NewKey(partner_id, api_key)
+
+
+def edit(partner_id: str, **changes) -> tuple:
+    """Change only the given fields of a partner, checked as at registration; ``None`` clears
+    an optional one. Returns the partner as stored and the names of the fields changed.
+    Unknown partner → NotFoundError, and nothing is created."""
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ValidationError(f"a partner has no field {sorted(unknown)[0]!r}", field="partner")
+    if not changes:
+        raise ValidationError("give at least one field to change", field="partner")
+    fields = _checked(changes)
+    get(partner_id)  # a malformed or unknown id is NotFoundError before any write
+    partner = Partner(partner_id)
+    actions = [getattr(Partner, name).remove() if value is None
+               else getattr(Partner, name).set(value) for name, value in fields.items()]
+    try:
+        with storage_errors():
+            partner.update(actions=actions, condition=Partner.partner_id.exists())
+    except UpdateError as exc:
+        if condition_failed(exc):
+            raise NotFoundError("no such partner") from None
+        raise
+    return partner, sorted(fields)
 
 
 def get(partner_id: str) -> Partner:
@@ -171,6 +208,28 @@ def disable(partner_id: str, now: datetime | None = None) -> Partner:
         tx.update(partner, actions=[Partner.status.set(DISABLED), Partner.disabled_at.set(now),
                                     Partner.listed.remove(), Partner.key_id.remove()])
     return get(partner_id)
+
+
+def enable(partner_id: str, now: datetime | None = None) -> NewKey | None:
+    """Re-enable a disabled partner: listed again, its referral link and offer back, and a new
+    API key (returned, to be shown once). An active partner is left as it is (None)."""
+    now = now or clock.now()
+    partner = get(partner_id)
+    if partner.status == ACTIVE:
+        return None
+    api_key, key_item = _new_key(partner_id, now)
+    try:
+        with storage_errors(), transaction() as tx:
+            tx.save(key_item, condition=PartnerKey.key_id.does_not_exist())
+            tx.update(partner, actions=[Partner.status.set(ACTIVE), Partner.listed.set(LISTED),
+                                        Partner.key_id.set(key_item.key_id),
+                                        Partner.key_rotated_at.set(now),
+                                        Partner.disabled_at.remove()],
+                      condition=Partner.status == DISABLED)
+    except TransactWriteError:
+        raise ConflictError("the partner changed meanwhile; try again",
+                            code="partner_changed") from None
+    return NewKey(partner_id, api_key)
 
 
 def list_all() -> list:

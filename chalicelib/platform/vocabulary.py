@@ -13,3 +13,5 @@ KIND_PURPOSE = {PARTNER: PARTNER_PROMOTIONS, OFFER: OFFERS}
 # Topics of the contact form.
 CONTACT_TOPICS = ("privacy", "security", "general")
 CONTACT_MAX_MESSAGE = 5000
+# The ad slot that always exists (the home page shows it); other slots are declared.
+HOME_AD_SLOT = "home"

@@ -23,6 +23,7 @@ _EXPORTS = {
     "handle_ses_event": "ses_events",
     "list_all": "campaigns",
     "partner_may_send": "campaigns",
+    "preview": "sending",
     "read_unsubscribe_token": "unsubscribe_links",
     "reject": "campaigns",
     "send_batch": "sending",

@@ -280,6 +280,30 @@ def render_content(promotion: Promotion) -> tuple:
             render_text("email/promotion.html", **context))
 
 
+# The per-member part of every message, as SES fills it in (the template's one variable).
+UNSUBSCRIBE_VARIABLE = "{{unsubscribe_url}}"
+
+
+def preview(promotion_id: str, unsubscribe_placeholder: str = "[each member's own token]") -> dict:
+    """A promotion exactly as members would receive it, rendered by the code that sends it,
+    with the member-specific unsubscribe link shown as a placeholder: ``subject``, ``text``
+    (the text part, footer included), ``html`` (the HTML part), ``footer`` (the footer lines
+    of the text part) and ``headers`` (the unsubscribe headers)."""
+    from markupsafe import escape
+
+    promotion = get(promotion_id)
+    subject, text, html = render_content(promotion)
+    url = f"{get_settings().base_url}/unsubscribe?token={unsubscribe_placeholder}"
+    text = text.replace(UNSUBSCRIBE_VARIABLE, url)
+    html = html.replace(UNSUBSCRIBE_VARIABLE, str(escape(url)))
+    # The text part is the promotion's text, then the footer (email/promotion.txt).
+    footer = text[len(promotion.text):] if text.startswith(promotion.text) else ""
+    return {"promotion": promotion, "subject": subject, "text": text, "html": html,
+            "footer": footer.strip("\n").removeprefix("--\n"),
+            "headers": {"List-Unsubscribe": f"<{url}>", ONE_CLICK[0]: ONE_CLICK[1]},
+            "from": get_settings().mail_from}
+
+
 def _sender(promotion: Promotion) -> dict:
     """Who the promotion is from, as shown to members (a partner's name and privacy policy)."""
     if promotion.kind != "partner":

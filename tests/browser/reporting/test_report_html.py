@@ -24,6 +24,7 @@ def report_file(stack, tmp_path_factory):
     """Two weeks of counters, some days below K, and `report --html` written from them."""
     tag = uuid.uuid4().hex[:6]
     shop = partners.create(f"Paper Co {tag}", "https://paper.example/").partner_id
+    ads.declare_slot(f"html{tag}")
     toner = ads.create_ad(slot=f"html{tag}", title="Toner deals", target_url="https://x.example/")
     chairs = ads.create_ad(slot=f"html{tag}", title="Office chairs", target_url="https://x.example/")
     for i in range(DAYS):

@@ -228,3 +228,69 @@ def test_seed_creates_the_demo_partner_once_and_prints_its_key_only_then():
     assert first["partners"] == second["partners"] == DEMO_PARTNER_ID
     assert "demo_partner_api_key" not in second
     assert partners.get(DEMO_PARTNER_ID).status == "active"
+
+
+def test_cli_edit_changes_only_the_given_fields_of_a_partner(client):
+    partner_id, key = new_partner("Editable", description="Paper and toner")
+    before = partners.partner_json(partners.get(partner_id))
+    edited = cli("partners", "edit", partner_id, "--name", "Edited Shop",
+                 "--contact-email", "Orders@Edited.example", "--description", "", "--json")
+    assert edited.returncode == 0, edited.stderr
+    shown = json.loads(edited.stdout)
+    assert shown.pop("changed") == ["contact_email", "description", "name"]
+    assert shown == partners.partner_json(partners.get(partner_id)) == before | {
+        "name": "Edited Shop", "contact_email": "orders@edited.example", "description": None}
+    assert partners.authenticate(key) == partner_id  # the key is not touched
+    assert client.http.get(f"/go/{partner_id}").status_code == 302
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--landing-url", "http://insecure.example/"], "landing URL must be an absolute https"),
+    (["--privacy-policy-url", "javascript:alert(1)"], "privacy-policy URL must be"),
+    (["--name", " "], "name is required"),
+    (["--name", "x" * 81], "at most 80"),
+    (["--contact-email", "not an address"], "valid e-mail address"),
+    (["--description", "x" * 301], "at most 300"),
+    ([], "give at least one field to change"),
+])
+def test_cli_edit_refuses_what_add_refuses_and_changes_nothing(args, words):
+    partner_id, _ = new_partner("Unchanged")
+    before = partners.partner_json(partners.get(partner_id))
+    result = cli("partners", "edit", partner_id, *args)
+    assert result.returncode == 1
+    assert words in result.stderr and result.stderr.strip().count("\n") == 0
+    assert partners.partner_json(partners.get(partner_id)) == before
+
+
+def test_cli_edit_of_a_missing_partner_creates_nothing():
+    from chalicelib.partners.models import Partner
+
+    result = cli("partners", "edit", "ptn_nosuchpartner", "--name", "Ghost")
+    assert (result.returncode, result.stderr.strip()) == (1, "error: no such partner")
+    assert Partner.count("ptn_nosuchpartner") == 0
+
+
+def test_cli_enable_brings_a_disabled_partner_back_with_a_new_key(client):
+    partner_id, old_key = new_partner("Comeback")
+    assert cli("partners", "disable", partner_id).returncode == 0
+    assert client.http.get(f"/go/{partner_id}").status_code == 404
+    assert all(p.partner_id != partner_id for p in partners.list_active())
+
+    enabled = cli("partners", "enable", partner_id, "--json")
+    assert enabled.returncode == 0, enabled.stderr
+    shown = json.loads(enabled.stdout)
+    assert set(shown) == {"partner_id", "status", "api_key"} and shown["status"] == "active"
+    assert partners.authenticate(shown["api_key"]) == partner_id
+    with pytest.raises(AuthenticationError):
+        partners.authenticate(old_key)  # a key that was revoked stays revoked
+    assert client.http.get(f"/go/{partner_id}").status_code == 302
+    assert any(p.partner_id == partner_id for p in partners.list_active())
+    stored = partners.get(partner_id)
+    assert stored.disabled_at is None and stored.key_id == shown["api_key"].split("_")[2]
+
+    again = cli("--json", "partners", "enable", partner_id)
+    assert json.loads(again.stdout) == {"partner_id": partner_id, "status": "active",
+                                        "api_key": None}
+    assert partners.authenticate(shown["api_key"]) == partner_id  # unchanged
+    text = cli("partners", "enable", "ptn_nosuchpartner")
+    assert (text.returncode, text.stderr.strip()) == (1, "error: no such partner")

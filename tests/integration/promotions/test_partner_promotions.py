@@ -1,6 +1,7 @@
 """A partner's promotion: submitted through the partner API, reviewed, sent by eSO."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -144,3 +145,45 @@ def test_bad_promotions_are_refused_and_nothing_is_stored(client, body, status):
     response = post_json(client, "/partner/v1/promotions", body, bearer(key))
     assert response.status_code == status
     assert sum(1 for _ in Promotion.scan()) == before
+
+
+def test_the_operator_reads_a_pending_promotion_as_members_will_get_it(client, mailbox):
+    """`promotions show` renders with the sending code: after approval the member's mail is
+    what the operator read, with the member's own unsubscribe token in place."""
+    partner_id, key = new_partner("Readable")
+    wants, _ = make_member(mailbox, partner_promotions=True)
+    html = ('<h2>Toner week</h2><p>All toner <strong>20% off</strong> &amp; free delivery: '
+            '<a href="https://shop.example/toner">see the offer</a>.</p>'
+            '<ul><li>Laser</li><li>Inkjet</li></ul>')
+    promotion_id = submit(client, key, text="Hello,\nall toner is 20% off this week.",
+                          html=html).json_body["promotion"]["id"]
+
+    shown = cli("promotions", "show", promotion_id, "--json")
+    assert shown.returncode == 0, shown.stderr
+    data = json.loads(shown.stdout)
+    assert data["status"] == "pending_review" and data["partner_id"] == partner_id
+    assert data["text"].startswith("Hello,\nall toner is 20% off this week.\n")
+    assert "see the offer (https://shop.example/toner)" in data["html_text"]
+    assert "- Laser\n- Inkjet" in data["html_text"] and "<" not in data["html_text"].split(
+        "unsubscribe?token=")[0]
+    footer = data["footer"]
+    assert "did not receive your e-mail address" in footer
+    assert promotions.get(promotion_id).text not in footer
+    assert "/unsubscribe?token=[each member's own token]" in footer
+    assert "eSmallOffice, 1 Market Street" in footer and footer in data["text"]
+    assert data["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+    readable = cli("promotions", "show", promotion_id)
+    assert readable.returncode == 0, readable.stderr
+    for part in (f"Subject: {data['subject']}", "all toner is 20% off this week.",
+                 "see the offer (https://shop.example/toner)", footer.splitlines()[0],
+                 "Unsubscribe with one click"):
+        assert part in readable.stdout, part
+    assert promotions.get(promotion_id).status == "pending_review"  # reading changes nothing
+
+    assert cli("promotions", "approve", promotion_id).returncode == 0
+    [mail] = received(mailbox, promotions.get(promotion_id), wants)
+    token = re.search(r"unsubscribe\?token=([\w.-]+)", mail["body"]["text"]).group(1)
+    member_text = data["text"].replace("[each member's own token]", token)
+    assert mail["body"]["text"].strip() == member_text.strip()
+    assert mail["subject"] == data["subject"]

@@ -55,7 +55,7 @@ def test_no_aggregate_item_holds_an_email_member_id_or_visitor_id_after_a_full_j
     vid = new_token()
     visitor = {"Cookie": f"{VISITOR_COOKIE}={vid}"}
     partner_id, key = new_partner("Journey")
-    slot = f"journey{uuid.uuid4().hex[:6]}"
+    slot = ads.declare_slot(f"journey{uuid.uuid4().hex[:6]}").slot
     ad = ads.create_ad(slot=slot, title="Journey ad", target_url="https://shop.example/",
                        partner_id=partner_id)
 
@@ -165,7 +165,7 @@ def test_partner_api_and_operator_report_at_k_minus_one_k_and_k_plus_one(client)
 
 def test_differencing_two_reports_does_not_reveal_a_hidden_day():
     partner_id, _ = new_partner("Differencing")
-    ad = ads.create_ad(slot=f"diff{uuid.uuid4().hex[:6]}", title="Diff", target_url="https://x.example/")
+    ad = ads.create_ad(slot=ads.declare_slot(f"diff{uuid.uuid4().hex[:6]}").slot, title="Diff", target_url="https://x.example/")
     first = date(2024, 3, 1)
     counts = [15, 22, 31, 12, 40, 18, K - 1]  # the last day is below K
     for i, count in enumerate(counts):
@@ -191,7 +191,7 @@ def test_differencing_two_reports_does_not_reveal_a_hidden_day():
 
 def test_report_command_prints_tables_json_and_writes_html(tmp_path):
     first = date(2024, 4, 1)
-    ad = ads.create_ad(slot=f"cli{uuid.uuid4().hex[:6]}", title="CLI ad", target_url="https://x.example/")
+    ad = ads.create_ad(slot=ads.declare_slot(f"cli{uuid.uuid4().hex[:6]}").slot, title="CLI ad", target_url="https://x.example/")
     for i, count in enumerate((120, 7, 64)):
         counters.increment("ad_impressions", dimension=ad.ad_id, amount=count,
                         now=at(first + timedelta(days=i)))

@@ -243,7 +243,7 @@ def test_referral_links_redirect_only_to_the_registered_landing(client):
 
 
 def test_ad_clicks_redirect_only_to_the_stored_target(client):
-    ad = ads.create_ad(slot=f"abuse-{uuid.uuid4().hex[:6]}", title="Ad",
+    ad = ads.create_ad(slot=ads.declare_slot(f"abuse-{uuid.uuid4().hex[:6]}").slot, title="Ad",
                        target_url="https://ads.example/offer")
     for trick in REDIRECT_TRICKS:
         _assert_only_to(client.http.get(f"/ads/{trick}/click"), "ads.example")

@@ -247,3 +247,82 @@ def test_the_home_page_renders_without_an_ad_when_the_database_is_down(client, m
     assert response.status_code == 200
     html = response.body.decode()
     assert "No ad to show right now." in html and 'class="cookie-notice"' in html
+
+
+# --- declared slots and the per-container cache -------------------------------------------------
+
+
+class _NoReads:
+    """A view store that fails the test if the rotation reads or writes visitor state."""
+
+    def load(self, *args):
+        raise AssertionError("visitor state read")
+
+    save = load
+
+
+def test_a_declared_slot_without_ads_shows_nothing_without_reading_visitor_state():
+    server = server_for([], _NoReads(), FakeClock())
+    assert server.next_ad("v" * 24, "sidebar") is None
+
+
+def test_the_slot_cache_answers_unknown_slots_without_reading_ads_and_remembers(monkeypatch):
+    from chalicelib.ads import rotation
+    from chalicelib.ads.models import Ad
+
+    def no_query(*args, **kwargs):
+        raise AssertionError("the ads of a slot that is not declared were read")
+
+    monkeypatch.setenv("ESO_TABLE_PREFIX", "eso-unit-")
+    monkeypatch.setattr(Ad.by_slot, "query", no_query)
+    asked, now = [], [0.0]
+    cache = rotation.SlotCache(ttl=30, clock=lambda: now[0],
+                               declared=lambda slot: asked.append(slot) or False)
+    for _ in range(3):
+        with pytest.raises(errors.NotFoundError) as caught:
+            cache("sidebar")
+        assert caught.value.code == "unknown_slot"
+    assert asked == ["sidebar"]  # one lookup per slot and container while fresh
+    now[0] = 30.0
+    with pytest.raises(errors.NotFoundError):
+        cache("sidebar")
+    assert asked == ["sidebar", "sidebar"]  # looked up again once the entry is stale
+
+
+def test_the_slot_cache_reads_a_declared_slot_once_while_fresh(monkeypatch):
+    from chalicelib.ads import rotation
+    from chalicelib.ads.models import Ad
+
+    monkeypatch.setenv("ESO_TABLE_PREFIX", "eso-unit-")
+    queried = []
+    item = Ad("ad-side", slot="sidebar", title="Side", target_url="https://example.com/",
+              frequency_cap=2, weight=1, active=True)
+    monkeypatch.setattr(Ad.by_slot, "query", lambda slot: queried.append(slot) or [item])
+    cache = rotation.SlotCache(ttl=30, clock=lambda: 0.0, declared=lambda slot: True)
+    assert [ad.ad_id for ad in cache("sidebar")] == ["ad-side"]
+    assert [ad.ad_id for ad in cache("sidebar")] == ["ad-side"]
+    assert queried == ["sidebar"]
+    cache.clear()
+    cache("sidebar")
+    assert queried == ["sidebar", "sidebar"]
+
+
+@pytest.mark.parametrize("name, description, words", [
+    ("Sidebar", None, "slot must be"),
+    ("", None, "a slot is required"),
+    ("a" * 33, None, "slot must be"),
+    ("side bar", None, "slot must be"),
+    ("sidebar", "x" * 201, "at most 200"),
+    ("sidebar", "right\x00column", "holds control characters"),
+])
+def test_slot_names_and_descriptions_are_checked_before_anything_is_stored(name, description,
+                                                                          words):
+    with pytest.raises(errors.ValidationError) as caught:
+        ads.declare_slot(name, description)
+    assert words in caught.value.message
+
+
+def test_home_always_exists_and_cannot_be_declared_again():
+    assert ads.is_declared("home")
+    with pytest.raises(errors.ConflictError, match="always exists"):
+        ads.declare_slot("home")

@@ -1,0 +1,231 @@
+"""Every operator command, as an operator runs it, with ``--json`` before and after the command:
+each prints exactly one JSON object with its fields, and both places mean the same.
+
+The commands are read from the CLI itself: a command without a case here fails the test."""
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+import click
+import pytest
+
+from chalicelib import ads, partners, promotions
+from chalicelib.ops.cli import main
+from chalicelib.platform.vocabulary import PARTNER
+from tests.integration.helpers import cli
+from tests.integration.partner_helpers import new_partner
+
+pytestmark = pytest.mark.usefixtures("stack")
+
+
+def leaf_commands(group: click.Group, prefix: tuple = ()) -> list:
+    found = []
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group):
+            found += leaf_commands(command, prefix + (name,))
+        else:
+            found.append(" ".join(prefix + (name,)))
+    return found
+
+
+COMMANDS = leaf_commands(main)
+
+
+@dataclass
+class World:
+    """What the commands act on: one of each, made through the services."""
+
+    today: str
+    member_id: str
+    slot: str
+    ad_id: str
+    partner_id: str          # active, with a privacy policy: its promotions can be approved
+    disable_partner_id: str
+    enable_partner_id: str
+    promotion_id: str        # pending, for `show`
+
+    def pending_promotion(self) -> str:
+        return promotions.create(PARTNER, "Case deal", "Half price, this week only.",
+                                 '<p>Half price, <a href="https://shop.example/">here</a>.</p>',
+                                 partner_id=self.partner_id).promotion_id
+
+
+@pytest.fixture(scope="module")
+def world(stack) -> World:
+    from chalicelib.members.models import EmailClaim
+    from chalicelib.ops import demo
+
+    demo.seed()
+    slot = ads.declare_slot("cli-" + uuid.uuid4().hex[:8], "for the CLI cases").slot
+    ad = ads.create_ad(slot=slot, title="Case ad", target_url="https://example.com/case")
+    ids = [new_partner(f"Case {n}")[0] for n in range(3)]
+    world = World(today=datetime.now(timezone.utc).date().isoformat(),
+                  member_id=EmailClaim.get(demo.DEMO_MEMBER["email"]).member_id,
+                  slot=slot, ad_id=ad.ad_id, partner_id=ids[0], disable_partner_id=ids[1],
+                  enable_partner_id=ids[2], promotion_id="")
+    world.promotion_id = world.pending_promotion()
+    return world
+
+
+@dataclass
+class Case:
+    """How to run one command, and what its JSON object must hold."""
+
+    args: Callable[[World], list]        # called before each run: may prepare what it acts on
+    fields: set                          # keys the object must have
+    differs: tuple = ()                  # keys whose values differ by nature between two runs
+    check: Callable = field(default=lambda world, first, second: None)
+
+
+def _same_ad_apart_from_its_id(world, first, second):
+    one, two = ads.get_ad(first["ad_id"]).as_record(), ads.get_ad(second["ad_id"]).as_record()
+    assert one.pop("ad_id") != two.pop("ad_id") and one == two
+
+
+def _both_partners_exist(world, first, second):
+    for shown in (first, second):
+        assert partners.authenticate(shown["api_key"]) == shown["partner_id"]
+
+
+def _both_slots_listed(world, first, second):
+    names = {s.slot for s in ads.list_slots()}
+    assert {first["slot"], second["slot"]} <= names
+
+
+def _fresh_slot(world) -> list:
+    return ["slots", "add", "--name", "case-" + uuid.uuid4().hex[:8], "--description", "Case"]
+
+
+def _disabled_then_enable(world) -> list:
+    partners.disable(world.enable_partner_id)
+    return ["partners", "enable", world.enable_partner_id]
+
+
+PROMOTION_ROW = {"id", "kind", "status", "partner_id", "subject", "created_at", "delivered",
+                 "skipped", "failed"}
+
+CASES = {
+    "local tables": Case(lambda w: ["local", "tables"], {"created"}),
+    "local seed": Case(lambda w: ["local", "seed"], {"demo_member", "ads", "partners"}),
+    "consent verify": Case(lambda w: ["consent", "verify", "--member", w.member_id],
+                           {"checked", "problems", "intact"}),
+    "report": Case(lambda w: ["report", "--from", w.today, "--to", w.today], {"from", "to"}),
+    "promotions list": Case(lambda w: ["promotions", "list", "--status", "pending_review"],
+                            {"promotions"}),
+    "promotions show": Case(lambda w: ["promotions", "show", w.promotion_id],
+                            PROMOTION_ROW | {"text", "html", "html_text", "footer", "headers",
+                                             "partner", "from"}),
+    "promotions approve": Case(lambda w: ["promotions", "approve", w.pending_promotion()],
+                               PROMOTION_ROW | {"batches"}, differs=("id", "created_at")),
+    "promotions reject": Case(lambda w: ["promotions", "reject", w.pending_promotion()],
+                              PROMOTION_ROW, differs=("id", "created_at")),
+    "offers send": Case(lambda w: ["offers", "send", "--subject", "Case offer",
+                                   "--text", "Our own offer."],
+                        PROMOTION_ROW | {"promotion_id", "batches"},
+                        differs=("id", "promotion_id", "created_at")),
+    "slots add": Case(_fresh_slot, {"slot", "description", "built_in", "created_at"},
+                      differs=("slot", "created_at"), check=_both_slots_listed),
+    "slots list": Case(lambda w: ["slots", "list"], {"slots"}),
+    "ads add": Case(lambda w: ["ads", "add", "--slot", w.slot, "--title", "Added twice",
+                               "--target-url", "https://example.com/twice", "--weight", "3"],
+                    {"ad_id"}, differs=("ad_id",), check=_same_ad_apart_from_its_id),
+    "ads list": Case(lambda w: ["ads", "list", "--slot", w.slot], {"ads"}),
+    "ads edit": Case(lambda w: ["ads", "edit", w.ad_id, "--title", "Edited case ad"],
+                     {"ad_id", "title", "slot", "changed"}),
+    "ads disable": Case(lambda w: ["ads", "disable", w.ad_id], {"ad_id", "active"}),
+    "ads enable": Case(lambda w: ["ads", "enable", w.ad_id], {"ad_id", "active"}),
+    "partners add": Case(lambda w: ["partners", "add", "--name", "Case shop",
+                                    "--landing-url", "https://case.example/"],
+                         {"partner_id", "api_key"}, differs=("partner_id", "api_key"),
+                         check=_both_partners_exist),
+    "partners edit": Case(lambda w: ["partners", "edit", w.partner_id, "--description", "Edited"],
+                          {"partner_id", "name", "description", "changed"}),
+    "partners rotate-key": Case(lambda w: ["partners", "rotate-key", w.partner_id],
+                                {"partner_id", "api_key"}, differs=("api_key",)),
+    "partners disable": Case(lambda w: ["partners", "disable", w.disable_partner_id],
+                             {"partner_id", "status"}),
+    "partners enable": Case(_disabled_then_enable, {"partner_id", "status", "api_key"},
+                            differs=("api_key",)),
+    "partners list": Case(lambda w: ["partners", "list"], {"partners"}),
+}
+
+
+def test_every_case_is_a_command_of_the_cli():
+    assert set(CASES) == set(COMMANDS)
+
+
+def _one_object(result) -> dict:
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith("\n") and result.stdout.count("\n") == 1, result.stdout
+    data = json.loads(result.stdout)
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_prints_one_json_object_with_json_before_or_after_it(world, command):
+    assert command in CASES, f"no case for `{command}`: add one to CASES"
+    case = CASES[command]
+    before = _one_object(cli("--json", *case.args(world)))
+    after = _one_object(cli(*case.args(world), "--json"))
+    for shown in (before, after):
+        assert case.fields <= set(shown), f"{command} lacks {case.fields - set(shown)}"
+    assert set(before) == set(after)
+    case.check(world, before, after)
+    assert ({k: v for k, v in before.items() if k not in case.differs}
+            == {k: v for k, v in after.items() if k not in case.differs})
+
+
+def test_json_means_the_same_anywhere_and_errors_stay_one_line(world):
+    for args in (["--json", "ads", "edit", "ad-nosuchad1", "--title", "x"],
+                 ["ads", "edit", "ad-nosuchad1", "--title", "x", "--json"]):
+        result = cli(*args)
+        assert (result.returncode, result.stdout) == (1, "")
+        assert result.stderr.strip() == "error: There is no such ad."
+
+
+def _columns(line: str) -> list:
+    """A line as terminal columns: a wide character takes two (the second is "")."""
+    from chalicelib.ops.output import width
+
+    out = []
+    for char in line:
+        out += [char] + [""] * (width(char) - 1)
+    return out
+
+
+@pytest.mark.parametrize("args", [["partners", "list"], ["slots", "list"],
+                                  ["promotions", "list"], ["ads", "list"]])
+def test_list_commands_line_up_their_columns(world, args):
+    partners.edit(world.partner_id, name="Name with 広告 in wide characters")
+    ads.create_ad(slot=world.slot, title="A title of some length, with 広告 in it",
+                  target_url="https://example.com/", weight=1000)
+    result = cli(*args)
+    assert result.returncode == 0, result.stderr
+    header, rule, *rows = result.stdout.rstrip("\n").splitlines()
+    assert len(rows) >= 2 and set(rule) <= {"─", " "}
+    # One run of ─ per column, as wide as its widest cell, two spaces between runs.
+    runs = [(i, i + len(run)) for i, run in _runs(rule)]
+    assert len(runs) == len(re.split(r" {2,}", header.strip()))
+    for line in [header, *rows]:
+        cells = _columns(line)
+        for number, (start, end) in enumerate(runs):
+            if number:  # the gutter before the column is blank on every line
+                assert cells[start - 2:start] == [" ", " "], (args, line)
+            text = "".join(cells[start:end]) if number < len(runs) - 1 else "".join(cells[start:])
+            assert text.strip(), (args, line)
+            # A cell starts where its column starts, or (numbers) ends where it ends.
+            assert not text.startswith(" ") or (
+                len(cells) >= end and cells[end - 1] not in (" ", "")), (args, line)
+
+
+def _runs(rule: str):
+    position = 0
+    for run in rule.split("  "):
+        yield position, run
+        position += len(run) + 2
