@@ -67,8 +67,13 @@ def demo_partner_urls() -> tuple:
 def _seed_partner(summary: dict, progress) -> None:
     """A demo marketing partner; its API key is printed only when it is created."""
 
+    landing, privacy_page = demo_partner_urls()
     try:
-        partners.get(DEMO_PARTNER_ID)
+        existing = partners.get(DEMO_PARTNER_ID)
+        if existing.landing_url != landing:
+            # Seeded when its pages lived elsewhere (or on another port): point it here.
+            partners.edit(DEMO_PARTNER_ID, landing_url=landing, privacy_policy_url=privacy_page)
+            progress(f"the demo partner's pages are now {landing}")
     except NotFoundError:
         progress("creating the demo partner")
         new = partners.create(

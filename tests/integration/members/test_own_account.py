@@ -225,3 +225,42 @@ def test_a_password_made_of_the_members_own_address_is_refused(client, mailbox):
     email = new_email("ownaddress")
     refused = register(client, email, password=email.split("@")[0] + "!")
     assert refused.status_code == 400 and refused.json_body["error"]["code"] == "weak_password"
+
+
+def test_each_consent_event_has_a_signed_receipt_anyone_can_check(client, mailbox):
+    email, headers = verified_member(client, mailbox, offers=True, partner_promotions=False)
+    events = history(client, headers)
+    assert len({e["id"] for e in events}) == len(events) == 2
+    offers = next(e for e in events if e["purpose"] == "offers")
+
+    response = client.http.get(f"/api/v1/me/consents/history/{offers['id']}/receipt",
+                               headers=headers)
+    assert response.status_code == 200
+    assert "attachment" in {k.lower(): v for k, v in response.headers.items()}["content-disposition"]
+    receipt = response.json_body
+    assert receipt["receipt_id"] == offers["id"]
+    assert receipt["pii_principal_id"] == email
+    assert receipt["purpose"]["id"] == "offers" and receipt["state"] == "given"
+    assert receipt["policy_version"] == offers["policy_version"]
+    assert receipt["time"] == offers["at"] and receipt["method"]["id"] == "registration"
+    assert receipt["controller"]["name"] == "eSmallOffice"
+
+    def check(body):
+        return post_json(client, "/api/v1/consent-receipts/verify", body)
+
+    genuine = check({"receipt": receipt})  # no session needed
+    assert genuine.status_code == 200 and genuine.json_body == {"valid": True}
+    for field, value in (("state", "withdrawn"), ("pii_principal_id", "someone@example.org"),
+                         ("time", "2020-01-01T00:00:00Z")):
+        tampered = {**receipt, field: value}
+        assert check({"receipt": tampered}).json_body == {"valid": False}, field
+    assert check({"receipt": {**receipt, "signature": {"alg": "none"}}}).json_body == {
+        "valid": False}
+    assert check({"receipt": {}}).json_body == {"valid": False}
+    for bad in ({}, {"receipt": "text"}, {"receipt": receipt, "extra": 1}, [receipt]):
+        assert check(bad).status_code == 400
+
+    # Another member's event id is not in this member's history.
+    _, other = verified_member(client, mailbox)
+    assert client.http.get(f"/api/v1/me/consents/history/{offers['id']}/receipt",
+                           headers=other).status_code == 404

@@ -89,3 +89,15 @@ def test_json_is_accepted_before_or_after_the_command(stack):
     for result in (before, after):
         assert result.returncode == 0, result.stderr
         assert set(json.loads(result.stdout)) == {"partner_id", "api_key"}
+
+
+def test_seed_points_an_older_demo_partner_at_the_local_demo_pages(stack):
+    from chalicelib import partners
+    from chalicelib.ops import demo
+
+    demo.seed()
+    partners.edit(demo.DEMO_PARTNER_ID, landing_url="https://shop.demo-partner.example/welcome")
+    demo.seed()
+    landing = partners.get(demo.DEMO_PARTNER_ID).landing_url
+    assert landing == (f"http://127.0.0.1:{stack['env']['ESO_APP_PORT']}"
+                       "/_local/demo-partner/welcome?src=eso")
