@@ -188,7 +188,35 @@ def login(email: str, password: str, user_agent: str | None = None,
         with storage_errors():
             member.update(actions=[Member.password_hash.set(passwords.hash_password(password))])
     cookie_value, max_age = sessions.create(member.member_id, user_agent, now)
+    note_device(member, user_agent, now)
     return member, cookie_value, max_age
+
+
+MAX_KNOWN_DEVICES = 20
+
+
+def device_key(member_id: str, user_agent: str | None) -> str:
+    """A keyed hash of the kind of device (browser and platform), per member: it tells
+    "seen before" from "new" and nothing else (no fingerprint, nothing to match elsewhere)."""
+    from chalicelib.members.devices import device_summary
+
+    return sign("device", f"{member_id}\x00{device_summary(user_agent)}")[:22]
+
+
+def note_device(member: Member, user_agent: str | None, now: datetime) -> None:
+    """Remember the kind of device of a new session; mail the member when it is one they
+    have not signed in from before (not for their very first sign-in)."""
+    from chalicelib.members.devices import device_summary
+
+    key = device_key(member.member_id, user_agent)
+    known = list(member.known_devices or [])
+    if key in known:
+        return
+    with storage_errors():
+        member.update(actions=[Member.known_devices.set((known + [key])[-MAX_KNOWN_DEVICES:])])
+    if known:
+        mail.send(mail.Message(member.email, "new_sign_in", {
+            "device": device_summary(user_agent), "at": now.strftime("%Y-%m-%d %H:%M UTC")}))
 
 
 def get_member(member_id: str) -> Member:

@@ -25,7 +25,7 @@ from chalicelib.platform.clock import iso
 from chalicelib.platform.crypto import sign
 from chalicelib.platform.dynamo import storage_errors, transaction
 from chalicelib.platform.errors import NotFoundError, UnavailableError
-from chalicelib.platform.policy import policy_version
+from chalicelib.platform.policy import FIRST_VERSION, changes_since, policy_version
 from chalicelib.platform.vocabulary import PARTNER_PROMOTIONS, PURPOSES, SOURCES
 from chalicelib.statistics import counters
 
@@ -134,11 +134,14 @@ def chained_change(member: Member, changes: dict, provenance: Provenance,
 
 
 def change(member_id: str, wanted: dict, provenance: Provenance,
-           now: datetime | None = None, once=None) -> Member | None:
+           now: datetime | None = None, once=None, restate: bool = False,
+           extra_actions: tuple = ()) -> Member | None:
     """Apply purpose → granted; records an event per actual change. Safe under concurrency.
 
     With ``once`` (a date attribute of the member), the change is made only if that attribute
-    is not set yet, and sets it: None when it was already set."""
+    is not set yet, and sets it: None when it was already set. With ``restate``, every
+    purpose in ``wanted`` gets an event even when unchanged (a choice stated again, e.g.
+    under a new policy version); ``extra_actions`` are written with the change."""
     unknown = set(wanted) - set(PURPOSES)
     if unknown:
         raise ValueError(f"unknown consent purposes {sorted(unknown)}")
@@ -150,7 +153,7 @@ def change(member_id: str, wanted: dict, provenance: Provenance,
                 raise NotFoundError("no such member") from None
         if once is not None and getattr(member, once.attr_name) is not None:
             return None
-        changes = {p: g for p, g in wanted.items() if is_granted(member, p) != g
+        changes = {p: g for p, g in wanted.items() if restate or is_granted(member, p) != g
                    or getattr(member.consents, p, None) is None}
         if not changes:
             if once is not None:
@@ -159,6 +162,7 @@ def change(member_id: str, wanted: dict, provenance: Provenance,
         events, consents, actions = chained_change(member, changes, provenance,
                                                    now or clock.now())
         condition = Member.consent_seq == int(member.consent_seq)
+        actions.extend(extra_actions)
         if once is not None:
             actions.append(once.set(events[-1].at))
             condition &= once.does_not_exist()
@@ -186,6 +190,32 @@ def change(member_id: str, wanted: dict, provenance: Provenance,
             setattr(member, name, value)
         return member
     raise UnavailableError("Too many simultaneous changes; try again.", retry_after=1)
+
+
+def policy_pending(member: Member) -> list:
+    """The policy versions published since the member last answered (or registered): their
+    changes, oldest first; empty when the member is up to date."""
+    seen = member.policy_confirmed or FIRST_VERSION
+    return changes_since(seen) if seen != policy_version() else []
+
+
+def confirm_policy(member_id: str, wanted: dict, provenance: Provenance,
+                   now: datetime | None = None) -> Member:
+    """The member answered the notice of a new policy version: each choice, kept or changed
+    now, is recorded again under the current version."""
+    member = get_current(member_id)
+    choices = {p: is_granted(member, p) for p in PURPOSES}
+    choices.update(wanted)
+    return change(member_id, choices, provenance, now, restate=True,
+                  extra_actions=(Member.policy_confirmed.set(policy_version()),))
+
+
+def get_current(member_id: str) -> Member:
+    with storage_errors():
+        try:
+            return Member.get(member_id, consistent_read=True)
+        except Member.DoesNotExist:
+            raise NotFoundError("no such member") from None
 
 
 def apply_gpc(member_id: str, provenance: Provenance, now: datetime | None = None) -> bool:

@@ -97,6 +97,10 @@ class Member(BaseModel):
     attempt_at = UTCDateTimeAttribute(null=True)
     # When a signed-in browser's Global Privacy Control was first applied (once per member).
     gpc_applied_at = UTCDateTimeAttribute(null=True)
+    # Keyed hashes of the kinds of device the member signed in from (no raw fingerprint).
+    known_devices = ListAttribute(of=UnicodeAttribute, null=True)
+    # The privacy policy version whose changes the member has seen and answered.
+    policy_confirmed = UnicodeAttribute(null=True)
 
     offers_audience = OffersAudienceIndex()
     partner_promotions_audience = PartnerPromotionsAudienceIndex()

@@ -36,6 +36,7 @@ METHOD_TEXT = {
     "account_deleted": "Withdrawn when the account was deleted",
     "gpc": "Withdrawn because the member's browser sent Global Privacy Control",
     "email_change": "Carried over when the member changed their e-mail address",
+    "policy_update": "Confirmed by the member when the privacy policy changed",
 }
 
 

@@ -48,6 +48,7 @@ from chalicelib.platform.errors import (
     UnavailableError,
     ValidationError,
 )
+from chalicelib.platform.policy import policy_version
 from chalicelib.statistics import counters
 
 REGISTER_ATTEMPTS = 5
@@ -120,6 +121,7 @@ def register_confirmed(form: Registration, provenance: Provenance) -> str | None
                                 provenance, now)
     consents = consent.state_after(None, events)
     member = Member(member_id, email=email, display_name=clean_display_name(form.display_name),
+                    policy_confirmed=policy_version(),
                     password_hash=passwords.hash_password(form.password), created_at=now,
                     email_verified=True, verified_at=now, consents=consents,
                     consent_seq=len(events), consent_head=events[-1].event_hash,
@@ -265,7 +267,7 @@ def verify_email(token_value: str, password: str | None, now: datetime | None = 
     events, member.consents, consent_actions = consent.chained_change(
         member, choices, Provenance("registration", chosen.page, chosen.origin), now)
     actions = [Member.password_hash.set(chosen.password_hash), *consent_actions,
-               Member.registration_seq.remove(),
+               Member.registration_seq.remove(), Member.policy_confirmed.set(policy_version()),
                Member.display_name.set(chosen.display_name) if chosen.display_name
                else Member.display_name.remove()]
     tokens.spend_link(token, member, actions, now, events=events,

@@ -28,6 +28,7 @@ SUBJECTS = {
     "email_changed": "Your eSmallOffice e-mail address was changed",
     "email_change_done": "This is now your eSmallOffice e-mail address",
     "email_change_taken": "Someone asked to use this address at eSmallOffice",
+    "new_sign_in": "A new sign-in to your eSmallOffice account",
     "contact": "[eSO contact] {topic} question",
     "partner_contact": "An eSmallOffice member wrote to {partner_name}",
 }

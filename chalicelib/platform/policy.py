@@ -16,6 +16,22 @@ VERSIONS = {
 }
 
 
+# What changed in each version, in a few plain sentences: shown to members who made their
+# choices under an earlier version, on their next visit. A new version needs an entry here.
+CHANGES = {
+    "2026-11-28": ("The first published version of this policy.",),
+}
+FIRST_VERSION = "2026-11-28"
+
+
+def changes_since(version: str | None) -> list:
+    """[(version, effective date, sentences)] of the versions after ``version``, oldest first
+    (every version when ``version`` is unknown, none when it is current)."""
+    published = sorted(set(VERSIONS.values()))
+    after = [(v, eff) for v, eff in published if version is None or v > version]
+    return [(v, eff, CHANGES.get(v, ())) for v, eff in after]
+
+
 class Policy(NamedTuple):
     version: str
     effective_date: str

@@ -6,7 +6,7 @@ OFFERS = "offers"
 PARTNER_PROMOTIONS = "partner_promotions"
 PURPOSES = (OFFERS, PARTNER_PROMOTIONS)
 SOURCES = ("registration", "preference_center", "unsubscribe_link", "bounce", "complaint",
-           "account_deleted", "gpc", "email_change")
+           "account_deleted", "gpc", "email_change", "policy_update")
 # A promotion's kind decides the consent it needs: a partner's, or eSO's own offer.
 PARTNER, OFFER = "partner", "offer"
 KIND_PURPOSE = {PARTNER: PARTNER_PROMOTIONS, OFFER: OFFERS}

@@ -4,7 +4,8 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib import members, partners, privacy
-from chalicelib.platform.errors import NotFoundError, ValidationError
+from chalicelib.platform.errors import ConflictError, NotFoundError, ValidationError
+from chalicelib.platform.policy import policy_version
 from chalicelib.platform.vocabulary import (
     CONTACT_MAX_MESSAGE,
     CONTACT_TOPICS,
@@ -48,6 +49,9 @@ CHANGE_EMAIL = {"type": "object", "additionalProperties": False,
                 "properties": {"new_email": _EMAIL, "password": _PASSWORD}}
 TOKEN_ONLY = {"type": "object", "additionalProperties": False, "required": ["token"],
               "properties": {"token": _TOKEN}}
+CONFIRM_POLICY = {"type": "object", "additionalProperties": False, "required": ["version"],
+                  "properties": {"version": {"type": "string", "maxLength": 40},
+                                 "consents": _CONSENTS}}
 VERIFY_RECEIPT = {"type": "object", "additionalProperties": False, "required": ["receipt"],
                   "properties": {"receipt": {"type": "object"}}}
 UPDATE_ME = {"type": "object", "additionalProperties": False, "required": ["display_name"],
@@ -224,6 +228,28 @@ def consent_receipt(event_id):
 def verify_consent_receipt():
     receipt = json_body(bp.current_request, VERIFY_RECEIPT)["receipt"]
     return json_response({"valid": members.receipts.verify(receipt)})
+
+
+@bp.route("/api/v1/me/policy", methods=["GET"])
+def policy_notice():
+    session = require_session(bp.current_request)
+    member = members.get_member(session.member_id)
+    return json_response(presenters.policy_notice_json(member))
+
+
+@bp.route("/api/v1/me/policy", methods=["POST"], content_types=ANY_CONTENT)
+def confirm_policy():
+    request = bp.current_request
+    session = require_session(request)
+    data = json_body(request, CONFIRM_POLICY)
+    if data["version"] != policy_version():
+        raise ConflictError("The privacy policy changed again while you were reading. Read "
+                            "the new changes and answer again.", code="policy_changed",
+                            field="version")
+    member = members.consent.confirm_policy(
+        session.member_id, data.get("consents") or {},
+        provenance(request, "policy_update", "/api/v1/me/policy"))
+    return json_response({"member": presenters.member_json(member)})
 
 
 @bp.route("/api/v1/me/export", methods=["GET"])

@@ -226,6 +226,15 @@ def _paths() -> dict:
                 "type": "object", "required": ["valid"],
                 "properties": {"valid": {"type": "boolean"}}}}, body=m.VERIFY_RECEIPT,
             tag="other")},
+        "/api/v1/me/policy": {
+            "get": _op("The current privacy policy version, the one the member last answered, "
+                       "and what changed since", {200: {
+                           "type": "object", "required": ["current", "confirmed", "changes"]}},
+                       (404,), security=cookie),
+            "post": _op("Answer a new policy version: keep or change the choices; each is "
+                        "recorded under the current version", {200: member}, (404, 409),
+                        body=m.CONFIRM_POLICY, security=cookie),
+        },
         "/api/v1/me/export": {"get": _op("Every piece of personal data held", {200: {
             "type": "object", "required": ["member", "consent_history", "sessions",
                                            "referral_clicks", "partner_transactions",

@@ -32,3 +32,14 @@ def promotion_status_json(promotion) -> dict:
             "subject": promotion.subject, "created_at": iso(promotion.created_at),
             "counts": {name: statistics.suppression.suppress(int(getattr(promotion, name)), k)
                        for name in ("delivered", "skipped", "failed")}}
+
+
+def policy_notice_json(member) -> dict:
+    """The current policy, the version the member last answered, and what changed since."""
+    from chalicelib.platform.policy import FIRST_VERSION, current_policy
+
+    policy = current_policy()
+    return {"current": {"version": policy.version, "effective_date": policy.effective_date},
+            "confirmed": member.policy_confirmed or FIRST_VERSION,
+            "changes": [{"version": v, "effective_date": eff, "summary": list(summary)}
+                        for v, eff, summary in members.consent.policy_pending(member)]}

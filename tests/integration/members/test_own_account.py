@@ -264,3 +264,62 @@ def test_each_consent_event_has_a_signed_receipt_anyone_can_check(client, mailbo
     _, other = verified_member(client, mailbox)
     assert client.http.get(f"/api/v1/me/consents/history/{offers['id']}/receipt",
                            headers=other).status_code == 404
+
+
+def publish_new_policy_version(monkeypatch):
+    """A second policy version published after the members of the test made their choices."""
+    from chalicelib.platform import policy
+
+    current = policy.current_policy()
+    newer = current._replace(version="2027-02-01", effective_date="2027-02-01")
+    monkeypatch.setitem(policy.VERSIONS, "a-later-text", ("2027-02-01", "2027-02-01"))
+    monkeypatch.setitem(policy.CHANGES, "2027-02-01",
+                        ("Partner promotions now name the partner in the subject.",))
+    monkeypatch.setattr(policy, "current_policy", lambda: newer)
+    return newer
+
+
+def test_a_new_policy_version_is_answered_once_and_recorded_under_it(client, mailbox,
+                                                                     monkeypatch):
+    _, headers = verified_member(client, mailbox, offers=True, partner_promotions=False)
+    notice = client.http.get("/api/v1/me/policy", headers=headers).json_body
+    assert notice["changes"] == [] and notice["confirmed"] == notice["current"]["version"]
+
+    newer = publish_new_policy_version(monkeypatch)
+    notice = client.http.get("/api/v1/me/policy", headers=headers).json_body
+    assert notice["current"]["version"] == newer.version
+    assert [c["summary"] for c in notice["changes"]] == [
+        ["Partner promotions now name the partner in the subject."]]
+
+    stale = post_json(client, "/api/v1/me/policy", {"version": "2026-11-28"}, headers)
+    assert stale.status_code == 409 and stale.json_body["error"]["code"] == "policy_changed"
+
+    kept = post_json(client, "/api/v1/me/policy",
+                     {"version": newer.version, "consents": {"partner_promotions": True}},
+                     headers)
+    assert kept.status_code == 200
+    assert kept.json_body["member"]["consents"]["offers"]["granted"] is True
+    assert kept.json_body["member"]["consents"]["partner_promotions"]["granted"] is True
+    last_two = history(client, headers)[-2:]
+    assert {(e["purpose"], e["granted"], e["source"], e["policy_version"]) for e in last_two} == {
+        ("offers", True, "policy_update", newer.version),
+        ("partner_promotions", True, "policy_update", newer.version)}
+    assert client.http.get("/api/v1/me/policy", headers=headers).json_body["changes"] == []
+
+
+def test_a_sign_in_from_a_new_kind_of_device_is_mailed_once(client, mailbox):
+    email, _ = verified_member(client, mailbox)  # the first device is known without a mail
+    before = len(mailbox.to(email))
+    login_as(client, email, FIREFOX_WINDOWS)
+    notices = mailbox.wait_for(email, count=before + 1)[before:]
+    assert len(notices) == 1 and "new sign-in" in notices[0]["subject"].lower()
+    assert "Firefox on Windows" in notices[0]["body"]["text"]
+    assert "/account#sessions" in notices[0]["body"]["text"]
+    login_as(client, email, FIREFOX_WINDOWS)  # the same kind of device again: no mail
+    login(client, email)                      # nor the first one
+    import time
+    time.sleep(0.3)
+    assert len(mailbox.to(email)) == before + 1
+    from chalicelib.members.models import EmailClaim, Member
+    stored = Member.get(EmailClaim.get(email).member_id).known_devices
+    assert len(stored) == 2 and not any("Firefox" in key for key in stored)

@@ -22,6 +22,7 @@ BODY_SCHEMAS = {
     ("/api/v1/me/email/confirm", "post"): members_api.TOKEN_ONLY,
     ("/api/v1/me/email/undo", "post"): members_api.TOKEN_ONLY,
     ("/api/v1/consent-receipts/verify", "post"): members_api.VERIFY_RECEIPT,
+    ("/api/v1/me/policy", "post"): members_api.CONFIRM_POLICY,
     ("/api/v1/password-reset", "post"): members_api.RESET,
     ("/api/v1/password-reset/confirm", "post"): members_api.RESET_CONFIRM,
     ("/api/v1/contact", "post"): members_api.CONTACT,
