@@ -14,7 +14,7 @@ from chalicelib.members.accounts import (
     mail_throttle_key,
 )
 from chalicelib.members.models import ConsentEvent, EmailClaim, Member, Session, Token
-from chalicelib.platform import ratelimit
+from chalicelib.platform import clock, ratelimit
 from chalicelib.platform.clock import iso
 from chalicelib.platform.dynamo import storage_errors, transaction
 from chalicelib.platform.vocabulary import PURPOSES
@@ -49,7 +49,26 @@ def export_member(member_id: str) -> dict:
                     "suppressed": bool(member.suppressed)},
         "consent_history": [consent.event_json(e, full=True) for e in consent.history(member_id)],
         "sessions": sessions.list_for_member(member_id),
+        "email_changes": email_changes(member_id),
+        "gpc_applied_at": iso(member.gpc_applied_at),
+        "policy_confirmed": member.policy_confirmed,
     }
+
+
+def email_changes(member_id: str) -> list:
+    """Address changes still open: a new address waiting for confirmation, and old addresses
+    that can still undo a change (the links themselves are never shown)."""
+    from chalicelib.members.email_change import CHANGE_EMAIL, UNDO_EMAIL_CHANGE
+
+    kinds = {CHANGE_EMAIL: "new_address_to_confirm", UNDO_EMAIL_CHANGE: "old_address_can_undo"}
+    now = clock.now()
+    with storage_errors():
+        hashes = [t.token_hash for t in Token.by_member.query(member_id)]
+        items = [t for t in Token.batch_get(hashes)] if hashes else []
+    return sorted(({"kind": kinds[t.purpose], "address": t.email, "created_at": iso(t.created_at),
+                    "expires_at": iso(t.expires_at)} for t in items
+                   if t.purpose in kinds and t.expires_at > now),
+                  key=lambda change: change["created_at"])
 
 
 def end_sessions(member_id: str) -> None:

@@ -265,3 +265,50 @@ def contact_submit():
     return member_page(request, "message.html", title="Message sent",
                        text="Thank you. We answer privacy and security questions by e-mail, "
                             "usually within two working days.")
+
+
+# --- e-mail address change -----------------------------------------------------------------------
+# Opening a link shows a form; only its POST acts (a mail scanner that opens links changes
+# nothing).
+
+_EMAIL_CHANGE_STEPS = {"confirm": lambda token: members.email_change.confirm_change(token),
+                       "undo": lambda token: members.email_change.undo_change(token)}
+
+
+def _email_change_page(mode: str):
+    request = bp.current_request
+    token = (request.query_params or {}).get("token", "")
+    return member_page(request, "email_change.html", mode=mode, token=token, done=False)
+
+
+def _email_change_submit(mode: str):
+    request = bp.current_request
+    try:
+        form = _form(request)
+        _EMAIL_CHANGE_STEPS[mode](form.get("token", ""))
+    except EsoError as exc:
+        return _error_page(request, "email_change.html", exc, mode=mode, token="", done=False)
+    headers = {"Set-Cookie": cookies.clear_session_cookie()} if mode == "undo" else {}
+    page = member_page(request, "email_change.html", mode=mode, token="", done=True)
+    page.headers.update(headers)
+    return page
+
+
+@bp.route("/email/confirm", methods=["GET"])
+def email_confirm_page():
+    return _email_change_page("confirm")
+
+
+@bp.route("/email/confirm", methods=["POST"], content_types=ANY_CONTENT)
+def email_confirm_submit():
+    return _email_change_submit("confirm")
+
+
+@bp.route("/email/undo", methods=["GET"])
+def email_undo_page():
+    return _email_change_page("undo")
+
+
+@bp.route("/email/undo", methods=["POST"], content_types=ANY_CONTENT)
+def email_undo_submit():
+    return _email_change_submit("undo")

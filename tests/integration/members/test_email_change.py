@@ -76,6 +76,8 @@ def test_undo_gives_the_account_back_to_the_old_address(client, mailbox):
     assert post_json(client, "/api/v1/me/email/confirm", {"token": token}).status_code == 200
     undo = token_from(mail_with(mailbox, old, "/email/undo", count=3), "/email/undo")
 
+    exported = client.http.get("/api/v1/me/export", headers=owner).json_body["email_changes"]
+    assert {(c["kind"], c["address"]) for c in exported} == {("old_address_can_undo", old)}
     assert client.http.get(f"/email/undo?token={undo}").status_code == 200  # changes nothing
     assert me(client, owner).json_body["member"]["email"] == new
     restored = post_json(client, "/api/v1/me/email/undo", {"token": undo})
@@ -101,6 +103,9 @@ def test_undo_before_confirmation_cancels_the_pending_change(client, mailbox):
     old, headers = verified_member(client, mailbox)
     new = new_email("pending")
     assert ask(client, headers, new).status_code == 202
+    exported = client.http.get("/api/v1/me/export", headers=headers).json_body["email_changes"]
+    assert {(c["kind"], c["address"]) for c in exported} == {
+        ("new_address_to_confirm", new), ("old_address_can_undo", old)}
     confirm = token_from(mail_with(mailbox, new, "/email/confirm"), "/email/confirm")
     undo = token_from(mail_with(mailbox, old, "/email/undo", count=2), "/email/undo")
     assert post_json(client, "/api/v1/me/email/undo", {"token": undo}).status_code == 200
