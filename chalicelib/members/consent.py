@@ -144,7 +144,7 @@ def change(member_id: str, wanted: dict, provenance: Provenance,
             try:
                 member = Member.get(member_id, consistent_read=True)
             except Member.DoesNotExist:
-                raise NotFoundError("no such member") from None
+                raise NotFoundError("There is no such account. Log in again.") from None
         changes = {p: g for p, g in wanted.items() if is_granted(member, p) != g
                    or getattr(member.consents, p, None) is None}
         if not changes:
@@ -172,7 +172,8 @@ def change(member_id: str, wanted: dict, provenance: Provenance,
                                            member.suppressed).items():
             setattr(member, name, value)
         return member
-    raise UnavailableError("Too many simultaneous changes; try again.", retry_after=1)
+    raise UnavailableError("Too many changes at the same time. Try again in a moment.",
+                           retry_after=1)
 
 
 def count_events(events: list) -> None:
