@@ -76,6 +76,7 @@
   // aria-describedby pointing to the message beside the field). Without JavaScript, or when
   // the API cannot be reached, the form posts to its page as usual.
   var CREDENTIALS = ["email", "password"];  // an error about the pair names no one field
+  var SUMMARY_MESSAGE = "form-error-message";
 
   function describedBy(input) {
     return (input.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
@@ -85,7 +86,9 @@
     form.querySelectorAll(".field-error").forEach(function (node) { node.remove(); });
     form.querySelectorAll("[aria-invalid]").forEach(function (input) {
       input.removeAttribute("aria-invalid");
-      var kept = describedBy(input).filter(function (id) { return id !== input.id + "-error"; });
+      var kept = describedBy(input).filter(function (id) {
+        return id !== input.id + "-error" && id !== SUMMARY_MESSAGE;
+      });
       if (kept.length) {
         input.setAttribute("aria-describedby", kept.join(" "));
       } else {
@@ -109,7 +112,12 @@
     return found;
   }
 
-  function markField(input, message) {
+  function markField(input, message, alone) {
+    input.setAttribute("aria-invalid", "true");
+    if (!alone) {  // one message for several fields: the summary's
+      input.setAttribute("aria-describedby", describedBy(input).concat(SUMMARY_MESSAGE).join(" "));
+      return;
+    }
     var note = document.createElement("p");
     note.className = "field-error";
     note.id = input.id + "-error";
@@ -118,7 +126,6 @@
     prefix.textContent = "Error: ";
     note.append(prefix, document.createTextNode(message));
     input.parentNode.insertBefore(note, input);
-    input.setAttribute("aria-invalid", "true");
     input.setAttribute("aria-describedby", describedBy(input).concat(note.id).join(" "));
   }
 
@@ -129,12 +136,13 @@
       : (error && error.code === "invalid_credentials" ? CREDENTIALS : []);
     var inputs = fields.map(function (field) { return inputFor(form, field); })
       .filter(Boolean);
-    inputs.forEach(function (input) { markField(input, message); });
+    inputs.forEach(function (input) { markField(input, message, inputs.length === 1); });
     var summary = form.querySelector(".form-error");
     if (summary) {
       var box = document.createElement("div");
       box.className = "error";
       var line = document.createElement("p");
+      line.id = SUMMARY_MESSAGE;
       if (inputs.length) {
         var link = document.createElement("a");
         link.setAttribute("href", "#" + inputs[0].id);

@@ -68,7 +68,8 @@ def consent_notice(purpose: str, granted: bool) -> str:
 # Confirmations shown after a redirect (``?done=<key>``): fixed texts, and only when true for
 # the page that shows them (logged out only to a visitor, logged in only to a member).
 SIGNED_OUT_NOTICES = {"logged-out": "You are logged out. Log in again to see members' offers."}
-SIGNED_IN_NOTICES = {"logged-in": "You are logged in."}
+SIGNED_IN_NOTICES = {"logged-in": "You are logged in. On a shared computer, remember to log out "
+                                   "when you are done."}
 
 
 def redirect_notice(done: str | None, signed_in: bool) -> str | None:
