@@ -16,6 +16,8 @@ FORM = "application/x-www-form-urlencoded"
 MAX_BODY_BYTES = 16 * 1024
 # Routes accept any media type and check it themselves, so a wrong one gets the error model.
 ANY_CONTENT = ["*/*"]
+# What a 5xx says: never the detail (that is logged), always what to do.
+INTERNAL_ERROR = "Something went wrong on our side. Try again in a few minutes."
 
 def error_body(code: str, message: str, field: str | None = None) -> dict:
     error = {"code": code, "message": message}
