@@ -83,7 +83,8 @@ def _login_with_an_error(page, w):
     page.fill("#email", new_email("audit-nobody"))
     page.fill("#password", "not the password at all")
     page.locator("main form button[type=submit]").click()
-    page.locator("#password-error").wait_for()
+    page.locator("#form-error-message").wait_for()
+    assert page.locator("#password[aria-invalid=true]").count() == 1
 
 
 def _reset_requested(page, w):
