@@ -34,6 +34,10 @@ LOGIN_WINDOW_S = 15 * 60
 ATTEMPT_REMEMBERED = timedelta(days=1)
 MAIL_PER_ADDRESS_PER_HOUR = 3
 MAX_DISPLAY_NAME = 80
+INVALID_EMAIL = "Enter a valid e-mail address, such as name@example.com."
+WRONG_PAIR = ("The e-mail address or the password is wrong. Check both and try again, or "
+              "choose a new password with a reset link.")
+NO_SUCH_MEMBER = "There is no such account. Log in again."
 
 
 def normalize_email(raw: str) -> str:
@@ -41,11 +45,11 @@ def normalize_email(raw: str) -> str:
     from email_validator import EmailNotValidError, validate_email
 
     if not isinstance(raw, str) or len(raw) > 254:
-        raise ValidationError("enter a valid e-mail address", code="invalid_email", field="email")
+        raise ValidationError(INVALID_EMAIL, code="invalid_email", field="email")
     try:
         result = validate_email(raw.strip(), check_deliverability=False)
     except EmailNotValidError:
-        raise ValidationError("enter a valid e-mail address", code="invalid_email",
+        raise ValidationError(INVALID_EMAIL, code="invalid_email",
                               field="email") from None
     return result.normalized.lower()
 
@@ -55,8 +59,8 @@ def clean_display_name(raw: str | None) -> str | None:
         return None
     name = " ".join(check_text(raw, "display_name").split())
     if len(name) > MAX_DISPLAY_NAME:
-        raise ValidationError(f"the display name can have at most {MAX_DISPLAY_NAME} characters",
-                              field="display_name")
+        raise ValidationError(f"A name can have at most {MAX_DISPLAY_NAME} characters. Shorten it "
+                              "and try again.", field="display_name")
     return name or None
 
 
@@ -106,7 +110,8 @@ def attempt_allowed(email: str, source: str | None, now: datetime):
     try:
         for key, limit in limits:
             ratelimit.take(key, limit, LOGIN_WINDOW_S, now=now.timestamp(),
-                           message="Too many failed attempts for this address; try again later.")
+                           message="Too many failed attempts for this address. Wait 15 minutes and "
+                                   "try again, or choose a new password with a reset link.")
             taken.append(key)
     except RateLimitedError:
         Attempt(tuple(taken), now.timestamp()).succeeded()  # refused: nothing counted
@@ -166,8 +171,7 @@ def login(email: str, password: str, user_agent: str | None = None,
     except ValidationError:
         passwords.verify_password(None, password)
         passwords.verify_password(None, password)
-        raise AuthenticationError("the e-mail address or password is wrong",
-                                  code="invalid_credentials") from None
+        raise AuthenticationError(WRONG_PAIR, code="invalid_credentials") from None
     with attempt_allowed(email, source, now) as attempt:
         member = member_by_email(email)
         if member is None:
@@ -178,11 +182,11 @@ def login(email: str, password: str, user_agent: str | None = None,
                   and now - member.attempt_at < ATTEMPT_REMEMBERED)
         attempted = passwords.verify_password(member.attempt_hash if recent else None, password)
         if not (matches or attempted):
-            raise AuthenticationError("the e-mail address or password is wrong",
-                                      code="invalid_credentials")
+            raise AuthenticationError(WRONG_PAIR, code="invalid_credentials")
         attempt.succeeded()
     if not matches or not member.email_verified:
-        raise ForbiddenError("confirm your e-mail address first: we sent you a link",
+        raise ForbiddenError("Confirm your e-mail address first: open the link in the e-mail we "
+                             "sent you. No e-mail? Register again to get a new link.",
                              code="email_not_verified")
     if passwords.needs_rehash(member.password_hash):
         with storage_errors():
@@ -224,7 +228,7 @@ def get_member(member_id: str) -> Member:
         try:
             return Member.get(member_id, consistent_read=True)
         except Member.DoesNotExist:
-            raise NotFoundError("no such member") from None
+            raise NotFoundError(NO_SUCH_MEMBER) from None
 
 
 # --- password reset ------------------------------------------------------------------------------

@@ -150,7 +150,7 @@ def change(member_id: str, wanted: dict, provenance: Provenance,
             try:
                 member = Member.get(member_id, consistent_read=True)
             except Member.DoesNotExist:
-                raise NotFoundError("no such member") from None
+                raise NotFoundError("There is no such account. Log in again.") from None
         if once is not None and getattr(member, once.attr_name) is not None:
             return None
         changes = {p: g for p, g in wanted.items() if restate or is_granted(member, p) != g
@@ -189,7 +189,8 @@ def change(member_id: str, wanted: dict, provenance: Provenance,
                                            member.suppressed).items():
             setattr(member, name, value)
         return member
-    raise UnavailableError("Too many simultaneous changes; try again.", retry_after=1)
+    raise UnavailableError("Too many changes at the same time. Try again in a moment.",
+                           retry_after=1)
 
 
 def policy_pending(member: Member) -> list:

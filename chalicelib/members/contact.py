@@ -17,15 +17,16 @@ def submit(email: str, topic: str, message: str, client_key: str) -> None:
     """Forward one message to the operator; at most a few per client and hour."""
     sender = normalize_email(email)
     if topic not in TOPICS:
-        raise ValidationError(f"topic must be one of {', '.join(TOPICS)}", field="topic")
+        raise ValidationError(f"Choose one of the topics: {', '.join(TOPICS)}.", field="topic")
     text = (message or "").strip()
     if not text:
-        raise ValidationError("write a message", field="message")
+        raise ValidationError("Write your message, then send it.", field="message")
     if len(text) > MAX_MESSAGE:
-        raise ValidationError(f"the message can have at most {MAX_MESSAGE} characters",
+        raise ValidationError(f"The message can have at most {MAX_MESSAGE} characters. Shorten it "
+                              "and send it again.",
                               field="message")
     ratelimit.take("contact:" + sign("rate-limit", client_key), PER_CLIENT_PER_HOUR, 3600,
-                   message="You have sent several messages already; try again in an hour.")
+                   message="You have sent several messages already. Try again in an hour.")
     mail.send(mail.Message(get_settings().operator_email, "contact",
                            {"topic": topic, "sender": sender, "message": text},
                            reply_to=sender))

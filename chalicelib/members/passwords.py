@@ -32,14 +32,14 @@ def check_rules(password: str, email: str) -> None:
     """At least 10 characters, text without control characters, not the e-mail address."""
     check_text(password, "password")
     if len(password) < MIN_LENGTH:
-        raise ValidationError(f"the password needs at least {MIN_LENGTH} characters",
+        raise ValidationError(f"The password needs at least {MIN_LENGTH} characters. Choose a longer one.",
                               code="weak_password", field="password")
     if len(password) > MAX_LENGTH:
-        raise ValidationError(f"the password can have at most {MAX_LENGTH} characters",
+        raise ValidationError(f"The password can have at most {MAX_LENGTH} characters. Choose a shorter one.",
                               code="weak_password", field="password")
     lowered = password.strip().lower()
     if lowered == email.lower() or lowered == email.split("@")[0].lower():
-        raise ValidationError("the password must not be your e-mail address",
+        raise ValidationError("The password must not be your e-mail address. Choose another one.",
                               code="weak_password", field="password")
     check_guessable(password, email)
 

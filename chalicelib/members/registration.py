@@ -103,7 +103,7 @@ def _register(form: Registration, provenance: Provenance, now: datetime) -> None
                 raise
             # Another registration of this address is in flight: look again shortly.
     else:
-        raise UnavailableError("The service is busy right now; try again shortly.")
+        raise UnavailableError("The service is busy right now. Try again in a few seconds.")
     _mail_link(member, token)
     counters.record("registrations")
     observability.count("Registrations")
@@ -247,20 +247,21 @@ def verify_email(token_value: str, password: str | None, now: datetime | None = 
     now = now or clock.now()
     token = tokens.live_link(token_value, tokens.VERIFY_EMAIL, now)
     if not password:
-        raise ValidationError("enter the password you chose when you registered",
+        raise ValidationError("Enter the password you chose when you registered.",
                               code="password_required", field="password")
     member = get_member(token.member_id)
     if member.verify_token_hash != token.token_hash:
         if member.email_verified:
-            raise tokens.invalid_link("this address is already confirmed: log in")
-        raise tokens.invalid_link("a newer link was sent to this address: use the latest e-mail")
+            raise tokens.invalid_link("This address is already confirmed. Log in with your password.")
+        raise tokens.invalid_link("A newer link was sent to this address. Open the latest e-mail "
+                                  "from us and use its link.")
     with attempt_allowed(member.email, source, now) as attempt:
         chosen = next((entry for entry in member.pending_registrations or []
                        if passwords.verify_password(entry.password_hash, password)), None)
         if chosen is None:
             raise AuthenticationError(
-                "this is not the password chosen when registering; if you registered more "
-                "than once, use the latest, or choose a new password with a reset link",
+                "This is not the password chosen at registration. If you registered more than "
+                "once, enter the latest one, or choose a new password with a reset link.",
                 code="invalid_credentials", field="password")
         attempt.succeeded()
     choices = {p: bool(getattr(chosen, p)) for p in consent.PURPOSES}

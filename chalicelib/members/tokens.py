@@ -35,7 +35,8 @@ def forget_links(member_id: str, keep: str | None = None) -> None:
                 batch.delete(Token(item.token_hash))
 
 
-def invalid_link(message: str = "this link is invalid or has expired") -> ValidationError:
+def invalid_link(message: str = "This link is invalid, has expired or was used already. "
+                                 "Ask for a new one.") -> ValidationError:
     return ValidationError(message, code="invalid_token", field="token")
 
 

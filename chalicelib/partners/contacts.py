@@ -28,16 +28,18 @@ def reachable_partner(partner_id: str):
     """An active partner that takes messages and shows its privacy policy, else NotFoundError."""
     partner = registry.get_active(partner_id)
     if not partner.contact_email or not partner.privacy_policy_url:
-        raise NotFoundError("this partner does not take messages through eSO")
+        raise NotFoundError("This partner does not take messages through eSO.")
     return partner
 
 
 def clean_message(message: str) -> str:
     text = _CONTROL.sub("", check_text(message or "", "message", multiline=True)).strip()
     if not text:
-        raise ValidationError("write a message", code="invalid_message", field="message")
+        raise ValidationError("Write your message, then review it.", code="invalid_message",
+                              field="message")
     if len(text) > MAX_MESSAGE:
-        raise ValidationError(f"the message can have at most {MAX_MESSAGE} characters",
+        raise ValidationError(f"The message can have at most {MAX_MESSAGE} characters. Shorten it "
+                              "and try again.",
                               code="invalid_message", field="message")
     return text
 
@@ -59,7 +61,8 @@ def send(member_id: str, partner_id: str, message: str,
     partner = reachable_partner(partner_id)
     ratelimit.take("partner-contact:" + sign("rate-limit", member_id), PER_MEMBER_PER_HOUR, 3600,
                    now=now.timestamp(),
-                   message="You have written to partners several times; try again in an hour.")
+                   message="You have written to partners several times already. Try again "
+                           "in an hour.")
     record = PartnerContact(member_id, f"{now.isoformat()}#{secrets.token_hex(4)}",
                             partner_id=partner.partner_id, partner_name=partner.name,
                             sent_to=partner.contact_email, sent_at=now,

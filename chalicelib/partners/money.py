@@ -40,7 +40,7 @@ def exponent(currency: str) -> int:
     try:
         return CURRENCIES[currency]
     except (KeyError, TypeError):
-        raise ValidationError("currency must be an ISO 4217 code such as USD or EUR",
+        raise ValidationError("currency must be an ISO 4217 code such as USD or EUR. Correct it and try again.",
                               code="invalid_currency", field="currency") from None
 
 
@@ -51,14 +51,14 @@ def parse_amount(text: str, currency: str) -> tuple:
     if match is None:
         raise ValidationError(
             f"amount must be a positive decimal string such as \"12.50\", with at most "
-            f"{MAX_INTEGER_DIGITS} digits before the point", code="invalid_amount", field="amount")
+            f"{MAX_INTEGER_DIGITS} digits before the point. Correct it and try again.", code="invalid_amount", field="amount")
     fraction = match.group(2) or ""
     if len(fraction) > digits:
-        raise ValidationError(f"{currency} amounts have at most {digits} decimal places",
+        raise ValidationError(f"{currency} amounts have at most {digits} decimal places. Round it and try again.",
                               code="invalid_amount", field="amount")
     minor = int(match.group(1) + fraction.ljust(digits, "0"))
     if minor <= 0:
-        raise ValidationError("amount must be greater than zero", code="invalid_amount",
+        raise ValidationError("amount must be greater than zero. Report refunds as reversals.", code="invalid_amount",
                               field="amount")
     return format_minor(minor, currency), minor
 

@@ -1,19 +1,30 @@
-"""The members-only catalogue of eSO's own special offers and services."""
+"""The members-only catalogue of eSO's own special offers and services.
+
+eSO's own offers are taken up by writing to eSO: each links to the contact form, which opens
+with a question about that offer (``/contact?offer=<id>``)."""
 from __future__ import annotations
 
 from chalicelib.partners import registry
 
 ESO_OFFERS = (
-    {"id": "eso-backup", "title": "Office backup, done for you",
+    {"id": "eso-backup", "url": "/contact?offer=eso-backup",
+     "title": "Office backup, done for you",
      "body": "Encrypted nightly backups of up to five office computers, 30% off the first year.",
      "provider": "eSmallOffice"},
-    {"id": "eso-domain", "title": "Your own domain and mailboxes",
+    {"id": "eso-domain", "url": "/contact?offer=eso-domain",
+     "title": "Your own domain and mailboxes",
      "body": "A domain with five mailboxes and spam filtering, free setup for members.",
      "provider": "eSmallOffice"},
-    {"id": "eso-printing", "title": "Business cards and letterheads",
+    {"id": "eso-printing", "url": "/contact?offer=eso-printing",
+     "title": "Business cards and letterheads",
      "body": "Members' price list for printing, delivered in three working days.",
      "provider": "eSmallOffice"},
 )
+
+
+def eso_offer(offer_id: str) -> dict | None:
+    """One of eSO's own offers by its id (None for any other id)."""
+    return next((dict(offer) for offer in ESO_OFFERS if offer["id"] == offer_id), None)
 
 
 def partner_offer(partner) -> dict:

@@ -69,16 +69,16 @@ def check_https_url(url: str, field: str) -> str:
     if (parts is None or (parts.scheme != "https" and not local_page) or not parts.hostname
             or parts.username
             or parts.password or len(url) > MAX_URL or any(c.isspace() for c in url.strip())):
-        raise ValidationError(f"{field} must be an absolute https:// URL", field=field)
+        raise ValidationError(f"The {field.replace('_', ' ')} must be an absolute https:// URL.", field=field)
     return url.strip()
 
 
 def _clean_text(value: str | None, field: str, limit: int, required: bool = False) -> str | None:
     text = " ".join((value or "").split())
     if required and not text:
-        raise ValidationError(f"{field} is required", field=field)
+        raise ValidationError(f"The {field.replace('_', ' ')} is required.", field=field)
     if len(text) > limit:
-        raise ValidationError(f"{field} can have at most {limit} characters", field=field)
+        raise ValidationError(f"The {field.replace('_', ' ')} can have at most {limit} characters.", field=field)
     return text or None
 
 
@@ -105,7 +105,7 @@ def create(name: str, landing_url: str, privacy_policy_url: str | None = None,
     now = now or clock.now()
     partner_id = partner_id or new_partner_id()
     if not PARTNER_ID.match(partner_id):
-        raise ValidationError("a partner id has 3-48 lower-case letters, digits, _ or -",
+        raise ValidationError("A partner id has 3 to 48 lower-case letters, digits, _ or -.",
                               field="partner_id")
     fields = _checked(dict(name=name, landing_url=landing_url,
                            privacy_policy_url=privacy_policy_url, contact_email=contact_email,
@@ -118,7 +118,7 @@ def create(name: str, landing_url: str, privacy_policy_url: str | None = None,
             tx.save(partner, condition=Partner.partner_id.does_not_exist())
             tx.save(key_item, condition=PartnerKey.key_id.does_not_exist())
     except TransactWriteError:
-        raise ConflictError(f"partner {partner_id} already exists",
+        raise ConflictError(f"Partner {partner_id} already exists. Choose another id.",
                             code="partner_exists") from None
     return NewKey(partner_id, api_key)
 
@@ -150,19 +150,19 @@ def edit(partner_id: str, **changes) -> tuple:
 def get(partner_id: str) -> Partner:
     """A partner, active or not (NotFoundError when unknown)."""
     if not isinstance(partner_id, str) or not PARTNER_ID.match(partner_id):
-        raise NotFoundError("no such partner")
+        raise NotFoundError("There is no such partner.")
     with storage_errors():
         try:
             return Partner.get(partner_id, consistent_read=True)
         except Partner.DoesNotExist:
-            raise NotFoundError("no such partner") from None
+            raise NotFoundError("There is no such partner.") from None
 
 
 def get_active(partner_id: str) -> Partner:
     """An active partner; unknown and disabled partners are both NotFoundError."""
     partner = get(partner_id)
     if partner.status != ACTIVE:
-        raise NotFoundError("no such partner")
+        raise NotFoundError("There is no such partner.")
     return partner
 
 
@@ -180,7 +180,7 @@ def rotate_key(partner_id: str, now: datetime | None = None) -> NewKey:
     now = now or clock.now()
     partner = get(partner_id)
     if partner.status != ACTIVE:
-        raise ConflictError(f"partner {partner_id} is disabled", code="partner_disabled")
+        raise ConflictError(f"Partner {partner_id} is disabled.", code="partner_disabled")
     api_key, key_item = _new_key(partner_id, now)
     try:
         with storage_errors(), transaction() as tx:
@@ -191,7 +191,7 @@ def rotate_key(partner_id: str, now: datetime | None = None) -> NewKey:
                                         Partner.key_rotated_at.set(now)],
                       condition=(Partner.key_id == partner.key_id) & (Partner.status == ACTIVE))
     except TransactWriteError:
-        raise ConflictError("the partner changed meanwhile; try again",
+        raise ConflictError("The partner changed meanwhile. Try again.",
                             code="partner_changed") from None
     return NewKey(partner_id, api_key)
 
@@ -257,8 +257,7 @@ def authenticate(api_key: str | None) -> str:
     secret = match.group(2) if match else ""
     matches = hmac.compare_digest(sha256_hex(secret), item.secret_hash if item else _NO_SECRET)
     if item is None or not matches:
-        raise AuthenticationError("a valid partner API key is required "
-                                  "(Authorization: Bearer eso_pk_…)", code="invalid_api_key")
+        raise AuthenticationError("Send a valid partner API key: Authorization: Bearer eso_pk_…", code="invalid_api_key")
     return item.partner_id
 
 

@@ -80,20 +80,20 @@ def parse_instant(text: str, field: str) -> datetime:
         except OverflowError:  # year 1 or 9999 pushed past the calendar by its offset
             pass
     raise ValidationError(f"{field} must be an ISO 8601 date-time with a time zone, "
-                          f"such as 2026-03-01T12:00:00Z", code=f"invalid_{field}", field=field)
+                          f"such as 2026-03-01T12:00:00Z. Correct it and try again.", code=f"invalid_{field}", field=field)
 
 
 def check_order_id(order_id: str) -> str:
     if not isinstance(order_id, str) or not ORDER_ID.match(order_id):
-        raise ValidationError("order_id has 1-64 characters: letters, digits and . _ : - "
-                              "(starting with a letter or digit)", code="invalid_order_id",
+        raise ValidationError("An order_id has 1 to 64 characters: letters, digits and . _ : - "
+                              "(starting with a letter or digit). Correct it and try again.", code="invalid_order_id",
                               field="order_id")
     return order_id
 
 
 def _transaction_item(partner_id: str, report: Report, now: datetime) -> PartnerTransaction:
     if not isinstance(report.click_id, str) or not CLICK_ID.match(report.click_id):
-        raise ValidationError("click_id is the eso_click value of the referral",
+        raise ValidationError("This is not a click id. Send the eso_click value your landing page received.",
                               code="invalid_click_id", field="click_id")
     check_order_id(report.order_id)
     amount, minor = money.parse_amount(report.amount, report.currency)
@@ -101,7 +101,7 @@ def _transaction_item(partner_id: str, report: Report, now: datetime) -> Partner
     if report.occurred_at is not None:
         occurred_at = parse_instant(report.occurred_at, "occurred_at")
         if occurred_at > now + CLOCK_SKEW:
-            raise ValidationError("occurred_at is in the future", code="invalid_occurred_at",
+            raise ValidationError("occurred_at is in the future. Send the time the order was placed.", code="invalid_occurred_at",
                                   field="occurred_at")
     return PartnerTransaction(partner_id, report.order_id, click_id=report.click_id,
                               amount=amount, currency=report.currency, amount_minor=minor,
@@ -133,12 +133,13 @@ def _usable_click(partner_id: str, click_id: str, occurred_at: datetime,
             click = None
     # Another partner's click is answered exactly like an unknown one: no probing.
     if click is None or click.partner_id != partner_id or click.expires_at <= now:
-        raise UnprocessableError("click_id is not a referral of yours", code="unknown_click")
+        raise UnprocessableError("This click_id is not a referral to you. Check the eso_click value.", code="unknown_click")
     if occurred_at < click.clicked_at:
-        raise UnprocessableError("occurred_at is before the referral click",
+        raise UnprocessableError("occurred_at is before the referral click. Check the order's time.",
                                  code="occurred_before_click")
     if occurred_at > click.clicked_at + ATTRIBUTION_WINDOW:
-        raise UnprocessableError("the referral click is older than the 30-day attribution window",
+        raise UnprocessableError("The referral click is older than the 30-day attribution window. Orders after it "
+                                 "cannot be reported.",
                                  code="click_expired")
     return click
 
@@ -184,15 +185,16 @@ def report_transaction(partner_id: str, report: Report, now: datetime | None = N
             continue
         observability.count("PartnerReports")
         return wanted, True
-    raise UnavailableError("Too many simultaneous reports; try again.", retry_after=1)
+    raise UnavailableError("Too many reports at the same time. Try again in a moment.", retry_after=1)
 
 
 def _existing(stored: PartnerTransaction | None, wanted: PartnerTransaction,
               report: Report) -> PartnerTransaction:
     if stored is None:  # removed between the write and the read: not a case that happens
-        raise UnavailableError("try again", retry_after=1)
+        raise UnavailableError("Try again in a moment.", retry_after=1)
     if not _same_content(stored, wanted, report):
-        raise ConflictError(f"order {wanted.order_id} was already reported with other content",
+        raise ConflictError(f"Order {wanted.order_id} was already reported with other content. Report a "
+                            "change as a reversal and a new order id.",
                             code="order_conflict")
     return stored
 
@@ -204,12 +206,12 @@ def reverse_transaction(partner_id: str, order_id: str, reason: str,
     check_order_id(order_id)
     reason = " ".join((reason or "").split())
     if not reason or len(reason) > MAX_REASON:
-        raise ValidationError(f"reason has 1-{MAX_REASON} characters", code="invalid_reason",
+        raise ValidationError(f"A reason has 1 to {MAX_REASON} characters. Correct it and try again.", code="invalid_reason",
                               field="reason")
     for _ in dynamo.retries(MAX_ATTEMPTS):
         stored = _stored(partner_id, order_id)
         if stored is None:
-            raise NotFoundError(f"no transaction with order_id {order_id}")
+            raise NotFoundError(f"There is no transaction with order_id {order_id}. Check the id.")
         if stored.status == REVERSED:
             return stored
         day, minor = stored.occurred_at, int(stored.amount_minor)
@@ -228,7 +230,7 @@ def reverse_transaction(partner_id: str, order_id: str, reason: str,
                 raise
             continue
         return _stored(partner_id, order_id)
-    raise UnavailableError("Too many simultaneous changes; try again.", retry_after=1)
+    raise UnavailableError("Too many changes at the same time. Try again in a moment.", retry_after=1)
 
 
 def transaction_view(txn: PartnerTransaction) -> dict:
@@ -251,12 +253,12 @@ def parse_day_range(start: str | None, end: str | None) -> tuple:
                 raise ValueError
             days.append(date.fromisoformat(text))
         except ValueError:
-            raise ValidationError(f"{name} must be a date as YYYY-MM-DD", code="invalid_date",
+            raise ValidationError(f"{name} must be a date as YYYY-MM-DD. Correct it and try again.", code="invalid_date",
                                   field=name) from None
     if days[0] > days[1]:
-        raise ValidationError("from must not be after to", code="invalid_date", field="from")
+        raise ValidationError("from must not be after to. Swap the dates and try again.", code="invalid_date", field="from")
     if (days[1] - days[0]).days >= MAX_REPORT_DAYS:
-        raise ValidationError(f"at most {MAX_REPORT_DAYS} days at once", code="invalid_date",
+        raise ValidationError(f"Ask for at most {MAX_REPORT_DAYS} days at once.", code="invalid_date",
                               field="to")
     return days[0], days[1]
 
@@ -277,7 +279,7 @@ def decode_cursor(partner_id: str, start: date, end: date, cursor: str) -> dict:
     if (len(cursor or "") > 2000 or not payload
             or not verify_signature("partner-cursor",
                                     _cursor_message(partner_id, start, end, payload), signature)):
-        raise ValidationError("cursor is not one we gave for this query", code="invalid_cursor",
+        raise ValidationError("This cursor is not one we gave for this query. Start again without it.", code="invalid_cursor",
                               field="cursor")
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
@@ -286,7 +288,7 @@ def parse_limit(text: str | None) -> int:
     if text is None:
         return DEFAULT_PAGE
     if not re.fullmatch(r"[0-9]{1,3}", text) or not 1 <= int(text) <= MAX_PAGE:
-        raise ValidationError(f"limit is a whole number from 1 to {MAX_PAGE}",
+        raise ValidationError(f"limit must be a whole number from 1 to {MAX_PAGE}.",
                               code="invalid_limit", field="limit")
     return int(text)
 

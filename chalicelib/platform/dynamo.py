@@ -39,14 +39,14 @@ def as_unavailable(exc: Exception) -> UnavailableError | None:
 
     cause = getattr(exc, "cause", None) or exc
     if isinstance(cause, BotoCoreError) and not isinstance(cause, ClientError):
-        return UnavailableError("The database is unreachable right now; try again shortly.",
+        return UnavailableError("The database cannot be reached right now. Try again in a few seconds.",
                                 retry_after=2)
     if _client_error_code(exc) in THROTTLING:
-        return UnavailableError("The service is busy right now; try again shortly.",
+        return UnavailableError("The service is busy right now. Try again in a few seconds.",
                                 retry_after=1)
     if only_contention(exc):
         # Another transaction held an item, or capacity ran out: nothing was written.
-        return UnavailableError("The service is busy right now; try again shortly.",
+        return UnavailableError("The service is busy right now. Try again in a few seconds.",
                                 retry_after=1)
     return None
 

@@ -7,11 +7,17 @@ from pathlib import Path
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
+def possessive(name: str) -> str:
+    """``name`` + "'s", or just an apostrophe after a final s ("Demo Office Supplies'")."""
+    name = str(name)
+    return f"{name}'" if name.endswith(("s", "S")) else f"{name}'s"
+
+
 @functools.lru_cache(maxsize=1)
 def _environment():
     import jinja2
 
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         # HTML is escaped; the .txt e-mail templates are plain text and must not be.
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
@@ -19,6 +25,8 @@ def _environment():
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["possessive"] = possessive
+    return env
 
 
 def render_text(template: str, **context) -> str:

@@ -37,5 +37,6 @@ def check_text(value: str, field: str, multiline: bool = False) -> str:
     """``value`` unchanged, or a 400 ``invalid_text`` naming ``field``."""
     problem = text_problem(value, multiline)
     if problem:
-        raise ValidationError(f"{field} {problem}", code="invalid_text", field=field)
+        raise ValidationError(f"The {field.replace('_', ' ')} {problem}. Correct it and try "
+                              "again.", code="invalid_text", field=field)
     return value

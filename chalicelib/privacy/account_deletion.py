@@ -14,7 +14,8 @@ def delete_account(member_id: str, password: str) -> None:
     ``account_deleted``) so the aggregates count them, then everything is erased."""
     member = members.get_member(member_id)
     if not passwords.verify_password(member.password_hash, password):
-        raise ForbiddenError("the password is wrong", code="invalid_password")
+        raise ForbiddenError("The password is wrong. Enter your current password to delete "
+                             "your account.", code="invalid_password", field="password")
     granted = {p: False for p in PURPOSES if consent.is_granted(member, p)}
     if granted:
         consent.change(member_id, granted, Provenance("account_deleted"))

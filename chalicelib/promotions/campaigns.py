@@ -27,15 +27,15 @@ def _check_content(subject: str, text: str, html: Optional[str]) -> None:
     check_text(text, "text", multiline=True)
     check_text(html or "", "html", multiline=True)
     if not subject.strip() or len(subject) > MAX_SUBJECT or any(c in subject for c in "\r\n"):
-        raise ValidationError(f"the subject needs 1 to {MAX_SUBJECT} characters on one line",
+        raise ValidationError(f"The subject needs 1 to {MAX_SUBJECT} characters on one line.",
                               field="subject")
     if not text.strip() or len(text) > MAX_TEXT:
-        raise ValidationError(f"the text needs 1 to {MAX_TEXT} characters", field="text")
+        raise ValidationError(f"The text needs 1 to {MAX_TEXT} characters.", field="text")
     if html is not None and (not html.strip() or len(html) > MAX_HTML):
-        raise ValidationError(f"the html needs 1 to {MAX_HTML} characters", field="html")
+        raise ValidationError(f"The html needs 1 to {MAX_HTML} characters.", field="html")
     for field, value in (("subject", subject), ("text", text), ("html", html or "")):
         if "{{" in value or "}}" in value:
-            raise ValidationError("double braces are reserved for the unsubscribe link",
+            raise ValidationError("Remove the double braces: they are reserved for the unsubscribe link.",
                                   field=field)
 
 
@@ -57,7 +57,7 @@ def create(kind: str, subject: str, text: str, html: Optional[str] = None,
     if html is not None:
         html = clean_html(html)
         if not html.strip():
-            raise ValidationError("the html has no content left once cleaned", field="html")
+            raise ValidationError("The html has no content left once cleaned. Send text, links and basic formatting.", field="html")
     promotion = Promotion(
         uuid.uuid4().hex, kind=kind, purpose=KIND_PURPOSE[kind], partner_id=partner_id,
         subject=subject.strip(), text=text, html=html, created_at=now or clock.now(),
@@ -69,12 +69,12 @@ def create(kind: str, subject: str, text: str, html: Optional[str] = None,
 
 def get(promotion_id: str) -> Promotion:
     if not isinstance(promotion_id, str) or not 1 <= len(promotion_id) <= 64:
-        raise NotFoundError("no such promotion")
+        raise NotFoundError("There is no such promotion.")
     with storage_errors():
         try:
             return Promotion.get(promotion_id, consistent_read=True)
         except Promotion.DoesNotExist:
-            raise NotFoundError("no such promotion") from None
+            raise NotFoundError("There is no such promotion.") from None
 
 
 def list_all(status: Optional[str] = None) -> list:
@@ -94,7 +94,7 @@ def _transition(promotion_id: str, wanted: str, allowed_from: tuple, now=None) -
                                       Promotion.reviewed_at.set(now or clock.now())],
                              condition=Promotion.status.is_in(*allowed_from))
     except UpdateError:
-        raise ConflictError(f"the promotion is {promotion.status}, it cannot become {wanted}",
+        raise ConflictError(f"The promotion is {promotion.status}: it cannot become {wanted}.",
                             code="invalid_state") from None
     return promotion
 
@@ -106,8 +106,8 @@ def reject(promotion_id: str, now=None) -> Promotion:
 def approve(promotion_id: str, now=None) -> Promotion:
     promotion = get(promotion_id)
     if promotion.kind == "partner" and not partner_may_send(promotion.partner_id):
-        raise ConflictError("the partner is disabled or has no privacy-policy URL to show "
-                            "members; its promotions cannot be sent", code="partner_not_sendable")
+        raise ConflictError("The partner is disabled or has no privacy-policy URL to show members, so its "
+                            "promotions cannot be sent. Give it a privacy-policy URL first.", code="partner_not_sendable")
     return _transition(promotion_id, "approved", ("pending_review",), now)
 
 

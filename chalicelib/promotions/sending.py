@@ -79,8 +79,8 @@ def dispatch(promotion_id: str, send: Optional[Callable] = None, progress=lambda
             promotion.update(actions=[Promotion.status.set("sending")],
                              condition=Promotion.status.is_in("approved", "sending"))
     except UpdateError:
-        raise ConflictError(f"the promotion is {promotion.status}; only an approved promotion "
-                            "is sent", code="invalid_state") from None
+        raise ConflictError(f"The promotion is {promotion.status}: only an approved promotion is "
+                            "sent. Approve it first.", code="invalid_state") from None
     if send is None:
         send = _enqueue if get_settings().send_queue else _send_now
     count = 0
@@ -138,7 +138,7 @@ def _claim(promotion_id: str, member_ids: list, attempt: str, now: datetime) -> 
             if not taken and not dynamo.only_contention(exc):
                 raise
             wanted = [m for m in wanted if m not in taken]
-    raise UnavailableError("the delivery ledger is busy; the batch will be retried")
+    raise UnavailableError("The delivery ledger is busy. The batch will be retried.")
 
 
 def _release(promotion_id: str, member_ids: list, attempt: str) -> None:
@@ -195,7 +195,7 @@ def send_batch(promotion_id: str, member_ids: list, now: Optional[datetime] = No
             if pending:
                 _backoff(retry)
         if pending:
-            raise UnavailableError("SES keeps throttling; the batch will be retried")
+            raise UnavailableError("SES keeps throttling. The batch will be retried.")
     except BaseException:
         _release(promotion_id, sorted(unsent), attempt)
         raise

@@ -28,7 +28,8 @@ def read_unsubscribe_token(token: Optional[str]) -> tuple:
     parts = (token or "").split(".")
     if (len(parts) != 3 or len(token) > 200 or parts[1] not in _CODE_PURPOSES
             or not verify_signature("unsubscribe", f"{parts[0]}.{parts[1]}", parts[2])):
-        raise ValidationError("this unsubscribe link is not valid", code="invalid_token",
+        raise ValidationError("This unsubscribe link is not valid. Copy the whole link from the "
+                              "e-mail, or change your choices in your account.", code="invalid_token",
                               field="token")
     return parts[0], _CODE_PURPOSES[parts[1]]
 

@@ -70,4 +70,159 @@
   }
 
   document.querySelectorAll(".ad-slot[data-slot]").forEach(setUpAdSlot);
+
+  // Forms sent to the JSON API (form[data-api]): an error is shown as the server shows it,
+  // in the form's summary (role=alert) and at the field it names (aria-invalid, and
+  // aria-describedby pointing to the message beside the field). Without JavaScript, or when
+  // the API cannot be reached, the form posts to its page as usual.
+  var CREDENTIALS = ["email", "password"];  // an error about the pair names no one field
+  var SUMMARY_MESSAGE = "form-error-message";
+
+  function describedBy(input) {
+    return (input.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
+  }
+
+  function clearErrors(form) {
+    form.querySelectorAll(".field-error").forEach(function (node) { node.remove(); });
+    form.querySelectorAll("[aria-invalid]").forEach(function (input) {
+      input.removeAttribute("aria-invalid");
+      var kept = describedBy(input).filter(function (id) {
+        return id !== input.id + "-error" && id !== SUMMARY_MESSAGE;
+      });
+      if (kept.length) {
+        input.setAttribute("aria-describedby", kept.join(" "));
+      } else {
+        input.removeAttribute("aria-describedby");
+      }
+    });
+    var summary = form.querySelector(".form-error");
+    if (summary) {
+      summary.replaceChildren();
+    }
+  }
+
+  function inputFor(form, field) {
+    var name = String(field).split(".").pop();
+    var found = null;
+    form.querySelectorAll("[data-api-field]").forEach(function (input) {
+      if (!found && (input.getAttribute("data-api-field") === field || input.name === name)) {
+        found = input;
+      }
+    });
+    return found;
+  }
+
+  function markField(input, message, alone) {
+    input.setAttribute("aria-invalid", "true");
+    if (!alone) {  // one message for several fields: the summary's
+      input.setAttribute("aria-describedby", describedBy(input).concat(SUMMARY_MESSAGE).join(" "));
+      return;
+    }
+    var note = document.createElement("p");
+    note.className = "field-error";
+    note.id = input.id + "-error";
+    var prefix = document.createElement("span");
+    prefix.className = "visually-hidden";
+    prefix.textContent = "Error: ";
+    note.append(prefix, document.createTextNode(message));
+    input.parentNode.insertBefore(note, input);
+    input.setAttribute("aria-describedby", describedBy(input).concat(note.id).join(" "));
+  }
+
+  function showError(form, error) {
+    clearErrors(form);
+    var message = (error && error.message) || "Something went wrong. Try again in a moment.";
+    var fields = error && error.field ? [error.field]
+      : (error && error.code === "invalid_credentials" ? CREDENTIALS : []);
+    var inputs = fields.map(function (field) { return inputFor(form, field); })
+      .filter(Boolean);
+    inputs.forEach(function (input) { markField(input, message, inputs.length === 1); });
+    var summary = form.querySelector(".form-error");
+    if (summary) {
+      var box = document.createElement("div");
+      box.className = "error";
+      var line = document.createElement("p");
+      line.id = SUMMARY_MESSAGE;
+      if (inputs.length) {
+        var link = document.createElement("a");
+        link.setAttribute("href", "#" + inputs[0].id);
+        link.textContent = message;
+        line.appendChild(link);
+      } else {
+        line.textContent = message;
+      }
+      box.appendChild(line);
+      summary.appendChild(box);
+    }
+    (inputs[0] || summary || form).focus();
+  }
+
+  function apiBody(form) {
+    var body = {};
+    form.querySelectorAll("[data-api-field]").forEach(function (input) {
+      var path = input.getAttribute("data-api-field").split(".");
+      var target = body;
+      path.slice(0, -1).forEach(function (key) { target = target[key] = target[key] || {}; });
+      target[path[path.length - 1]] = input.type === "checkbox" ? input.checked : input.value;
+    });
+    return body;
+  }
+
+  function isSitePath(path) {
+    return typeof path === "string" && path.charAt(0) === "/" && path.charAt(1) !== "/";
+  }
+
+  function done(form) {
+    var next = form.getAttribute("data-api-next");
+    if (isSitePath(next)) {
+      window.location.assign(next);
+      return;
+    }
+    var status = document.getElementById(form.getAttribute("data-api-status"));
+    if (status) {
+      var note = document.createElement("p");
+      note.className = "notice";
+      note.textContent = form.getAttribute("data-api-done");
+      status.replaceChildren(note);
+      form.hidden = true;
+      status.focus();
+    }
+  }
+
+  function setUpApiForm(form) {
+    var button = form.querySelector("button[type=submit], button:not([type])");
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (button) {
+        button.disabled = true;
+      }
+      fetch(form.getAttribute("data-api"), {
+        method: "POST", credentials: "same-origin",
+        headers: {"Content-Type": "application/json", "Accept": "application/json"},
+        body: JSON.stringify(apiBody(form))
+      }).then(function (response) {
+        if (response.ok) {
+          clearErrors(form);
+          done(form);
+          return;
+        }
+        return response.json().then(function (data) { showError(form, data.error); });
+      }).catch(function () {
+        form.submit();  // the API cannot be reached: let the page route answer
+      }).then(function () {
+        if (button) {
+          button.disabled = false;
+        }
+      });
+    });
+  }
+
+  document.querySelectorAll("form[data-api]").forEach(setUpApiForm);
+
+  // A confirmation or an error the server rendered is where the reading starts: focus it, so
+  // screen readers read it at once (it is also a live region: role=status or role=alert).
+  var first = document.querySelector(".notice[tabindex], .form-error:not(:empty)");
+  if (first) {
+    first.focus();
+  }
 })();

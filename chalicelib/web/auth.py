@@ -49,7 +49,8 @@ def current_session(request):
 def require_session(request):
     session = current_session(request)
     if session is None:
-        raise AuthenticationError("sign in first", code="not_authenticated")
+        raise AuthenticationError("You are not logged in. Log in, then try again.",
+                                  code="not_authenticated")
     return session
 
 
@@ -89,4 +90,4 @@ def csrf_token(request) -> str:
 def check_csrf_token(request, form: dict) -> None:
     value = cookies.request_cookie(request, cookies.VISITOR_COOKIE)
     if not cookies.is_token(value) or not verify_signature("csrf", value, form.get("csrf_token", "")):
-        raise ForbiddenError("this form has expired; reload the page and try again", code="csrf")
+        raise ForbiddenError("This form has expired. Reload the page and try again.", code="csrf")

@@ -14,7 +14,7 @@ from chalice import Response
 from chalicelib.platform import errors
 from chalicelib.platform.observability import get_logger
 from chalicelib.web.fallback import not_found
-from chalicelib.web.http import error_response
+from chalicelib.web.http import INTERNAL_ERROR, error_response
 from chalicelib.web.render import page
 
 _STATUS = (
@@ -53,7 +53,7 @@ def json_error(exc: errors.EsoError, path: str = "") -> Response:
     if status == 500:
         # Operator mistakes (missing settings) are logged with detail, never shown.
         get_logger().error("internal error", extra={"error_code": exc.code})
-        return error_response("internal_error", "Something went wrong on our side.", 500)
+        return error_response("internal_error", INTERNAL_ERROR, 500)
     headers = _retry_headers(exc)
     if status == 401 and path.startswith("/partner/"):
         headers.update(PARTNER_AUTHENTICATE)
@@ -63,7 +63,7 @@ def json_error(exc: errors.EsoError, path: str = "") -> Response:
 def error_page(exc: errors.EsoError) -> Response:
     """A domain error as a page: its status (503 and 429 with Retry-After), a plain message."""
     status = status_for(exc)
-    message = exc.message if status < 500 else "Something went wrong on our side."
+    message = exc.message if status < 500 else INTERNAL_ERROR
     headers = _retry_headers(exc)
     if headers:
         message = exc.message

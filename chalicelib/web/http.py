@@ -16,6 +16,8 @@ FORM = "application/x-www-form-urlencoded"
 MAX_BODY_BYTES = 16 * 1024
 # Routes accept any media type and check it themselves, so a wrong one gets the error model.
 ANY_CONTENT = ["*/*"]
+# What a 5xx says: never the detail (that is logged), always what to do.
+INTERNAL_ERROR = "Something went wrong on our side. Try again in a few minutes."
 
 def error_body(code: str, message: str, field: str | None = None) -> dict:
     error = {"code": code, "message": message}
@@ -54,13 +56,17 @@ def _validator(schema: dict):
 def _friendly(exc) -> str:
     field = ".".join(str(p) for p in exc.path[1:]) or "body"
     if exc.rule == "required":
-        missing = re.findall(r"'([^']+)'", exc.message)
-        return f"missing required field: {', '.join(missing) or field}"
+        missing = re.findall(r"'([^']+)'", exc.message) or [field]
+        prefix = "" if field == "body" else f"{field}."
+        names = ", ".join(prefix + name for name in missing)
+        return f"Add the missing field{'s' if len(missing) > 1 else ''} {names} and try again."
     if exc.rule == "additionalProperties":
         unknown = re.findall(r"'([^']+)'", exc.message)
         where = "" if field == "body" else f" in {field}"
-        return f"unknown field{'s' if len(unknown) > 1 else ''}{where}: {', '.join(unknown)}"
-    return exc.message.replace("data.", "", 1).replace("data ", "body ", 1)
+        return (f"Remove the unknown field{'s' if len(unknown) > 1 else ''}{where}: "
+                f"{', '.join(unknown)}, and try again.")
+    problem = exc.message.replace("data.", "", 1).replace("data ", "body ", 1)
+    return f"The request is not valid: {problem}. Correct it and try again."
 
 
 def validate(data: Any, schema: dict) -> dict:
@@ -93,7 +99,7 @@ def check_json_text(data: Any, schema: dict, path: str = "") -> None:
 def raw_body(request, max_bytes: int = MAX_BODY_BYTES) -> bytes:
     body = request.raw_body or b""
     if len(body) > max_bytes:
-        raise errors.PayloadTooLargeError(f"the request body is larger than {max_bytes} bytes")
+        raise errors.PayloadTooLargeError(f"The request body is larger than {max_bytes} bytes. Send less.")
     return body
 
 
@@ -104,17 +110,17 @@ def media_type(request) -> str:
 def json_body(request, schema: dict, max_bytes: int = MAX_BODY_BYTES) -> dict:
     """The request's JSON object, validated against ``schema`` (unknown fields refused)."""
     if media_type(request) != JSON:
-        raise errors.UnsupportedMediaTypeError("send the body as application/json")
+        raise errors.UnsupportedMediaTypeError("Send the body as application/json.")
     body = raw_body(request, max_bytes)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise errors.ValidationError("the body is not valid UTF-8 text", code="invalid_text",
+        raise errors.ValidationError("The body is not valid UTF-8 text. Send it as UTF-8.", code="invalid_text",
                                      field="body") from None
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):  # RecursionError: deep nesting
-        raise errors.ValidationError("the body is not valid JSON", code="invalid_json") from None
+        raise errors.ValidationError("The body is not valid JSON. Correct it and try again.", code="invalid_json") from None
     check_json_text(data, schema)
     return validate(data, schema)
 
@@ -127,7 +133,7 @@ def form_body(request, multiline: tuple = ()) -> dict:
         text = body.decode("utf-8")
         pairs = parse_qs(text, keep_blank_values=True, errors="strict")
     except UnicodeDecodeError:
-        raise errors.ValidationError("the form is not valid UTF-8 text",
+        raise errors.ValidationError("The form is not valid UTF-8 text. Reload the page and try again.",
                                      code="invalid_text") from None
     fields = {}
     for key, values in pairs.items():

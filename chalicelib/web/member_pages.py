@@ -9,36 +9,40 @@ from chalice import Blueprint, Response
 from chalicelib import members, partners, privacy
 from chalicelib.platform.errors import EsoError, ValidationError
 from chalicelib.platform.vocabulary import CONTACT_TOPICS, PURPOSES
-from chalicelib.web import cookies, presenters
+from chalicelib.web import cookies, presenters, wording
 from chalicelib.web.auth import (
     check_csrf_token,
     current_session,
+    gpc,
     provenance,
     session_cookie_value,
 )
 from chalicelib.web.errors import status_for
-from chalicelib.web.http import ANY_CONTENT, FORM, client_address, form_body, media_type
-from chalicelib.web.members_api import gpc
+from chalicelib.web.http import (
+    ANY_CONTENT,
+    FORM,
+    client_address,
+    form_body,
+    media_type,
+    query_param,
+)
 from chalicelib.web.render import redirect
-from chalicelib.web.views import member_page
+from chalicelib.web.views import error_fields, form_error_page, member_page
 
 bp = Blueprint(__name__)
 
 # Where a login may send the browser next: fixed paths only, never a URL from the request.
 NEXT_PAGES = {"/members", "/account"}
+CONTACT_SENT = ("Thank you: your message is sent. We answer by e-mail, usually within two "
+                "working days.")
 
 
 def _form(request) -> dict:
     if media_type(request) != FORM:
-        raise ValidationError("send the form as application/x-www-form-urlencoded")
+        raise ValidationError("Send the form as application/x-www-form-urlencoded.")
     form = form_body(request, multiline=("message",))
     check_csrf_token(request, form)
     return form
-
-
-def _error_page(request, template: str, exc: EsoError, **context) -> Response:
-    return member_page(request, template, status_code=status_for(exc), error=exc.message,
-                       **context)
 
 
 def _signed_in(request, next_page: str):
@@ -70,7 +74,7 @@ def register_submit():
             provenance(request, "registration", "/register"))
     except EsoError as exc:
         form.pop("password", None)
-        return _error_page(request, "register.html", exc, gpc=gpc(request), form=form)
+        return form_error_page(request, "register.html", exc, gpc=gpc(request), form=form)
     return member_page(request, "registered.html")
 
 
@@ -94,12 +98,16 @@ def verify_submit():
     except EsoError as exc:
         # A missing or wrong password leaves the link usable: show the form again.
         keep = exc.code in ("password_required", "invalid_credentials", "too_many_attempts")
-        return _error_page(request, "verify.html", exc,
+        return form_error_page(request, "verify.html", exc,
                            token=form.get("token", "") if keep else "")
     return member_page(request, "verify.html", token="", verified=True)
 
 
 # --- login and logout ----------------------------------------------------------------------------
+
+
+def _next_page(form: dict) -> str:
+    return form.get("next") if form.get("next") in NEXT_PAGES else "/members"
 
 
 @bp.route("/login", methods=["GET"])
@@ -120,11 +128,11 @@ def login_submit():
                                                request.headers.get("user-agent"),
                                                source=client_address(request))
     except EsoError as exc:
-        return _error_page(request, "login.html", exc, next_page="/members",
+        return form_error_page(request, "login.html", exc, next_page=_next_page(form),
                            email=form.get("email", ""))
     members.sessions.revoke(session_cookie_value(request))
-    next_page = form.get("next") if form.get("next") in NEXT_PAGES else "/members"
-    return redirect(next_page, headers={"Set-Cookie": cookies.session_cookie(value, max_age)})
+    return redirect(f"{_next_page(form)}?done=logged-in",
+                    headers={"Set-Cookie": cookies.session_cookie(value, max_age)})
 
 
 @bp.route("/logout", methods=["POST"], content_types=ANY_CONTENT)
@@ -133,9 +141,9 @@ def logout_submit():
     try:
         _form(request)
     except EsoError as exc:
-        return _error_page(request, "message.html", exc, title="Log out")
+        return form_error_page(request, "message.html", exc, title="Log out")
     members.sessions.revoke(session_cookie_value(request))
-    return redirect("/", headers={"Set-Cookie": cookies.clear_session_cookie()})
+    return redirect("/?done=logged-out", headers={"Set-Cookie": cookies.clear_session_cookie()})
 
 
 # --- members' area and account -------------------------------------------------------------------
@@ -148,15 +156,35 @@ def members_page():
     return to_login or member_page(request, "members.html", offers=partners.offers.list_offers())
 
 
-def _account(request, status_code: int = 200, **context) -> Response:
+def _account(request, status_code: int = 200, error: EsoError | None = None,
+             error_form: str | None = None, **context) -> Response:
+    """The account page; ``error`` is shown at the form it is about (``error_form``)."""
     session = current_session(request)
     member = members.get_member(session.member_id)
-    return member_page(request, "account.html", status_code=status_code,
-                       profile=presenters.member_json(member),
-                       history=[members.consent.event_json(e) for e in members.consent.history(member.member_id)],
+    profile = presenters.member_json(member)
+    events = [members.consent.event_json(e) for e in members.consent.history(member.member_id)]
+    if error is not None:
+        context.update(error=error.message, error_fields=error_fields(error),
+                       error_form=error_form)
+    elif "notice" not in context:
+        context["notice"] = _consent_notice(request, profile["consents"])
+    return member_page(request, "account.html", status_code=status_code, profile=profile,
+                       choices=wording.choices(profile["consents"]),
+                       history=wording.history_entries(events),
                        referred=partners.records.referrals_of(member.member_id),
                        partner_contacts=partners.records.contacts_of(member.member_id),
-                       **context)
+                       transaction_states=wording.TRANSACTION_STATES,
+                       contact_states=wording.CONTACT_STATES, **context)
+
+
+def _consent_notice(request, consents: dict) -> str | None:
+    """After Allow or Stop (``?done=consent-<purpose>``): what the purpose's state is now;
+    any other confirmation (``?done=logged-in``) as for every page."""
+    done = query_param(request, "done") or ""
+    purpose = done.removeprefix("consent-")
+    if done.startswith("consent-") and purpose in PURPOSES:
+        return wording.consent_notice(purpose, bool((consents.get(purpose) or {}).get("granted")))
+    return wording.redirect_notice(done, signed_in=True)
 
 
 @bp.route("/account", methods=["GET"])
@@ -176,12 +204,13 @@ def account_consents():
         form = _form(request)
         purpose = form.get("purpose")
         if purpose not in PURPOSES or form.get("granted") not in ("true", "false"):
-            raise ValidationError("choose a purpose and whether you agree")
+            raise ValidationError("Choose what to allow or stop, then try again.")
         members.consent.change(session.member_id, {purpose: form["granted"] == "true"},
                        provenance(request, "preference_center", "/account"))
     except EsoError as exc:
-        return _account(request, status_code=status_for(exc), error=exc.message)
-    return redirect("/account")
+        return _account(request, status_code=status_for(exc), error=exc,
+                        error_form="preferences")
+    return redirect(f"/account?done=consent-{purpose}")
 
 
 @bp.route("/account/export", methods=["GET"])
@@ -206,11 +235,12 @@ def account_delete():
         form = _form(request)
         privacy.delete_account(session.member_id, form.get("password", ""))
     except EsoError as exc:
-        return _account(request, status_code=status_for(exc), delete_error=exc.message)
+        return _account(request, status_code=status_for(exc), error=exc, error_form="delete")
     return member_page(request, "message.html", signed_in=False, title="Account deleted",
                        headers={"Set-Cookie": cookies.clear_session_cookie()},
                        text="Your account and the personal data we held about you are deleted. "
-                            "We will not e-mail you again.")
+                            "We will not e-mail you again. You are welcome to register again "
+                            "at any time.")
 
 
 # --- password reset ------------------------------------------------------------------------------
@@ -234,14 +264,16 @@ def reset_submit():
                                            source=client_address(request))
             return member_page(request, "message.html", signed_in=False, title="Password changed",
                                headers={"Set-Cookie": cookies.clear_session_cookie()},
-                               text="Your new password is set and every session was signed out. "
-                                    "You can log in now.", link=("/login", "Log in"))
+                               text="Your new password is set, and every session was logged "
+                                    "out. Log in now with the new password.",
+                               link=("/login", "Log in"))
         members.request_password_reset(form.get("email", ""))
     except EsoError as exc:
-        return _error_page(request, "reset_password.html", exc, token=form.get("token", ""))
+        return form_error_page(request, "reset_password.html", exc, token=form.get("token", ""),
+                               email=form.get("email", ""))
     return member_page(request, "message.html", title="Check your inbox",
                        text="If this address has an account, we sent it a link to choose a new "
-                            "password. The link works once, for one hour.")
+                            "password. Open the link within an hour; it works once.")
 
 
 # --- contact -------------------------------------------------------------------------------------
@@ -249,7 +281,17 @@ def reset_submit():
 
 @bp.route("/contact", methods=["GET"])
 def contact_page():
-    return member_page(bp.current_request, "contact.html", form={}, topics=CONTACT_TOPICS)
+    """The contact form; ``?offer=<id>`` of one of eSO's own offers starts a question about it."""
+    request = bp.current_request
+    offer = partners.offers.eso_offer(query_param(request, "offer") or "")
+    form = {}
+    session = current_session(request)
+    if session is not None:
+        form["email"] = members.get_member(session.member_id).email
+    if offer is not None:
+        form.update(topic="general",
+                    message=f"I would like to know more about your offer “{offer['title']}”.")
+    return member_page(request, "contact.html", form=form, topics=CONTACT_TOPICS, offer=offer)
 
 
 @bp.route("/contact", methods=["POST"], content_types=ANY_CONTENT)
@@ -261,10 +303,9 @@ def contact_submit():
         members.contact.submit(form.get("email", ""), form.get("topic", ""), form.get("message", ""),
                        client_address(request))
     except EsoError as exc:
-        return _error_page(request, "contact.html", exc, form=form, topics=CONTACT_TOPICS)
-    return member_page(request, "message.html", title="Message sent",
-                       text="Thank you. We answer privacy and security questions by e-mail, "
-                            "usually within two working days.")
+        return form_error_page(request, "contact.html", exc, form=form, topics=CONTACT_TOPICS,
+                               offer=None)
+    return member_page(request, "message.html", title="Message sent", text=CONTACT_SENT)
 
 
 # --- e-mail address change -----------------------------------------------------------------------
@@ -287,7 +328,7 @@ def _email_change_submit(mode: str):
         form = _form(request)
         _EMAIL_CHANGE_STEPS[mode](form.get("token", ""))
     except EsoError as exc:
-        return _error_page(request, "email_change.html", exc, mode=mode, token="", done=False)
+        return form_error_page(request, "email_change.html", exc, mode=mode, token="", done=False)
     headers = {"Set-Cookie": cookies.clear_session_cookie()} if mode == "undo" else {}
     page = member_page(request, "email_change.html", mode=mode, token="", done=True)
     page.headers.update(headers)

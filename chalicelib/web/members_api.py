@@ -78,7 +78,7 @@ def registration_consents(request, given: dict) -> dict:
     chosen = dict(given)
     if PARTNER_PROMOTIONS not in chosen:
         if not gpc(request):
-            raise ValidationError("missing required field: consents.partner_promotions",
+            raise ValidationError("Add the missing field consents.partner_promotions and try again.",
                                   field="consents.partner_promotions")
         chosen[PARTNER_PROMOTIONS] = False
     return chosen

@@ -20,7 +20,7 @@ from chalicelib.platform import observability
 from chalicelib.platform.errors import UnavailableError
 from chalicelib.web import cookies
 from chalicelib.web.auth import origin_allowed
-from chalicelib.web.http import error_body, error_response, request_path
+from chalicelib.web.http import INTERNAL_ERROR, error_body, error_response, request_path
 from chalicelib.web.visitor import visitor_id
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
@@ -39,7 +39,7 @@ SECURITY_HEADERS = {
 _CHALICE_MESSAGES = {
     405: ("method_not_allowed", "This method is not allowed on this path."),
     415: ("unsupported_media_type", "Send the body as application/json."),
-    500: ("internal_error", "Something went wrong on our side."),
+    500: ("internal_error", INTERNAL_ERROR),
 }
 
 
@@ -55,7 +55,7 @@ def _normalise_error(response) -> None:
         status = response.status_code
         code, message = _CHALICE_MESSAGES.get(status, (_snake(body["Code"]), body["Message"]))
         if status == 400 and "JSON" in str(body["Message"]):
-            code, message = "invalid_json", "The body is not valid JSON."
+            code, message = "invalid_json", "The body is not valid JSON. Correct it and try again."
         response.body = json.dumps(error_body(code, message), separators=(",", ":"))
         response.headers.pop("content-type", None)
         response.headers["Content-Type"] = "application/json"

@@ -45,7 +45,8 @@ def _query(request, allowed: set) -> dict:
     params = dict(request.query_params or {})
     unknown = sorted(set(params) - allowed)
     if unknown:
-        raise ValidationError(f"unknown query parameter: {', '.join(unknown)}")
+        raise ValidationError(f"Remove the unknown query parameter {', '.join(unknown)} and try "
+                              "again.")
     return params
 
 
@@ -124,5 +125,5 @@ def promotion_status(promotion_id):
     except NotFoundError:
         promotion = None
     if promotion is None or promotion.kind != PARTNER or promotion.partner_id != partner_id:
-        raise NotFoundError("no such promotion")
+        raise NotFoundError("There is no promotion with this id. Check the id.")
     return json_response({"promotion": presenters.promotion_status_json(promotion)})

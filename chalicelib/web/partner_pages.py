@@ -18,7 +18,7 @@ from chalicelib.web.fallback import not_found
 from chalicelib.web.http import ANY_CONTENT, json_body, json_response
 from chalicelib.web.member_pages import _form as read_form
 from chalicelib.web.render import redirect
-from chalicelib.web.views import member_page
+from chalicelib.web.views import error_fields, member_page
 from chalicelib.web.visitor import visitor_id
 
 bp = Blueprint(__name__)
@@ -60,7 +60,8 @@ def _contact_page(request, partner_id: str, step: str, message: str = "",
     return member_page(request, "partner_contact.html",
                        status_code=status_for(error) if error else 200, step=step,
                        shared={**shared, "message": message}, partner_id=partner_id,
-                       error=error.message if error else None)
+                       error=error.message if error else None,
+                       error_fields=error_fields(error) if error else ())
 
 
 @bp.route("/partners/{partner_id}/contact", methods=["GET"])
@@ -91,6 +92,7 @@ def contact_partner_submit(partner_id):
             return not_found()
         return _contact_page(request, partner_id, "write", form.get("message", ""), exc)
     return member_page(request, "message.html", title="Message sent",
-                       text=f"{record.partner_name} received your name, e-mail address and "
-                            f"message. Your account lists what you shared and when.",
+                       text=f"Your message is sent: {record.partner_name} received your name, "
+                            f"e-mail address and message, and will answer you by e-mail. Your "
+                            f"account lists what you shared and when.",
                        link=("/account#partners", "See it in your account"))

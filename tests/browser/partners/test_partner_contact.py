@@ -34,7 +34,7 @@ def test_member_contacts_a_partner_after_seeing_what_is_shared_and_sees_the_refe
     page.fill("#email", email)
     page.fill("#password", PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/members")
+    page.wait_for_url("**/members?done=logged-in")
 
     offer = page.locator(f"#offer-partner-{partner_id}")
     assert "Desks for small offices" in offer.inner_text()

@@ -264,7 +264,8 @@ def test_login_next_never_leaves_the_site(client, mailbox):
                                     + PASSWORD.replace(" ", "+") + f"&next={target}",
                                     headers={"Cookie": f"{VISITOR_COOKIE}={vid}",
                                              "Content-Type": "application/x-www-form-urlencoded"})
-        assert response.status_code == 303 and response.headers["Location"] == "/members"
+        assert response.status_code == 303
+        assert response.headers["Location"] == "/members?done=logged-in"
 
 
 # --- oversized bodies ----------------------------------------------------------------------------

@@ -1,0 +1,78 @@
+"""The words pages use for what the code calls by a code: consent purposes and sources,
+statuses, and the confirmations shown after a change. Raw codes (``partner_promotions``,
+``preference_center``) are for the JSON API and the export; a page shows these sentences."""
+from __future__ import annotations
+
+from chalicelib.platform.vocabulary import OFFERS, PARTNER_PROMOTIONS
+
+# How a purpose is named in a sentence ("You stopped partner promotions").
+PURPOSE_NAMES = {OFFERS: "eSO offers", PARTNER_PROMOTIONS: "partner promotions"}
+PURPOSE_TITLES = {OFFERS: "eSO offers", PARTNER_PROMOTIONS: "Partner promotions"}
+PURPOSE_DESCRIPTIONS = {
+    OFFERS: "“Contact me with special offers and services”: eSmallOffice's own offers, by e-mail.",
+    PARTNER_PROMOTIONS: "product promotions from eSO's marketing partners. eSO sends them; "
+                        "partners never get your address.",
+}
+
+TRANSACTION_STATES = {"reported": "Reported", "reversed": "Refunded (reversed)"}
+CONTACT_STATES = {"sent": "Sent.", "sending": "Being sent.", "failed": "It could not be sent."}
+
+
+def consent_sentence(purpose: str, granted: bool, source: str) -> str:
+    """One event of the consent history as the member reads it, true for each source."""
+    name = PURPOSE_NAMES.get(purpose, "messages from us")
+    if source == "registration":
+        return (f"You chose {name} when you signed up." if granted
+                else f"You did not choose {name} when you signed up.")
+    if source == "preference_center":
+        return (f"You allowed {name} in your account." if granted
+                else f"You stopped {name} in your account.")
+    if source == "unsubscribe_link" and not granted:
+        return f"You unsubscribed from {name} with the link in one of our e-mails."
+    if source == "bounce" and not granted:
+        return f"We stopped {name} because e-mail to your address could not be delivered."
+    if source == "complaint" and not granted:
+        return (f"We stopped {name} because one of our e-mails was reported as spam from "
+                "your mailbox.")
+    if source == "account_deleted" and not granted:
+        return f"We stopped {name} when you deleted your account."
+    if source == "gpc" and not granted:
+        return (f"We stopped {name} because your browser sent a Global Privacy Control "
+                "signal.")
+    return f"{name[0].upper()}{name[1:]} {'allowed' if granted else 'stopped'}."
+
+
+def history_entries(events: list) -> list:
+    """The consent history for a page: time, sentence and policy version of each event."""
+    return [{"at": e["at"], "policy_version": e["policy_version"],
+             "text": consent_sentence(e["purpose"], e["granted"], e["source"])} for e in events]
+
+
+def choices(consents: dict) -> list:
+    """The preference centre's rows: each purpose, its words and whether it is granted now."""
+    return [{"purpose": purpose, "name": PURPOSE_NAMES[purpose],
+             "title": PURPOSE_TITLES[purpose], "description": PURPOSE_DESCRIPTIONS[purpose],
+             "granted": bool((consents.get(purpose) or {}).get("granted"))}
+            for purpose in (OFFERS, PARTNER_PROMOTIONS)]
+
+
+def consent_notice(purpose: str, granted: bool) -> str:
+    """The confirmation after a member allowed or stopped a purpose, from its state now."""
+    name = PURPOSE_NAMES[purpose]
+    if granted:
+        return (f"Saved: you allowed {name}. You can stop them here at any time, or with the "
+                "link in each e-mail.")
+    return f"Saved: you stopped {name}. We will not send you {name}; you can allow them again here."
+
+
+# Confirmations shown after a redirect (``?done=<key>``): fixed texts, and only when true for
+# the page that shows them (logged out only to a visitor, logged in only to a member).
+SIGNED_OUT_NOTICES = {"logged-out": "You are logged out. Log in again to see members' offers."}
+SIGNED_IN_NOTICES = {"logged-in": "You are logged in. On a shared computer, remember to log out "
+                                   "when you are done."}
+
+
+def redirect_notice(done: str | None, signed_in: bool) -> str | None:
+    if not done:
+        return None
+    return (SIGNED_IN_NOTICES if signed_in else SIGNED_OUT_NOTICES).get(done)

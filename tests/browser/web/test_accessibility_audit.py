@@ -1,0 +1,230 @@
+"""Every page, as a visitor and as a member, on a 390 px phone and a 1280 px screen: no serious
+or critical WCAG 2.x A/AA violation found by axe-core, and no horizontal scrolling with every
+expandable section open."""
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from chalicelib import members, partners, promotions
+from chalicelib.members.consent import Provenance
+from tests.browser.helpers import (
+    VIEWPORTS,
+    axe_violations,
+    describe,
+    horizontal_overflow,
+    log_in,
+    open_every_details,
+)
+from tests.integration.helpers import PASSWORD, new_email, token_from
+from tests.integration.partner_helpers import bearer, new_partner
+from tests.integration.promotion_helpers import make_member
+
+
+@dataclass
+class World:
+    base: str
+    email: str               # a member with a referral, a purchase and a message to a partner
+    partner_id: str
+    verify_token: str        # a usable confirmation link of an unconfirmed registration
+    unsubscribe_token: str   # the member's unsubscribe link for eSO offers
+
+
+@pytest.fixture(scope="module")
+def world(app_server, chromium, mailbox):
+    email, member_id = make_member(mailbox, offers=True, partner_promotions=False, tag="audit")
+    partner_id, key = new_partner("Demo Office Supplies", description="Paper, toner and chairs")
+    context = chromium.new_context()
+    try:
+        log_in(context, app_server.url, email)
+        referral = context.request.get(f"{app_server.url}/go/{partner_id}", max_redirects=0)
+        assert referral.status == 302
+        click_id = parse_qs(urlsplit(referral.headers["location"]).query)["eso_click"][0]
+        reported = context.request.post(
+            app_server.url + "/partner/v1/transactions", headers=bearer(key),
+            data={"click_id": click_id, "order_id": "AUDIT-0001-WITH-A-LONG-ORDER-NUMBER",
+                  "amount": "1234.50", "currency": "USD"})
+        assert reported.status == 201, reported.text()
+    finally:
+        context.close()
+    partners.contacts.send(member_id, partner_id, "Do you deliver to Springfield?")
+    unconfirmed = new_email("audit-unconfirmed")
+    members.register(members.Registration(email=unconfirmed, password=PASSWORD,
+                                          consents={"offers": True, "partner_promotions": True}),
+                     Provenance("registration", "/tests"))
+    return World(app_server.url, email, partner_id,
+                 token_from(mailbox.wait_for(unconfirmed)[-1], "/verify"),
+                 promotions.unsubscribe_token(member_id, "offers"))
+
+
+def _submit(page, selector="main form button[type=submit]"):
+    with page.expect_navigation():
+        page.locator(selector).first.click()
+
+
+def _register_with_an_error(page, w):
+    page.goto(w.base + "/register")
+    page.fill("#email", "someone@localhost")  # looks like an address, is not one
+    page.fill("#password", PASSWORD)
+    _submit(page)
+    assert page.locator("#email[aria-invalid=true]").count() == 1
+
+
+def _registered(page, w):
+    page.goto(w.base + "/register")
+    page.fill("#email", new_email("audit-register"))
+    page.fill("#password", PASSWORD)
+    _submit(page)
+    assert page.locator("h1").inner_text() == "Check your inbox"
+
+
+def _login_with_an_error(page, w):
+    page.goto(w.base + "/login")
+    page.fill("#email", new_email("audit-nobody"))
+    page.fill("#password", "not the password at all")
+    page.locator("main form button[type=submit]").click()
+    page.locator("#form-error-message").wait_for()
+    assert page.locator("#password[aria-invalid=true]").count() == 1
+
+
+def _reset_requested(page, w):
+    page.goto(w.base + "/reset-password")
+    page.fill("#email", new_email("audit-reset"))
+    _submit(page)
+    assert page.locator("h1").inner_text() == "Check your inbox"
+
+
+def _contact_with_an_error(page, w):
+    page.goto(w.base + "/contact")
+    page.fill("#email", "someone@example.org")
+    page.locator("main form button[type=submit]").click()
+    page.locator("#message-error").wait_for()
+
+
+def _expired_form(page, w):
+    page.goto(w.base + "/register")
+    page.evaluate("document.querySelector('input[name=csrf_token]').value = 'forged'")
+    page.fill("#email", new_email("audit-expired"))
+    page.fill("#password", PASSWORD)
+    _submit(page)
+    assert "form has expired" in page.locator(".form-error").inner_text()
+
+
+def _unsubscribed(page, w):
+    page.goto(f"{w.base}/unsubscribe?token={w.unsubscribe_token}")
+    _submit(page)
+    assert page.locator("#unsubscribed").is_visible()
+
+
+def _delete_with_a_wrong_password(page, w):
+    page.goto(w.base + "/account")
+    page.fill("#password", "not my password, certainly")
+    _submit(page, "#delete button[type=submit]")
+    assert page.locator("#password[aria-invalid=true]").count() == 1
+
+
+def _partner_contact_review(page, w):
+    page.goto(f"{w.base}/partners/{w.partner_id}/contact")
+    page.fill("#message", "A question about toner,\nwith a second line.")
+    _submit(page)
+    assert page.locator("#review").is_visible()
+
+
+def _partner_contact_with_an_error(page, w):
+    page.goto(f"{w.base}/partners/{w.partner_id}/contact")
+    page.fill("#message", "   ")
+    _submit(page)
+    assert page.locator("#message[aria-invalid=true]").count() == 1
+
+
+def _go(path):
+    def visit(page, w):
+        response = page.goto(w.base + path.format(w=w))
+        assert response.status < 500
+    return visit
+
+
+VISITOR_PAGES = {
+    "home": _go("/"),
+    "home after logging out": _go("/?done=logged-out"),
+    "register": _go("/register"),
+    "register with a field error": _register_with_an_error,
+    "check your inbox": _registered,
+    "log in": _go("/login"),
+    "log in with a field error": _login_with_an_error,
+    "confirm without a link": _go("/verify"),
+    "confirm with a usable link": _go("/verify?token={w.verify_token}"),
+    "confirm with a bad link": _go("/verify?token=not-a-real-token-at-all"),
+    "reset password": _go("/reset-password"),
+    "reset password with a link": _go("/reset-password?token=a-link-token"),
+    "reset requested (message page)": _reset_requested,
+    "privacy policy": _go("/privacy"),
+    "contact": _go("/contact"),
+    "contact about an eSO offer": _go("/contact?offer=eso-backup"),
+    "contact with a field error": _contact_with_an_error,
+    "expired form": _expired_form,
+    "unsubscribe": _go("/unsubscribe?token={w.unsubscribe_token}"),
+    "unsubscribe with a bad link": _go("/unsubscribe?token=bogus"),
+    "unsubscribed": _unsubscribed,
+    "not found": _go("/no/such/page"),
+    "unknown partner": _go("/go/no-such-partner"),
+}
+MEMBER_PAGES = {
+    "members' area": _go("/members"),
+    "members' area after logging in": _go("/members?done=logged-in"),
+    "account": _go("/account"),
+    "account after a consent change": _go("/account?done=consent-offers"),
+    "account with a field error": _delete_with_a_wrong_password,
+    "write to a partner": _go("/partners/{w.partner_id}/contact"),
+    "write to a partner: review": _partner_contact_review,
+    "write to a partner with a field error": _partner_contact_with_an_error,
+    "contact, signed in": _go("/contact"),
+}
+
+
+def _audit(page, w, pages: dict) -> list:
+    problems = []
+    for name, visit in pages.items():
+        visit(page, w)
+        if page.locator("body > a.skip-link[href='#main']:first-child").count() != 1 or \
+                page.locator("main#main").count() != 1:
+            problems.append(f"{name} ({page.url}) has no skip link to its main content first")
+        open_every_details(page)
+        overflow = horizontal_overflow(page)
+        if overflow:
+            problems.append(f"{name} ({page.url}) scrolls sideways: {overflow}")
+        violations = axe_violations(page)
+        if violations:
+            problems.append(f"{name} ({page.url}):\n{describe(violations)}")
+    return problems
+
+
+@pytest.mark.parametrize("width", list(VIEWPORTS))
+def test_every_page_passes_axe_and_fits_the_screen(world, chromium, width):
+    problems = []
+    # bypass_csp: this audit only, so that axe-core can be injected into the pages; the
+    # product's CSP (no inline or foreign script) stays in force in every other test.
+    for signed_in, pages in ((False, VISITOR_PAGES), (True, MEMBER_PAGES)):
+        context = chromium.new_context(viewport=VIEWPORTS[width], bypass_csp=True)
+        try:
+            if signed_in:
+                log_in(context, world.base, world.email)
+            problems += _audit(context.new_page(), world, pages)
+        finally:
+            context.close()
+    assert not problems, f"at {width}:\n" + "\n".join(problems)
+
+
+def test_the_audit_sees_the_account_page_full(world, chromium):
+    """The account page audited above holds what makes it wide: tables and the history."""
+    context = chromium.new_context(viewport=VIEWPORTS["390px"])
+    try:
+        log_in(context, world.base, world.email)
+        page = context.new_page()
+        page.goto(world.base + "/account")
+        for table in ("#referral-clicks", "#partner-transactions", "#partner-contacts"):
+            assert page.locator(table).count() == 1, table
+        assert "AUDIT-0001-WITH-A-LONG-ORDER-NUMBER" in page.locator("#partner-transactions").inner_text()
+        assert page.locator("#consent-history li").count() >= 2
+    finally:
+        context.close()

@@ -1,0 +1,53 @@
+"""What pages say for the codes of the consent history: true sentences, never the codes."""
+import pytest
+
+from chalicelib.platform.vocabulary import PURPOSES, SOURCES
+from chalicelib.web import wording
+
+
+@pytest.mark.parametrize("purpose, granted, source, said", [
+    ("offers", True, "registration", "You chose eSO offers when you signed up."),
+    ("partner_promotions", False, "registration",
+     "You did not choose partner promotions when you signed up."),
+    ("partner_promotions", False, "preference_center",
+     "You stopped partner promotions in your account."),
+    ("offers", True, "preference_center", "You allowed eSO offers in your account."),
+    ("offers", False, "unsubscribe_link",
+     "You unsubscribed from eSO offers with the link in one of our e-mails."),
+    ("partner_promotions", False, "bounce",
+     "We stopped partner promotions because e-mail to your address could not be delivered."),
+    ("offers", False, "complaint",
+     "We stopped eSO offers because one of our e-mails was reported as spam from your mailbox."),
+    ("offers", False, "account_deleted", "We stopped eSO offers when you deleted your account."),
+])
+def test_each_source_has_its_own_true_sentence(purpose, granted, source, said):
+    assert wording.consent_sentence(purpose, granted, source) == said
+
+
+@pytest.mark.parametrize("source", SOURCES + ("a_source_added_later",))
+@pytest.mark.parametrize("purpose", PURPOSES)
+@pytest.mark.parametrize("granted", [True, False])
+def test_no_sentence_shows_a_code_or_calls_anything_withdrawn(source, purpose, granted):
+    said = wording.consent_sentence(purpose, granted, source)
+    assert said.endswith(".") and said[0].isupper()
+    assert "_" not in said  # no code such as partner_promotions or preference_center
+    for word in ("registration", "withdrawn", "granted"):
+        assert word not in said, said
+
+
+def test_a_consent_notice_follows_the_state_it_is_given():
+    assert wording.consent_notice("offers", False).startswith("Saved: you stopped eSO offers.")
+    assert wording.consent_notice("partner_promotions", True).startswith(
+        "Saved: you allowed partner promotions.")
+
+
+@pytest.mark.parametrize("done, signed_in, shown", [
+    ("logged-out", False, True), ("logged-out", True, False),
+    ("logged-in", True, True), ("logged-in", False, False),
+    ("<script>", False, False), (None, True, False), ("", False, False),
+])
+def test_redirect_notices_are_fixed_texts_shown_only_when_true(done, signed_in, shown):
+    notice = wording.redirect_notice(done, signed_in)
+    assert (notice is not None) is shown
+    if notice:
+        assert notice in (*wording.SIGNED_IN_NOTICES.values(), *wording.SIGNED_OUT_NOTICES.values())
