@@ -7,8 +7,9 @@ import json
 from chalice import Blueprint, Response
 
 from chalicelib import members, partners, privacy
-from chalicelib.platform.errors import EsoError, ValidationError
-from chalicelib.platform.vocabulary import CONTACT_TOPICS, PURPOSES
+from chalicelib.platform.errors import ConflictError, EsoError, NotFoundError, ValidationError
+from chalicelib.platform.policy import policy_version
+from chalicelib.platform.vocabulary import CONTACT_TOPICS, PARTNER_PROMOTIONS, PURPOSES
 from chalicelib.web import cookies, presenters, wording
 from chalicelib.web.auth import (
     check_csrf_token,
@@ -168,7 +169,15 @@ def _account(request, status_code: int = 200, error: EsoError | None = None,
                        error_form=error_form)
     elif "notice" not in context:
         context["notice"] = _consent_notice(request, profile["consents"])
+    gpc_note = None
+    if member.gpc_applied_at is not None and not profile["consents"][PARTNER_PROMOTIONS]["granted"]:
+        last = next((e for e in reversed(events) if e["purpose"] == PARTNER_PROMOTIONS), None)
+        gpc_note = last["at"] if last and last["source"] == "gpc" else None
     return member_page(request, "account.html", status_code=status_code, profile=profile,
+                       sessions=members.sessions.active_sessions(member.member_id,
+                                                                 session.session_hash),
+                       policy_changes=presenters.policy_notice_json(member)["changes"],
+                       policy_version=policy_version(), gpc_note=gpc_note,
                        choices=wording.choices(profile["consents"]),
                        history=wording.history_entries(events),
                        referred=partners.records.referrals_of(member.member_id),
@@ -211,6 +220,94 @@ def account_consents():
         return _account(request, status_code=status_for(exc), error=exc,
                         error_form="preferences")
     return redirect(f"/account?done=consent-{purpose}")
+
+
+def _account_form(error_form: str, action, done: str, field_names: dict | None = None,
+                  headers_from=None):
+    """A form of the account page: the action with the form's fields, then a redirect to the
+    page with its confirmation; an error shows the page again at that form."""
+    request = bp.current_request
+    session, to_login = _signed_in(request, "/account")
+    if to_login:
+        return to_login
+    try:
+        result = action(session, _form(request))
+    except EsoError as exc:
+        if field_names and exc.field in field_names:
+            exc.field = field_names[exc.field]  # the input's id on this page
+        return _account(request, status_code=status_for(exc), error=exc, error_form=error_form)
+    response = redirect(f"/account?done={done}")
+    if headers_from is not None:
+        response.headers.update(headers_from(result))
+    return response
+
+
+@bp.route("/account/name", methods=["POST"], content_types=ANY_CONTENT)
+def account_name():
+    return _account_form("name", lambda session, form: members.change_display_name(
+        session.member_id, form.get("display_name", "")), "name-changed")
+
+
+@bp.route("/account/password", methods=["POST"], content_types=ANY_CONTENT)
+def account_password():
+    request = bp.current_request
+    return _account_form(
+        "password", lambda session, form: members.change_password(
+            session.member_id, form.get("current_password", ""), form.get("new_password", ""),
+            request.headers.get("user-agent"), source=client_address(request)),
+        "password-changed",
+        headers_from=lambda result: {"Set-Cookie": cookies.session_cookie(*result)})
+
+
+@bp.route("/account/email", methods=["POST"], content_types=ANY_CONTENT)
+def account_email():
+    request = bp.current_request
+    return _account_form("email", lambda session, form: members.email_change.request_change(
+        session.member_id, form.get("new_email", ""), form.get("password", ""),
+        source=client_address(request)), "email-link-sent",
+        field_names={"password": "email_password"})
+
+
+@bp.route("/account/sessions/end", methods=["POST"], content_types=ANY_CONTENT)
+def account_end_session():
+    def end(session, form):
+        if not members.sessions.revoke_by_id(session.member_id, form.get("session_id", "")):
+            raise NotFoundError("That session has ended already.")
+    return _account_form("sessions", end, "session-ended")
+
+
+@bp.route("/account/sessions/end-others", methods=["POST"], content_types=ANY_CONTENT)
+def account_end_other_sessions():
+    return _account_form("sessions", lambda session, form: members.sessions.revoke_others(
+        session.member_id, session.session_hash), "sessions-ended")
+
+
+@bp.route("/account/policy", methods=["POST"], content_types=ANY_CONTENT)
+def account_policy():
+    request = bp.current_request
+
+    def answer(session, form):
+        if form.get("version") != policy_version():
+            raise ConflictError("The privacy policy changed again while you were reading. "
+                                "Read the new changes and answer again.",
+                                code="policy_changed")
+        members.consent.confirm_policy(
+            session.member_id, {p: form.get(p) == "true" for p in PURPOSES},
+            provenance(request, "policy_update", "/account"))
+    return _account_form("policy", answer, "policy-answered")
+
+
+@bp.route("/account/receipts/{event_id}", methods=["GET"])
+def account_receipt(event_id):
+    request = bp.current_request
+    session, to_login = _signed_in(request, "/account")
+    if to_login:
+        return to_login
+    member = members.get_member(session.member_id)
+    receipt = members.receipts.for_member(session.member_id, member.email, event_id)
+    return Response(body=json.dumps(receipt, indent=2), status_code=200, headers={
+        "Content-Type": "application/json", "Cache-Control": "no-store",
+        "Content-Disposition": f'attachment; filename="consent-receipt-{event_id}.json"'})
 
 
 @bp.route("/account/export", methods=["GET"])

@@ -39,12 +39,18 @@ def consent_sentence(purpose: str, granted: bool, source: str) -> str:
     if source == "gpc" and not granted:
         return (f"We stopped {name} because your browser sent a Global Privacy Control "
                 "signal.")
+    if source == "email_change":
+        return (f"Your choice for {name} ({'allowed' if granted else 'stopped'}) carried over "
+                "to your new e-mail address.")
+    if source == "policy_update":
+        return (f"You chose {name} again when our privacy policy changed." if granted
+                else f"You chose not to receive {name} when our privacy policy changed.")
     return f"{name[0].upper()}{name[1:]} {'allowed' if granted else 'stopped'}."
 
 
 def history_entries(events: list) -> list:
     """The consent history for a page: time, sentence and policy version of each event."""
-    return [{"at": e["at"], "policy_version": e["policy_version"],
+    return [{"id": e.get("id"), "at": e["at"], "policy_version": e["policy_version"],
              "text": consent_sentence(e["purpose"], e["granted"], e["source"])} for e in events]
 
 
@@ -68,8 +74,17 @@ def consent_notice(purpose: str, granted: bool) -> str:
 # Confirmations shown after a redirect (``?done=<key>``): fixed texts, and only when true for
 # the page that shows them (logged out only to a visitor, logged in only to a member).
 SIGNED_OUT_NOTICES = {"logged-out": "You are logged out. Log in again to see members' offers."}
-SIGNED_IN_NOTICES = {"logged-in": "You are logged in. On a shared computer, remember to log out "
-                                   "when you are done."}
+SIGNED_IN_NOTICES = {
+    "logged-in": "You are logged in. On a shared computer, remember to log out when you are "
+                 "done.",
+    "name-changed": "Saved: your name is changed.",
+    "password-changed": "Saved: your password is changed. Every other session was signed out.",
+    "email-link-sent": "We sent a link to the new address. Open it to finish the change; until "
+                       "then your address stays as it is.",
+    "session-ended": "That session is signed out.",
+    "sessions-ended": "Every other session is signed out.",
+    "policy-answered": "Saved: your choices now stand under the current privacy policy.",
+}
 
 
 def redirect_notice(done: str | None, signed_in: bool) -> str | None:

@@ -137,6 +137,15 @@ def _partner_contact_with_an_error(page, w):
     assert page.locator("#message[aria-invalid=true]").count() == 1
 
 
+def _password_change_with_an_error(page, w):
+    page.goto(w.base + "/account")
+    page.locator("summary", has_text="Change your password").click()
+    page.fill("#current_password", "not the password at all")
+    page.fill("#new_password", "a brand new passphrase")
+    page.get_by_role("button", name="Change the password").click()
+    assert page.locator("#current_password[aria-invalid='true']").count() == 1
+
+
 def _go(path):
     def visit(page, w):
         response = page.goto(w.base + path.format(w=w))
@@ -168,6 +177,8 @@ VISITOR_PAGES = {
     "unsubscribed": _unsubscribed,
     "not found": _go("/no/such/page"),
     "unknown partner": _go("/go/no-such-partner"),
+    "confirm a new address": _go("/email/confirm?token=an-address-link-token"),
+    "undo an address change": _go("/email/undo?token=an-undo-link-token"),
 }
 MEMBER_PAGES = {
     "members' area": _go("/members"),
@@ -175,6 +186,8 @@ MEMBER_PAGES = {
     "account": _go("/account"),
     "account after a consent change": _go("/account?done=consent-offers"),
     "account with a field error": _delete_with_a_wrong_password,
+    "account with a password-change error": _password_change_with_an_error,
+    "account after ending other sessions": _go("/account?done=sessions-ended"),
     "write to a partner": _go("/partners/{w.partner_id}/contact"),
     "write to a partner: review": _partner_contact_review,
     "write to a partner with a field error": _partner_contact_with_an_error,
