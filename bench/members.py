@@ -41,7 +41,10 @@ def measure() -> list:
 
         ses_url = f"http://127.0.0.1:{env['ESO_SES_PORT']}"
         with Client(app, stage_name="local", project_dir=str(ROOT)) as client:
-            samples = {name: [] for name in ("register", "verify", "login", "authenticated GET /api/v1/me")}
+            samples = {name: [] for name in ("register", "verify", "login",
+                                             "authenticated GET /api/v1/me",
+                                             "GET /api/v1/me/sessions", "PATCH /api/v1/me",
+                                             "PUT /api/v1/me/password")}
             calls = {}
 
             def timed(name, fn):
@@ -66,6 +69,15 @@ def measure() -> list:
                 cookie = [c for c in login.headers["Set-Cookie"] if c.startswith("__Host-eso_session")][0].split(";")[0]
                 timed("authenticated GET /api/v1/me",
                       lambda: client.http.get("/api/v1/me", headers={"Cookie": cookie}))
+                timed("GET /api/v1/me/sessions",
+                      lambda: client.http.get("/api/v1/me/sessions", headers={"Cookie": cookie}))
+                timed("PATCH /api/v1/me", lambda: _post(
+                    client, "/api/v1/me", {"display_name": f"Bench {i}"}, {"Cookie": cookie},
+                    method="PATCH"))
+                timed("PUT /api/v1/me/password", lambda: _post(
+                    client, "/api/v1/me/password",
+                    {"current_password": PASSWORD, "new_password": "lantern orchard quietly 42"},
+                    {"Cookie": cookie}, method="PUT"))
     for name, values in samples.items():
         median, p95 = percentiles(values)
         ddb, ses, ops = calls[name]
