@@ -202,7 +202,8 @@ def test_consent_changes_are_recorded_as_evidence(client, mailbox):
     assert [(e["purpose"], e["granted"], e["source"]) for e in events] == [
         ("offers", False, "registration"), ("partner_promotions", True, "registration"),
         ("offers", True, "preference_center"), ("partner_promotions", False, "preference_center")]
-    assert all(set(e) == {"purpose", "granted", "at", "source", "policy_version"} for e in events)
+    assert all(set(e) == {"id", "purpose", "granted", "at", "source", "policy_version"}
+               for e in events)
     member = member_by_email(email)
     stored = list(ConsentEvent.query(member.member_id))
     assert stored[-1].page == "/api/v1/me/consents" and stored[-1].origin == origin["Origin"]

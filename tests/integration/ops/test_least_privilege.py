@@ -145,6 +145,76 @@ def form(client, path, fields, vid, token, session=None, query=""):
                                      "Cookie": cookie})
 
 
+def own_account(client, mailbox, vid, token):
+    """A member's own account: sessions, name, password, policy, receipts, address change."""
+    from chalicelib.platform.policy import policy_version
+
+    email, password = new_email("iam-own"), PASSWORD
+    post_json(client, "/api/v1/members", {"email": email, "password": password,
+                                          "consents": {"offers": True, "partner_promotions": True}})
+    post_json(client, "/api/v1/members/verify",
+              {"token": token_from(mailbox.wait_for(email)[-1], "/verify"), "password": password})
+
+    def sign_in():
+        value = cookie_value(post_json(client, "/api/v1/session",
+                                       {"email": email, "password": password}))[0]
+        return value, {"Cookie": f"__Host-eso_session={value}"}
+
+    session, member = sign_in()
+    sign_in()
+    others = [s for s in client.http.get("/api/v1/me/sessions", headers=member).json_body[
+        "sessions"] if not s["current"]]
+    client.http.delete(f"/api/v1/me/sessions/{others[0]['id']}", headers=member)
+    client.http.delete("/api/v1/me/sessions", headers=member)
+    form(client, "/account/sessions/end", {"session_id": "0" * 24}, vid, token, session)
+    form(client, "/account/sessions/end-others", {}, vid, token, session)
+    post_json(client, "/api/v1/me", {"display_name": "IAM"}, headers=member, method="PATCH")
+    form(client, "/account/name", {"display_name": "IAM form"}, vid, token, session)
+    client.http.get("/api/v1/me/policy", headers=member)
+    post_json(client, "/api/v1/me/policy", {"version": policy_version()}, headers=member)
+    form(client, "/account/policy", {"version": policy_version(), "offers": "true"}, vid, token,
+         session)
+    event_id = client.http.get("/api/v1/me/consents/history", headers=member).json_body[
+        "events"][-1]["id"]
+    receipt = client.http.get(f"/api/v1/me/consents/history/{event_id}/receipt",
+                              headers=member).json_body
+    client.http.get(f"/account/receipts/{event_id}", headers=member)
+    post_json(client, "/api/v1/consent-receipts/verify", {"receipt": receipt})
+
+    # An address change through the API, undone through the API ...
+    moved = new_email("iam-moved")
+    post_json(client, "/api/v1/me/email", {"new_email": moved, "password": password},
+              headers=member)
+    client.http.get("/api/v1/me/export", headers=member)  # lists the open change
+    confirm = token_from(mailbox.wait_for(moved)[-1], "/email/confirm")
+    client.http.get(f"/email/confirm?token={confirm}")
+    post_json(client, "/api/v1/me/email/confirm", {"token": confirm})
+    undo = token_from([m for m in mailbox.wait_for(email, count=4)
+                       if "/email/undo" in m["body"]["text"]][-1], "/email/undo")
+    client.http.get(f"/email/undo?token={undo}")
+    post_json(client, "/api/v1/me/email/undo", {"token": undo})
+    # ... and through the pages.
+    session, member = sign_in()
+    again = new_email("iam-moved-form")
+    form(client, "/account/email", {"new_email": again, "password": password}, vid, token,
+         session)
+    confirm = token_from(mailbox.wait_for(again)[-1], "/email/confirm")
+    form(client, "/email/confirm", {"token": confirm}, vid, token)
+    undo = token_from([m for m in mailbox.to(email) if "/email/undo" in m["body"]["text"]][-1],
+                      "/email/undo")
+    form(client, "/email/undo", {"token": undo}, vid, token)
+
+    session, member = sign_in()
+    post_json(client, "/api/v1/me/password", {"current_password": password,
+                                              "new_password": "lantern orchard quietly 42"},
+              headers=member, method="PUT")
+    session, member = cookie_value(post_json(client, "/api/v1/session", {
+        "email": email, "password": "lantern orchard quietly 42"}))[0], None
+    form(client, "/account/password", {"current_password": "lantern orchard quietly 42",
+                                       "new_password": "copper meadow sideways 7"},
+         vid, token, session)
+
+
 def journey(client, mailbox, lambda_scope):
     """Every route and both event handlers, as a member, a visitor and a partner use them."""
     today = date.today().isoformat()
@@ -238,6 +308,7 @@ def journey(client, mailbox, lambda_scope):
     member = {"Cookie": f"__Host-eso_session={session}"}
     for path in ("/account", "/api/v1/me/export"):  # now with referrals, contacts, promotions
         client.http.get(path, headers=member)
+    own_account(client, mailbox, vid, token)
     post_json(client, "/api/v1/password-reset", {"email": email})  # a token left outstanding
     post_json(client, "/api/v1/me", {"password": "new password 12345"}, headers=member,
               method="DELETE")

@@ -271,7 +271,9 @@ def test_login_next_never_leaves_the_site(client, mailbox):
 # --- oversized bodies ----------------------------------------------------------------------------
 
 
-READS_NO_BODY = {("/api/v1/session", "DELETE")}  # logout reads no body (and would end it)
+# Logout and ending sessions read no body (and these requests would end the session).
+READS_NO_BODY = {("/api/v1/session", "DELETE"), ("/api/v1/me/sessions", "DELETE"),
+                 ("/api/v1/me/sessions/{session_id}", "DELETE")}
 
 
 def test_oversized_bodies_are_refused_never_an_error(client, mailbox):

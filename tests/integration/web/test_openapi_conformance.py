@@ -37,6 +37,11 @@ schema.config.checks.negative_data_rejection.expected_statuses = [
     *schema.config.checks.negative_data_rejection.expected_statuses, "413"]
 
 
+# Operations that check the member's password and count a wrong one like a failed sign-in.
+CHECK_THE_PASSWORD = {("PUT", "/api/v1/me/password"), ("POST", "/api/v1/me/email"),
+                      ("DELETE", "/api/v1/me")}
+
+
 class Credentials:
     """A verified member's session (renewed after a generated logout) and a partner's key."""
 
@@ -74,6 +79,14 @@ class Credentials:
     def after(self, case, response) -> None:
         if case.method.upper() == "DELETE" and case.path == "/api/v1/session":
             self._cookie = None  # the generated logout really ended it: sign in again
+        if (case.method.upper(), case.path) in CHECK_THE_PASSWORD and response.status_code == 401:
+            # A generated wrong password counts against the address's sign-in limit, as it
+            # should; the fuzzer's member must still be able to sign in for the next cases.
+            from chalicelib.members.accounts import LOGIN_WINDOW_S, _attempt_keys
+            from chalicelib.platform import ratelimit
+
+            for key in _attempt_keys(self.email, "127.0.0.1"):
+                ratelimit.forget(key, LOGIN_WINDOW_S)
 
 
 @pytest.fixture(scope="module")
