@@ -1,29 +1,34 @@
-"""The operator's aggregate report: every daily figure, per ad and per partner.
+"""The operator's aggregate report: every figure per day, per week, per month and over the range.
 
 Built only from the aggregate counters (``stats``) and the distinct-visitor sketches
 (``visits``): nothing in it can name a person. The K rule applies to every cell:
 
-- a **cell** is one figure of one whole UTC day (one ad's impressions on 2026-03-01, say); a
-  count below K is reported as ``"<K"``, never its value. Ranges are whole days, so two
-  reports over different ranges are made of the very same cells;
-- a **total** (of a figure over the days, or of several ads or partners on one day) is the sum
-  of the cells that are shown. When some cells are suppressed it is a lower bound, written
-  ``">=N"``: subtracting two totals, or a total and its shown cells, yields only shown values
-  or zero, never a suppressed one;
-- a partner's **revenue** on a day is withheld (``"<K"``) when it comes from fewer than K
-  transactions in that currency, since a sum over one sale is that sale.
+- a **day** is one figure of one whole UTC day (one ad's impressions on 2026-03-01, say); a
+  count below K is reported as ``"<K"``, never its value, and a true zero as 0 (see
+  ``buckets.day_cell``; per-partner figures keep the partner API's ``"<K"`` for zero);
+- a **week** (Monday to Sunday, cut at a month's end) or a **month** that is over and lies
+  inside the range shows its figure when it reaches K and nobody can work a hidden day out of
+  it, else a lower bound ``">=N"`` (``buckets``);
+- a **total** (of a figure over the range, or of several ads or partners) adds only what is
+  shown: the shown months, else the shown weeks, else the days. When something is hidden it is
+  a lower bound, ``">=N"``: subtracting totals, or a total and its shown parts, yields only
+  shown values or zero, never a hidden one;
+- a partner's **revenue** for a day, week or month is withheld when it comes from fewer than K
+  transactions in that currency (or would let a hidden day's be worked out), since a sum over
+  one sale is that sale.
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from chalicelib import ads, partners
 from chalicelib.partners import money, transactions
+from chalicelib.platform import clock
 from chalicelib.platform.settings import get_settings
 from chalicelib.platform.vocabulary import OFFER, OFFERS, PARTNER, PARTNER_PROMOTIONS
+from chalicelib.reporting.buckets import Calendar, day_cell, is_shown
 from chalicelib.statistics import counters, visits
-from chalicelib.statistics.suppression import suppress
 
 # (key, what the reader sees, counter metric, counter dimension); "visits" comes from the sketch.
 DAILY_FIGURES = (
@@ -43,7 +48,7 @@ DAILY_FIGURES = (
     ("bounces", "Bounced addresses", "bounces", ""),
     ("complaints", "Complaints", "complaints", ""),
 )
-# Per-day sums over ads and partners, built from their (suppressed) cells.
+# Sums over ads and partners, built from their (suppressed) cells.
 DERIVED_FIGURES = (
     ("ad_impressions", "Ad impressions (all ads)"),
     ("ad_clicks", "Ad clicks (all ads)"),
@@ -53,107 +58,141 @@ DERIVED_FIGURES = (
 LABELS = {key: label for key, label, *_ in DAILY_FIGURES} | dict(DERIVED_FIGURES)
 
 
-def days_of(start: date, end: date) -> list:
-    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
-
-
-def total(cells) -> int | str:
-    """The sum of the shown cells; ``">=N"`` when any cell is suppressed (a lower bound)."""
-    cells = list(cells)
-    if len(cells) == 1:  # a total of one cell is that cell, hidden or not
-        return cells[0]
-    shown, partial = 0, False
-    for cell in cells:
-        if isinstance(cell, int):
-            shown += cell
-        else:
-            partial = True
-            if cell.startswith(">="):  # a total of totals keeps what its parts showed
-                shown += int(cell[2:])
-    return f">={shown}" if partial else shown
-
-
 def is_suppressed(cell) -> bool:
     return isinstance(cell, str) and cell.startswith("<")
 
 
-def _cells(counts: dict, days: list, k: int) -> list:
-    return [suppress(counts.get(day, 0), k) for day in days]
+def _counts(by_day: dict, days: list) -> list:
+    return [by_day.get(day, 0) for day in days]
 
 
-def _ad_rows(days: list, k: int) -> list:
-    rows = []
+def _rows(cal: Calendar, figures: dict) -> tuple:
+    """(per day, per week, per month) rows of several figures of one report."""
+    return ([{"date": day.isoformat(), **{key: f.days[i] for key, f in figures.items()}}
+             for i, day in enumerate(cal.days)],
+            [week.describe() | {key: f.weeks[i] for key, f in figures.items()}
+             for i, week in enumerate(cal.weeks)],
+            [month.describe() | {key: f.months[i] for key, f in figures.items()}
+             for i, month in enumerate(cal.months)])
+
+
+def _ad_rows(cal: Calendar, k: int) -> tuple:
+    rows, figures = [], []
+    first, last = cal.days[0], cal.days[-1]
     for ad in ads.list_ads():
-        impressions = _cells(counters.daily("ad_impressions", days[0], days[-1],
-                                         dimension=ad.ad_id), days, k)
-        clicks = _cells(counters.daily("ad_clicks", days[0], days[-1], dimension=ad.ad_id), days, k)
+        mine = {"impressions": cal.figure(_counts(counters.daily(
+                    "ad_impressions", first, last, dimension=ad.ad_id), cal.days), k),
+                "clicks": cal.figure(_counts(counters.daily(
+                    "ad_clicks", first, last, dimension=ad.ad_id), cal.days), k)}
+        days, weeks, months = _rows(cal, mine)
         rows.append({"ad_id": ad.ad_id, "title": ad.title, "slot": ad.slot,
                      "partner_id": ad.partner_id, "active": ad.active,
-                     "days": [{"date": d.isoformat(), "impressions": i, "clicks": c}
-                              for d, i, c in zip(days, impressions, clicks)],
-                     "impressions": total(impressions), "clicks": total(clicks)})
-    return rows
+                     "days": days, "weeks": weeks, "months": months,
+                     "impressions": mine["impressions"].total, "clicks": mine["clicks"].total})
+        figures.append(mine)
+    return rows, figures
 
 
-def _revenue_cells(figures: dict, k: int) -> dict:
-    return {currency: (money.format_minor(minor, currency)
-                       if figures["transactions"].get(currency, 0) >= k else f"<{k}")
-            for currency, minor in sorted(figures["revenue"].items())}
+def _partner_cells(counts: list, k: int) -> list:
+    # The partner API writes a zero as "<K" too; both views of a day agree cell for cell.
+    return [day_cell(c, k, zero=False) for c in counts]
 
 
-def _revenue_totals(day_rows: list) -> dict:
-    sums, partial = {}, set()
-    for row in day_rows:
-        for currency, value in row["revenue"].items():
-            sums.setdefault(currency, Decimal(0))
-            if is_suppressed(value):
-                partial.add(currency)
-            else:
-                sums[currency] += Decimal(value)
-    return {c: (">=" if c in partial else "") + str(v) for c, v in sorted(sums.items())}
+def _money_shown(cell) -> bool:
+    return isinstance(cell, str) and not is_suppressed(cell) and not cell.startswith(">=")
 
 
-def _partner_rows(days: list, k: int) -> list:
-    rows = []
+def _money_total(cells: list) -> str:
+    """The sum of the shown amounts; ``">=N"`` when some part is withheld."""
+    shown = [Decimal(c) for c in cells if _money_shown(c)]
+    return (">=" if len(shown) < len(cells) else "") + str(sum(shown, Decimal(0)))
+
+
+def _revenue(cal: Calendar, daily: list, k: int) -> tuple:
+    """Revenue per currency: (per day, per week, per month, over the range), each a list of
+    ``{currency: amount}`` (the last a single one). An amount is shown where that currency's
+    sales are: a day from K sales on, a week or month where the K rule shows its count of
+    sales; elsewhere the day is ``"<K"`` and a bucket the lower bound of what it shows inside."""
+    days = [{} for _ in cal.days]
+    weeks, months, totals = [{} for _ in cal.weeks], [{} for _ in cal.months], {}
+    at = {day: i for i, day in enumerate(cal.days)}
+    for currency in sorted({c for f in daily for c in f["revenue"]}):
+        minor = [f["revenue"].get(currency, 0) for f in daily]
+        sales = [f["transactions"].get(currency, 0) for f in daily]
+        # A day without an entry had no sale in that currency, which the revenue column shows.
+        sold = [currency in f["revenue"] for f in daily]
+        count = cal.figure(sales, k, lo=0, cells=[
+            (n if n >= k else f"<{k}") if s else 0 for n, s in zip(sales, sold)])
+        day_money = [money.format_minor(m, currency) if is_shown(c) else c
+                     for m, c in zip(minor, count.days)]
+
+        def amount(bucket, cell, week_money):
+            if is_shown(cell):
+                return money.format_minor(sum(minor[at[d]] for d in bucket.days), currency)
+            inside = cal.cover(day_money, week_money, [], shown=_money_shown, within=bucket)
+            return ">=" + str(sum((Decimal(c) for c in inside if _money_shown(c)), Decimal(0)))
+
+        week_money = [amount(w, c, []) for w, c in zip(cal.weeks, count.weeks)]
+        month_money = [amount(m, c, week_money) for m, c in zip(cal.months, count.months)]
+        for buckets, amounts, out in ((cal.days, day_money, days),
+                                      (cal.weeks, week_money, weeks),
+                                      (cal.months, month_money, months)):
+            for j, bucket in enumerate(buckets):
+                spans = [bucket] if isinstance(bucket, date) else bucket.days
+                if any(sold[at[d]] for d in spans):
+                    out[j][currency] = amounts[j]
+        totals[currency] = _money_total(cal.cover(day_money, week_money, month_money,
+                                                  shown=_money_shown))
+    return days, weeks, months, totals
+
+
+def _partner_rows(cal: Calendar, k: int) -> tuple:
+    rows, figures = [], []
     for partner in partners.list_all():
-        figures = transactions.daily_figures(partner.partner_id, days[0], days[-1])
-        day_rows = [{
-            "date": day.isoformat(),
-            "clicks": suppress(f["clicks"], k),
-            "transactions": suppress(sum(f["transactions"].values()), k),
-            "reversals": suppress(sum(f["reversals"].values()), k),
-            "revenue": _revenue_cells(f, k),
-        } for day, f in figures.items()]
+        daily = list(transactions.daily_figures(partner.partner_id, cal.days[0],
+                                                cal.days[-1]).values())
+        clicks = [f["clicks"] for f in daily]
+        net = [sum(f["transactions"].values()) for f in daily]
+        reversals = [sum(f["reversals"].values()) for f in daily]
+        mine = {"clicks": cal.figure(clicks, k, cells=_partner_cells(clicks, k), lo=0),
+                "transactions": cal.figure(net, k, cells=_partner_cells(net, k), lo=0),
+                "reversals": cal.figure(reversals, k, cells=_partner_cells(reversals, k), lo=0)}
+        days, weeks, months = _rows(cal, mine)
+        revenue = _revenue(cal, daily, k)
+        for rows_, amounts in zip((days, weeks, months), revenue):
+            for row, amount in zip(rows_, amounts):
+                row["revenue"] = amount
         rows.append({"partner_id": partner.partner_id, "name": partner.name,
-                     "status": partner.status, "days": day_rows,
-                     "clicks": total(r["clicks"] for r in day_rows),
-                     "transactions": total(r["transactions"] for r in day_rows),
-                     "reversals": total(r["reversals"] for r in day_rows),
-                     "revenue": _revenue_totals(day_rows)})
-    return rows
+                     "status": partner.status, "days": days, "weeks": weeks, "months": months,
+                     "clicks": mine["clicks"].total, "transactions": mine["transactions"].total,
+                     "reversals": mine["reversals"].total, "revenue": revenue[3]})
+        figures.append(mine)
+    return rows, figures
 
 
-def operator_report(start: date, end: date, k: int | None = None) -> dict:
-    """Every aggregate figure per whole UTC day in [start, end], per ad and per partner, with K."""
+def operator_report(start: date, end: date, k: int | None = None,
+                    today: date | None = None) -> dict:
+    """Every aggregate figure per whole UTC day in [start, end], per week and month that is
+    over, and over the range; per ad and per partner; with K."""
     k = get_settings().k_threshold if k is None else k
-    days = days_of(start, end)
-    columns = {"visits": _cells(visits.daily(start, end), days, k)}
+    cal = Calendar.of(start, end, clock.today() if today is None else today)
+    figures = {"visits": cal.figure(_counts(visits.daily(start, end), cal.days), k)}
     for key, _, metric, dimension in DAILY_FIGURES:
         if metric:
-            columns[key] = _cells(counters.daily(metric, start, end, dimension=dimension), days, k)
-    ad_rows, partner_rows = _ad_rows(days, k), _partner_rows(days, k)
-    for key, rows, field in (("ad_impressions", ad_rows, "impressions"),
-                             ("ad_clicks", ad_rows, "clicks"),
-                             ("referral_clicks", partner_rows, "clicks"),
-                             ("partner_transactions", partner_rows, "transactions")):
-        columns[key] = [total(row["days"][i][field] for row in rows) if rows else 0
-                        for i in range(len(days))]
-    day_rows = [{"date": day.isoformat(), **{key: columns[key][i] for key in columns}}
-                for i, day in enumerate(days)]
+            figures[key] = cal.figure(_counts(counters.daily(
+                metric, start, end, dimension=dimension), cal.days), k)
+    ad_rows, ad_figures = _ad_rows(cal, k)
+    partner_rows, partner_figures = _partner_rows(cal, k)
+    for key, group, field in (("ad_impressions", ad_figures, "impressions"),
+                              ("ad_clicks", ad_figures, "clicks"),
+                              ("referral_clicks", partner_figures, "clicks"),
+                              ("partner_transactions", partner_figures, "transactions")):
+        figures[key] = cal.combined([f[field] for f in group])
+    days, weeks, months = _rows(cal, figures)
     return {"from": start.isoformat(), "to": end.isoformat(), "k": k,
-            "figures": {key: LABELS[key] for key in columns},
-            "days": day_rows,
-            "totals": {key: total(row[key] for row in day_rows) for key in columns},
+            "figures": {key: LABELS[key] for key in figures},
+            "days": days, "weeks": weeks, "months": months,
+            "totals": {key: f.total for key, f in figures.items()},
             "ads": ad_rows, "partners": partner_rows}
 
 
@@ -185,9 +224,19 @@ def money_shown(value: str, currency: str) -> str:
     """``12.50 USD``, ``≥12.50 USD``, or ``USD withheld (<10 sales)``."""
     if is_suppressed(value):
         return f"{currency} withheld ({value} sales)"
-    if value in (">=0", ">=0.00"):
-        return f"{currency} withheld (too few sales each day)"
+    if value.startswith(">=") and not Decimal(value[2:]):
+        return f"{currency} withheld (too few sales)"
     return f"{value.replace('>=', '≥')} {currency}"
+
+
+def period(row: dict) -> str:
+    """A row's day, week or month as a person reads it: ``2026-03-02``, ``2026-03-02 to 03-08``,
+    ``2026-03``."""
+    if "date" in row:
+        return row["date"]
+    if "month" in row:
+        return row["month"]
+    return f"{row['from']} to {row['to'][5:]}"
 
 
 def _table(headers: list, rows: list, left: int = 1) -> list:
@@ -202,17 +251,24 @@ def _table(headers: list, rows: list, left: int = 1) -> list:
 
 
 def render_text(report: dict) -> str:
-    """The report as tables for a terminal: per-day totals, per ad, per partner."""
+    """The report as tables for a terminal: per day, week and month, per ad, per partner."""
     k, keys = report["k"], list(report["figures"])
     out = [f"eSO aggregate report {report['from']} … {report['to']} (UTC days)",
-           f"Counts below {k} are shown as <{k}; totals add only the shown counts (≥ when "
-           f"some are hidden).", "", "Per day"]
-    rows = [[day["date"]] + [shown(day[key]) for key in keys] for day in report["days"]]
-    rows.append(["total"] + [shown(report["totals"][key]) for key in keys])
-    out += _table(["day"] + [SHORT[key] for key in keys], rows)
+           f"Counts below {k} are shown as <{k}. Weeks (Monday to Sunday, cut at a month's end) "
+           f"and months that are over show their figure when it reaches {k} and no hidden day "
+           f"can be worked out from it; otherwise ≥ what they show inside. Totals add only what "
+           f"is shown (≥ when something is hidden).", ""]
+    for title, rows in (("Per day", report["days"]), ("Per week", report["weeks"]),
+                        ("Per month", report["months"])):
+        if not rows:
+            continue
+        table = [[period(row)] + [shown(row[key]) for key in keys] for row in rows]
+        if title == "Per day":
+            table.append(["whole range"] + [shown(report["totals"][key]) for key in keys])
+        out += [title] + _table([title[4:]] + [SHORT[key] for key in keys], table) + [""]
     legend = [f"{SHORT[key]} = {report['figures'][key].lower()}" for key in keys]
-    out += [""] + ["  " + ";  ".join(legend[i:i + 3]) for i in range(0, len(legend), 3)]
-    out += ["", "Ads"]
+    out += ["  " + ";  ".join(legend[i:i + 3]) for i in range(0, len(legend), 3)]
+    out += ["", "Ads (whole range)"]
     if report["ads"]:
         out += _table(["ad", "slot", "title", "impressions", "clicks"],
                       [[a["ad_id"], a["slot"], a["title"][:32], shown(a["impressions"]),
@@ -228,8 +284,8 @@ def render_text(report: dict) -> str:
                 f"clicks {shown(partner['clicks'])}, transactions "
                 f"{shown(partner['transactions'])}, revenue {revenue}"]
         out += ["  " + line for line in _table(
-            ["day", "clicks", "transactions", "reversals", "revenue"],
-            [[d["date"], shown(d["clicks"]), shown(d["transactions"]), shown(d["reversals"]),
+            ["period", "clicks", "transactions", "reversals", "revenue"],
+            [[period(d), shown(d["clicks"]), shown(d["transactions"]), shown(d["reversals"]),
               ", ".join(money_shown(v, c) for c, v in d["revenue"].items()) or "-"]
-             for d in partner["days"]])]
+             for d in partner["days"] + partner["weeks"] + partner["months"]])]
     return "\n".join(out)

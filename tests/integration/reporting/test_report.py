@@ -11,7 +11,7 @@ import pytest
 from bench.dynamodb_calls import recording
 from chalicelib import ads, promotions
 from chalicelib.partners.models import ReferralClick
-from chalicelib.platform import crypto
+from chalicelib.platform import clock, crypto
 from chalicelib.reporting import report as operator_report
 from chalicelib.statistics import counters, visits
 from chalicelib.web.cookies import SESSION_COOKIE, VISITOR_COOKIE, new_token
@@ -184,6 +184,57 @@ def test_differencing_two_reports_does_not_reveal_a_hidden_day():
     assert week["days"][-1]["verifications"] == f"<{K}"
     # The same day is the same cell in every report that covers it.
     assert week["days"][:6] == six["days"]
+
+
+# --- weeks and months ---------------------------------------------------------------------------
+
+
+def test_a_week_of_three_registrations_a_day_shows_21_while_each_day_is_below_k(client, mailbox):
+    monday = date(2024, 7, 1)
+    for i in range(7):  # registrations as members make them, on each day of the week
+        with clock.use(clock.FakeClock(at(monday + timedelta(days=i)))):
+            for n in range(3):
+                assert register(client, new_email(f"week{i}{n}")).status_code == 202
+    args = ["report", "--from", "2024-07-01", "--to", "2024-07-07"]
+    result = cli("--json", *args)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert [d["registrations"] for d in data["days"]] == [f"<{K}"] * 7
+    [week] = data["weeks"]
+    assert (week["from"], week["to"], week["registrations"]) == ("2024-07-01", "2024-07-07", 21)
+    assert data["totals"]["registrations"] == 21
+    assert data["months"] == []  # July is not within the range
+    # Nobody deleted an account that week: a zero names nobody and is shown as one.
+    assert [d["accounts_deleted"] for d in data["days"]] == [0] * 7
+    assert week["accounts_deleted"] == 0
+    text = cli(*args).stdout.splitlines()
+    head = text.index("Per week") + 1
+    columns = text[head].split()
+    row = next(line for line in text if line.startswith("2024-07-01 to 07-07"))
+    assert row.split()[columns.index("regist") + 2] == "21"  # "2024-07-01 to 07-07" is 3 words
+    assert next(line for line in text if line.startswith("2024-07-03")).split()[
+        columns.index("regist")] == "<10"
+
+
+def test_a_week_is_withheld_in_every_report_when_its_shown_days_would_give_a_hidden_one_away():
+    monday = date(2024, 8, 5)
+    for i, count in enumerate([15, 22, 31, 12, 40, 18, K - 7]):  # Sunday below K
+        counters.increment("verifications", amount=count, now=at(monday + timedelta(days=i)))
+    week = operator_report.operator_report(monday, monday + timedelta(days=6), k=K)
+    assert week["days"][-1]["verifications"] == f"<{K}"
+    assert week["weeks"][0]["verifications"] == ">=138"      # not 141
+    august = operator_report.operator_report(date(2024, 8, 1), date(2024, 8, 31), k=K)
+    same = next(w for w in august["weeks"] if w["from"] == monday.isoformat())
+    assert same["verifications"] == ">=138"                  # the same cell in every report
+    assert august["months"][0]["verifications"] == ">=138"   # the month would give it away too
+    six_days = operator_report.operator_report(monday, monday + timedelta(days=5), k=K)
+    assert six_days["weeks"] == [] and six_days["totals"]["verifications"] == 138
+
+    def number(cell):
+        return int(str(cell).lstrip(">="))
+
+    for data in (week, august):
+        assert number(data["totals"]["verifications"]) - 138 == 0  # never the hidden 3
 
 
 # --- the operator command --------------------------------------------------------------------------
