@@ -152,7 +152,8 @@ def consent_verify(out: Output, member_ids, check_all):
               help="Also write a self-contained HTML report with charts to this file.")
 @click.pass_obj
 def report(out: Output, start, end, html_path):
-    """Every daily aggregate figure, per ad and per partner (counts below K shown as <K)."""
+    """Aggregate figures by day, week and month, per ad and per partner: counts below K read
+    <K, and a week or month shows its total where that reveals no hidden day."""
     first, last = transactions.parse_day_range(start, end)
     out.progress(f"reading the counters of {(last - first).days + 1} day(s)")
     data = operator_report.operator_report(first, last)

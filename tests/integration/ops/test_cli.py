@@ -205,6 +205,8 @@ def test_list_commands_line_up_their_columns(world, args):
     partners.edit(world.partner_id, name="Name with 広告 in wide characters")
     ads.create_ad(slot=world.slot, title="A title of some length, with 広告 in it",
                   target_url="https://example.com/", weight=1000)
+    for subject in ("Listed offer", "Another listed offer, with 広告 in it"):
+        promotions.create("offer", subject, "Text")  # rows of this test's own, whatever else
     result = cli(*args)
     assert result.returncode == 0, result.stderr
     header, rule, *rows = result.stdout.rstrip("\n").splitlines()

@@ -266,7 +266,7 @@ def test_cli_edit_of_a_missing_partner_creates_nothing():
     from chalicelib.partners.models import Partner
 
     result = cli("partners", "edit", "ptn_nosuchpartner", "--name", "Ghost")
-    assert (result.returncode, result.stderr.strip()) == (1, "error: no such partner")
+    assert (result.returncode, result.stderr.strip()) == (1, "error: There is no such partner.")
     assert Partner.count("ptn_nosuchpartner") == 0
 
 
@@ -293,4 +293,4 @@ def test_cli_enable_brings_a_disabled_partner_back_with_a_new_key(client):
                                         "api_key": None}
     assert partners.authenticate(shown["api_key"]) == partner_id  # unchanged
     text = cli("partners", "enable", "ptn_nosuchpartner")
-    assert (text.returncode, text.stderr.strip()) == (1, "error: no such partner")
+    assert (text.returncode, text.stderr.strip()) == (1, "error: There is no such partner.")
