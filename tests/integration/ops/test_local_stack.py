@@ -52,11 +52,12 @@ def test_the_ses_server_receives_mail_sent_through_sesv2(stack, mailbox):
     assert received and received[0]["subject"] == "stack check"
 
 
-def test_seed_creates_a_verified_demo_member_once(stack):
+def test_seed_creates_a_verified_demo_member_once(stack, mailbox):
     from chalicelib.members.models import EmailClaim, Member
     from chalicelib.ops.demo import DEMO_MEMBER
 
     assert cli("local", "seed").returncode == 0
+    assert mailbox.to(DEMO_MEMBER["email"]) == []  # no confirmation mail to a confirmed member
     claim = EmailClaim.get(DEMO_MEMBER["email"])
     assert Member.get(claim.member_id).email_verified is True
     assert cli("local", "seed").returncode == 0
