@@ -1,6 +1,6 @@
 """Fixed-window throttles without servers: what is allowed, when it is refused, for how long."""
-import time
 import uuid
+from types import SimpleNamespace
 
 import pytest
 
@@ -41,15 +41,16 @@ def test_a_window_is_stored_under_its_start_and_expires_at_its_end(moto_tables):
     assert item.expires_at.timestamp() == WINDOW_START + 1800
 
 
-def test_the_default_time_is_now(moto_tables):
+def test_the_default_time_is_now(moto_tables, monkeypatch):
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: WINDOW_START + 7.5))
     key = new_key()
     ratelimit.hit(key, HOUR)
-    start = int(time.time()) // HOUR * HOUR
-    assert RateLimit.get(f"{key}@{start}").count == 1
-    with pytest.raises(RateLimitedError):
+    assert stored_count(f"{key}@{WINDOW_START}") == 1
+    with pytest.raises(RateLimitedError) as refused:
         ratelimit.take(key, 1, HOUR)
+    assert refused.value.retry_after == HOUR - 8  # whole seconds left, rounded down
     ratelimit.forget(key, HOUR)
-    assert stored_count(f"{key}@{start}") is None
+    assert stored_count(f"{key}@{WINDOW_START}") is None
 
 
 def test_the_limit_is_allowed_and_the_next_event_refused_until_the_window_ends(moto_tables):
