@@ -75,6 +75,15 @@ def test_the_export_holds_account_facts_full_consent_history_and_live_sessions(m
                                    "expires_at": "2026-12-01T10:01:00Z", "user_agent": "Laptop"}]
 
 
+def test_the_export_shows_a_password_change_and_a_suppressed_address(moto_world):
+    member_id, _ = member()
+    Member.get(member_id).update(actions=[Member.password_changed_at.set(START),
+                                          Member.suppressed.set(True)])
+    assert records.export_member(member_id)["account"] == {
+        "verified_at": "2026-12-01T09:00:00Z", "password_changed_at": "2026-12-01T09:00:00Z",
+        "suppressed": True}
+
+
 def test_ending_sessions_ends_the_member_s_only(moto_world):
     member_id, _ = member()
     neighbour, _ = member()

@@ -93,6 +93,7 @@ def test_a_rotation_racing_another_change_is_refused(moto_world, monkeypatch):
     with pytest.raises(ConflictError) as error:
         partners.rotate_key(created.partner_id)
     assert error.value.code == "partner_changed"
+    assert str(error.value) == "the partner changed meanwhile; try again"
     monkeypatch.undo()
     assert partners.authenticate(created.api_key) == created.partner_id
 
@@ -108,6 +109,7 @@ def test_a_disabled_partner_s_key_stops_working_and_cannot_be_rotated(moto_world
     with pytest.raises(ConflictError) as error:
         partners.rotate_key(created.partner_id)
     assert error.value.code == "partner_disabled"
+    assert str(error.value) == f"partner {created.partner_id} is disabled"
     with pytest.raises(NotFoundError):
         partners.get_active(created.partner_id)
     again = partners.disable(created.partner_id)  # idempotent

@@ -58,6 +58,7 @@ def test_on_the_local_stack_the_host_the_browser_used_is_this_site(stage):
     assert not auth.origin_allowed(Request(origin="https://localhost:8000", host="localhost:8000"))
     assert not auth.origin_allowed(Request(origin="http://localhost:8000"))
     assert not auth.origin_allowed(Request(origin="http://localhost:8000", host=""))
+    assert not auth.origin_allowed(Request(origin="http://xxxx"))  # no host: no vouching
 
 
 def test_elsewhere_the_host_header_does_not_vouch_for_an_origin(stage):
