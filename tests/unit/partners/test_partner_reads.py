@@ -105,11 +105,31 @@ def test_cursors_carry_the_last_key_signed_and_bound_to_partner_and_days(moto_ta
         transactions.decode_cursor("ptn_a", DAY, DAY, cursor + "A" * 2000)
 
 
-def test_a_cursor_up_to_2000_characters_is_read(moto_tables):
-    key = {"k": "v" * 1400}
-    cursor = transactions.encode_cursor("ptn_a", DAY, DAY, key)
-    assert 1900 < len(cursor) <= 2000
+def cursor_of_length(length: int) -> tuple:
+    """A genuine cursor of exactly ``length`` characters, and the key it carries."""
+    for size in range(1300, 1600):
+        key = {"k": "v" * size}
+        cursor = transactions.encode_cursor("ptn_a", DAY, DAY, key)
+        if len(cursor) == length:
+            return cursor, key
+    raise AssertionError(f"no cursor of {length} characters")
+
+
+def test_a_cursor_of_2000_characters_is_read_and_a_longer_one_refused(moto_tables):
+    cursor, key = cursor_of_length(2000)
     assert transactions.decode_cursor("ptn_a", DAY, DAY, cursor) == key
+    cursor, _ = cursor_of_length(2002)  # (unpadded base64 is never 4n + 1 long: no 2001)
+    with pytest.raises(ValidationError):
+        transactions.decode_cursor("ptn_a", DAY, DAY, cursor)
+
+
+def test_every_last_key_comes_back_exactly(moto_tables):
+    for n in range(64):
+        key = {"partner_id": {"S": f"ptn_{n}"}, "order_id": {"S": "o" * n},
+               "occurred_at": {"S": f"2026-12-01T09:{n:02d}:00.000000+0000"}}
+        cursor = transactions.encode_cursor("ptn_a", DAY, DAY, key)
+        assert "=" not in cursor.partition(".")[0]
+        assert transactions.decode_cursor("ptn_a", DAY, DAY, cursor) == key
 
 
 @pytest.mark.parametrize("text, expected", [(None, 50), ("1", 1), ("100", 100), ("007", 7)])
