@@ -64,7 +64,7 @@ fuzz: install
 
 ## make mutants: mutation testing (mutmut, configured in setup.cfg) of the modules that keep the
 ## privacy policy's promises; prints the score and every surviving mutant not listed, with its
-## reason, in tests/mutants-equivalent.txt. Not part of `make test`: about an hour on 2 cores.
+## reason, in tests/mutants-equivalent.txt. Not part of `make test`: one to two hours on 2 cores.
 mutants: install
 	$(PY) scripts/mutants.py
 
