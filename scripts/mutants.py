@@ -5,7 +5,7 @@ directory, then prints the score and every surviving mutant with its change. Mut
 ``tests/mutants-equivalent.txt`` (each with its reason) are not counted; a listed mutant that
 no longer exists, no longer changes that line, or is now killed is reported as stale.
 
-Exit status: 0 when no unlisted survivor and no stale entry remains, 1 otherwise.
+Exit status: 0 when every mutant ran and no unlisted survivor or stale entry remains, 1 otherwise.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ MUTMUT = Path(sys.executable).parent / "mutmut"
 # mutmut's exit-code verdicts (mutmut.stats.status_by_exit_code), grouped for the score.
 KILLED = {1: "killed", 3: "killed", 36: "timeout", 24: "timeout", -24: "timeout",
           152: "timeout", 255: "timeout"}
-SURVIVED = {0: "survived", 5: "no tests", 33: "no tests", None: "not checked"}
+SURVIVED = {0: "survived", 5: "no tests", 33: "no tests"}
 
 
 def read_scope() -> dict:
@@ -130,8 +130,12 @@ def main() -> int:
     per_file: dict = {}
     survivors, equivalent, stale = [], [], []
     for name, (path, code) in sorted(found.items()):
-        row = per_file.setdefault(path, {"total": 0, "killed": 0, "equivalent": 0, "survived": 0})
+        row = per_file.setdefault(path, {"total": 0, "killed": 0, "equivalent": 0, "survived": 0,
+                                         "unchecked": 0})
         row["total"] += 1
+        if code is None:  # a run that was stopped before it reached this mutant
+            row["unchecked"] += 1
+            continue
         if code in KILLED:
             row["killed"] += 1
             if name in listed:
@@ -151,16 +155,20 @@ def main() -> int:
     for name in sorted(set(listed) - set(found)):
         stale.append(f"{name}: listed as equivalent but no such mutant exists any more")
 
-    print(f"{'module':44} {'mutants':>7} {'killed':>7} {'equiv.':>7} {'survived':>8} {'score':>7}")
-    totals = {"total": 0, "killed": 0, "equivalent": 0, "survived": 0}
-    for path, row in per_file.items():
-        for key in totals:
-            totals[key] += row[key]
+    print(f"{'module':44} {'mutants':>7} {'killed':>7} {'equiv.':>7} {'survived':>8} "
+          f"{'not run':>7} {'score':>7}")
+    totals = {"total": 0, "killed": 0, "equivalent": 0, "survived": 0, "unchecked": 0}
+    for path, row in list(per_file.items()) + [("all", totals)]:
+        if path != "all":
+            for key in totals:
+                totals[key] += row[key]
         print(f"{path:44} {row['total']:7} {row['killed']:7} {row['equivalent']:7} "
-              f"{row['survived']:8} {score(row):>7}")
-    print(f"{'all':44} {totals['total']:7} {totals['killed']:7} {totals['equivalent']:7} "
-          f"{totals['survived']:8} {score(totals):>7}")
-    print(f"\nMutation score: {totals['killed']} killed of {totals['total'] - totals['equivalent']} "
+              f"{row['survived']:8} {row['unchecked']:7} {score(row):>7}")
+    if totals["unchecked"]:
+        print(f"\n{totals['unchecked']} mutants were not run (the run was stopped): "
+              "the score is over the others.")
+    print(f"\nMutation score: {totals['killed']} killed of "
+          f"{totals['total'] - totals['unchecked'] - totals['equivalent']} "
           f"({score(totals)}; {totals['equivalent']} equivalent mutants listed in "
           f"{EQUIVALENTS.relative_to(ROOT)} not counted)"
           + (f", in {elapsed / 60:.1f} min" if elapsed else ""))
@@ -177,11 +185,11 @@ def main() -> int:
         print(f"\n{len(stale)} stale entries in {EQUIVALENTS.relative_to(ROOT)}:")
         for line in stale:
             print(f"  {line}")
-    return 1 if survivors or stale else 0
+    return 1 if survivors or stale or totals["unchecked"] else 0
 
 
 def score(row: dict) -> str:
-    counted = row["total"] - row["equivalent"]
+    counted = row["total"] - row["unchecked"] - row["equivalent"]
     return f"{100 * row['killed'] / counted:.1f}%" if counted else "-"
 
 
