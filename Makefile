@@ -9,7 +9,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_EC2_METADATA_DISABLED := true
 STAGE ?= dev
 
-.PHONY: run test lint test-unit test-integration test-browser bench fuzz package install clean
+.PHONY: run test lint test-unit test-integration test-browser bench fuzz mutants package install clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	scripts/system-deps.sh
@@ -69,9 +69,15 @@ FUZZ_EXAMPLES ?= 1000
 fuzz: install
 	ESO_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/integration/web/test_openapi_conformance.py tests/integration/web/test_text_input.py
 
+## make mutants: mutation testing (mutmut, configured in setup.cfg) of the modules that keep the
+## privacy policy's promises; prints the score and every surviving mutant not listed, with its
+## reason, in tests/mutants-equivalent.txt. Not part of `make test`: one to two hours on 2 cores.
+mutants: install
+	$(PY) scripts/mutants.py
+
 ## make package STAGE=dev: the CloudFormation/SAM template of one stage, in build/STAGE/.
 package: install
 	$(PY) -m devstack package --stage $(STAGE)
 
 clean:
-	rm -rf build .pytest_cache
+	rm -rf build .pytest_cache mutants

@@ -1,0 +1,55 @@
+"""The unit tests' stand-ins for AWS: DynamoDB (and SSM, SQS) in moto, mail in an outbox, time
+on a fake clock.
+
+``moto_world`` gives a test the dev stage's tables in moto (created once per test module, so a
+test costs milliseconds), an empty outbox and a clock of its own. Tests share a module's tables:
+each makes its own members, partners and promotions, and never relies on what another left.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import NamedTuple
+
+import pytest
+
+UNIT_ENV = {
+    "ESO_STAGE": "dev", "ESO_TABLE_PREFIX": "eso-unit-",
+    "ESO_SECRET_PARAMETER": "/eso/unit/secret", "ESO_BASE_URL": "https://eso.example",
+    "ESO_SEND_RATE": "1000", "ESO_MAIL_FROM": "eSO <no-reply@eso.example>",
+    "ESO_POSTAL_ADDRESS": "1 Market Street, Springfield", "ESO_K_THRESHOLD": "10",
+}
+START = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
+
+
+class World(NamedTuple):
+    outbox: object
+    clock: object
+
+
+@pytest.fixture(scope="module")
+def moto_tables():
+    """The dev stage's environment and its tables in moto, for one test module."""
+    import boto3
+    from moto import mock_aws
+
+    from chalicelib.ops import tables
+
+    with pytest.MonkeyPatch.context() as patch, mock_aws():
+        for name, value in UNIT_ENV.items():
+            patch.setenv(name, value)
+        for name in ("ESO_SEND_QUEUE", "ESO_SECRET", "ESO_SES_CONFIGURATION_SET"):
+            patch.delenv(name, raising=False)
+        boto3.client("ssm", region_name="us-east-1").put_parameter(
+            Name=UNIT_ENV["ESO_SECRET_PARAMETER"], Value="unit-test-secret-0123456789abcdef",
+            Type="SecureString")
+        tables.create_missing()
+        yield
+
+
+@pytest.fixture
+def moto_world(moto_tables):
+    """An empty outbox and a fake clock at 2026-12-01 09:00 UTC, over the module's tables."""
+    from chalicelib.platform import clock, mail
+
+    with mail.use_sender(mail.Outbox()) as outbox, clock.use(clock.FakeClock(START)) as fake:
+        yield World(outbox, fake)

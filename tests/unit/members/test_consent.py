@@ -1,0 +1,312 @@
+"""Consent as evidence, without servers: each change is an event in a hash chain, the state
+and the sending audiences follow the last event, and tampering is found."""
+import hashlib
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from chalicelib import members
+from chalicelib.members import consent
+from chalicelib.members.consent import Provenance
+from chalicelib.members.models import ConsentEvent, Member
+from chalicelib.platform.errors import NotFoundError, UnavailableError
+from chalicelib.platform.policy import policy_version
+from chalicelib.statistics import counters
+
+START = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)  # the fake clock's time
+PASSWORD = "correct horse battery staple"
+
+
+def new_member(offers=True, partner_promotions=True, page="/register", origin=None) -> str:
+    return members.register_confirmed(members.Registration(
+        email=f"consent-{uuid.uuid4()}@example.org", password=PASSWORD,
+        consents={"offers": offers, "partner_promotions": partner_promotions}),
+        Provenance("registration", page, origin))
+
+
+def bare_member(**attributes) -> str:
+    """A member item with no consent recorded yet (as before the first choice was stored)."""
+    member_id = f"bare-{uuid.uuid4()}"
+    Member(member_id, email=f"{member_id}@example.org", password_hash="x", created_at=START,
+           **{"email_verified": True, **attributes}).save()
+    return member_id
+
+
+def test_registration_records_one_event_per_purpose_in_a_chain(moto_world):
+    member_id = new_member(offers=True, partner_promotions=False)
+    first, second = consent.history(member_id)
+    assert [(e.seq, e.purpose, e.granted) for e in (first, second)] == [
+        (1, "offers", True), (2, "partner_promotions", False)]
+    assert first.prev_hash == consent.genesis_hash(member_id)
+    assert second.prev_hash == first.event_hash != second.event_hash
+    assert consent.verify_chain(member_id) == []
+
+
+def test_a_withdrawal_is_an_event_with_its_evidence_and_changes_the_state_at_once(moto_world):
+    member_id = new_member()
+    moto_world.clock.advance(60)
+    member = consent.change(member_id, {"offers": False},
+                            Provenance("preference_center", "/account", "https://eso.example"))
+    assert not consent.is_granted(member, "offers")
+    assert consent.is_granted(member, "partner_promotions")
+    assert member.consent_seq == 3
+    assert member.aud_offers is None and member.aud_partner_promotions is not None
+    stored = Member.get(member_id)
+    assert not consent.is_granted(stored, "offers")
+    assert stored.consents.offers.updated_at == START + timedelta(seconds=60)
+    assert stored.consents.offers.policy_version == policy_version()
+    assert (stored.consent_seq, stored.consent_head) == (3, member.consent_head)
+    assert stored.aud_offers is None and stored.aud_partner_promotions == member.aud_partner_promotions
+    event = consent.history(member_id)[-1]
+    assert consent.event_json(event, full=True) == {
+        "purpose": "offers", "granted": False, "at": "2026-12-01T09:01:00Z",
+        "source": "preference_center", "policy_version": policy_version(), "seq": 3,
+        "page": "/account", "origin": "https://eso.example", "hash": event.event_hash}
+    assert consent.event_json(event) == {
+        "purpose": "offers", "granted": False, "at": "2026-12-01T09:01:00Z",
+        "source": "preference_center", "policy_version": policy_version()}
+    assert event.event_hash == stored.consent_head
+    assert consent.verify_chain(member_id) == []
+
+
+def test_granting_again_puts_the_member_back_in_the_audience(moto_world):
+    member_id = new_member(offers=False)
+    assert Member.get(member_id).aud_offers is None
+    member = consent.change(member_id, {"offers": True}, Provenance("preference_center"))
+    assert member.aud_offers == consent.audience_shard(member_id)
+    assert Member.get(member_id).aud_offers == consent.audience_shard(member_id)
+    assert member_id in set(members.audience_ids("offers"))
+    assert [e.granted for e in consent.history(member_id) if e.purpose == "offers"] == [False, True]
+
+
+def test_several_changes_at_once_are_chained_in_a_fixed_order(moto_world):
+    member_id = new_member(offers=False, partner_promotions=False)
+    member = consent.change(member_id, {"partner_promotions": True, "offers": True},
+                            Provenance("preference_center"))
+    events = consent.history(member_id)
+    assert [(e.seq, e.purpose, e.granted) for e in events[2:]] == [
+        (3, "offers", True), (4, "partner_promotions", True)]
+    assert events[3].prev_hash == events[2].event_hash
+    assert member.consent_head == events[3].event_hash == Member.get(member_id).consent_head
+    assert consent.verify_chain(member_id) == []
+
+
+def test_a_choice_already_in_force_records_nothing(moto_world):
+    member_id = new_member(offers=True, partner_promotions=False)
+    member = consent.change(member_id, {"offers": True, "partner_promotions": False},
+                            Provenance("preference_center"))
+    assert member.consent_seq == 2 and len(consent.history(member_id)) == 2
+
+
+def test_a_first_explicit_refusal_is_recorded_even_though_nothing_was_granted(moto_world):
+    member_id = bare_member()
+    member = consent.change(member_id, {"partner_promotions": False}, Provenance("bounce"))
+    [event] = consent.history(member_id)
+    assert (event.seq, event.purpose, event.granted, event.source) == (
+        1, "partner_promotions", False, "bounce")
+    assert event.prev_hash == consent.genesis_hash(member_id)
+    assert member.consents.partner_promotions.granted is False
+    assert member.consents.offers is None
+    assert consent.verify_chain(member_id) == []
+
+
+def test_audiences_hold_only_verified_unsuppressed_members_who_consent(moto_world):
+    member_id = bare_member(email_verified=False)
+    member = consent.change(member_id, {"offers": True}, Provenance("preference_center"))
+    assert consent.is_granted(member, "offers") and member.aud_offers is None
+    suppressed = bare_member(suppressed=True)
+    member = consent.change(suppressed, {"offers": True}, Provenance("preference_center"))
+    assert member.aud_offers is None and Member.get(suppressed).aud_offers is None
+    assert suppressed not in set(members.audience_ids("offers"))
+
+
+def test_the_audience_shard_spreads_members_by_a_hash_of_their_id(moto_world):
+    for member_id in ("a", "member-1", "4f1c"):
+        expected = int(hashlib.sha256(member_id.encode()).hexdigest()[:8], 16) % 4
+        assert consent.audience_shard(member_id) == str(expected)
+    assert {consent.audience_shard(str(n)) for n in range(40)} == {"0", "1", "2", "3"}
+
+
+def test_audience_values_name_every_audience(moto_world):
+    state = consent.state_after(None, consent.new_events(
+        "m", 0, "h", {"offers": True, "partner_promotions": False},
+        Provenance("registration"), START))
+    assert consent.audience_values("m", state, True, False) == {
+        "aud_offers": consent.audience_shard("m"), "aud_partner_promotions": None}
+    assert consent.audience_values("m", state, False, False) == {
+        "aud_offers": None, "aud_partner_promotions": None}
+    assert consent.audience_values("m", state, True, True) == {
+        "aud_offers": None, "aud_partner_promotions": None}
+    assert consent.audience_values("m", consent.state_after(None, []), True, False) == {
+        "aud_offers": None, "aud_partner_promotions": None}
+
+
+def test_the_last_event_of_a_purpose_decides_its_state(moto_world):
+    events = consent.new_events("m", 4, "head", {"offers": True}, Provenance("registration"),
+                                START)
+    later = consent.new_events("m", 5, events[-1].event_hash, {"offers": False},
+                               Provenance("unsubscribe_link"), START + timedelta(hours=1))
+    before = consent.state_after(None, consent.new_events(
+        "m", 0, "h", {"partner_promotions": True}, Provenance("registration"), START))
+    state = consent.state_after(before, events + later)
+    assert state.offers.granted is False and state.offers.updated_at == START + timedelta(hours=1)
+    assert state.partner_promotions.granted is True  # untouched purposes are kept
+    assert [(e.seq, e.prev_hash) for e in events + later] == [
+        (5, "head"), (6, events[0].event_hash)]
+
+
+def test_page_and_origin_are_kept_to_200_characters_and_empty_ones_are_absent(moto_world):
+    [event] = consent.new_events("m", 0, "h", {"offers": True},
+                                 Provenance("registration", "/" + "p" * 300, "o" * 300), START)
+    assert event.page == "/" + "p" * 199 and event.origin == "o" * 200
+    [event] = consent.new_events("m", 0, "h", {"offers": True},
+                                 Provenance("registration", "", ""), START)
+    assert event.page is None and event.origin is None
+
+
+def test_unknown_purposes_and_sources_are_refused_and_change_nothing(moto_world):
+    member_id = new_member()
+    with pytest.raises(ValueError, match="unknown consent purposes"):
+        consent.change(member_id, {"offers": False, "newsletters": True},
+                       Provenance("preference_center"))
+    with pytest.raises(ValueError, match="unknown consent source"):
+        consent.change(member_id, {"offers": False}, Provenance("guesswork"))
+    assert len(consent.history(member_id)) == 2
+    assert consent.is_granted(Member.get(member_id), "offers")
+
+
+def test_a_missing_member_cannot_consent(moto_world):
+    with pytest.raises(NotFoundError):
+        consent.change("no-such-member", {"offers": True}, Provenance("preference_center"))
+    assert consent.verify_chain("no-such-member") == ["no-such-member: no such member"]
+
+
+def test_grants_and_withdrawals_are_counted_per_purpose(moto_world):
+    day = START.date()
+
+    def counted(metric, purpose):
+        return counters.daily(metric, day, day, dimension=purpose).get(day, 0)
+
+    before = {(m, p): counted(m, p) for m in ("consent_grants", "consent_withdrawals")
+              for p in ("offers", "partner_promotions")}
+    member_id = bare_member()
+    consent.change(member_id, {"offers": True, "partner_promotions": False},
+                   Provenance("preference_center"))
+    assert counted("consent_grants", "offers") == before["consent_grants", "offers"] + 1
+    assert counted("consent_withdrawals", "partner_promotions") == \
+        before["consent_withdrawals", "partner_promotions"] + 1
+    assert counted("consent_grants", "partner_promotions") == \
+        before["consent_grants", "partner_promotions"]
+    assert counted("consent_withdrawals", "offers") == before["consent_withdrawals", "offers"]
+
+
+def test_a_change_made_meanwhile_is_kept_and_both_are_chained(moto_world, monkeypatch):
+    member_id = new_member()
+    original = consent.chained_change
+    interfered = []
+
+    def racing(member, changes, provenance, now):
+        if not interfered:  # another request changes the member between our read and write
+            interfered.append(True)
+            consent.change(member_id, {"partner_promotions": False},
+                           Provenance("unsubscribe_link"))
+        return original(member, changes, provenance, now)
+
+    monkeypatch.setattr(consent, "chained_change", racing)
+    member = consent.change(member_id, {"offers": False}, Provenance("preference_center"))
+    assert [(e.seq, e.purpose, e.granted) for e in consent.history(member_id)[2:]] == [
+        (3, "partner_promotions", False), (4, "offers", False)]
+    assert member.consent_seq == 4
+    assert consent.verify_chain(member_id) == []
+
+
+def test_endless_contention_ends_in_a_retryable_refusal(moto_world, monkeypatch):
+    member_id = new_member()
+    original = consent.chained_change
+    grants = iter([False, True] * 20)
+
+    def always_racing(member, changes, provenance, now):
+        consent_change_directly(member_id, next(grants))
+        return original(member, changes, provenance, now)
+
+    def consent_change_directly(member_id, granted):
+        monkeypatch.setattr(consent, "chained_change", original)
+        try:
+            consent.change(member_id, {"partner_promotions": granted}, Provenance("bounce"))
+        finally:
+            monkeypatch.setattr(consent, "chained_change", always_racing)
+
+    monkeypatch.setattr(consent, "chained_change", always_racing)
+    with pytest.raises(UnavailableError) as refused:
+        consent.change(member_id, {"offers": False}, Provenance("preference_center"))
+    assert refused.value.retry_after == 1
+    assert consent.is_granted(Member.get(member_id), "offers")
+    assert consent.verify_chain(member_id) == []
+    assert len(consent.history(member_id)) == 2 + consent.MAX_ATTEMPTS
+
+
+def tamper(member_id, seq, **changes):
+    event = ConsentEvent.get(member_id, seq)
+    for name, value in changes.items():
+        setattr(event, name, value)
+    event.save()
+
+
+def test_verify_chain_finds_an_edited_event(moto_world):
+    member_id = new_member()
+    tamper(member_id, 1, granted=False)
+    assert consent.verify_chain(member_id) == [
+        f"{member_id}: event 1 does not match the chain",
+        f"{member_id}: the current offers consent differs from its history"]
+
+
+def test_verify_chain_finds_a_forged_link(moto_world):
+    member_id = new_member()
+    tamper(member_id, 2, prev_hash="0" * 64)
+    assert consent.verify_chain(member_id) == [f"{member_id}: event 2 does not match the chain"]
+
+
+def test_verify_chain_finds_a_removed_event(moto_world):
+    member_id = new_member()
+    consent.change(member_id, {"offers": False}, Provenance("preference_center"))
+    ConsentEvent.get(member_id, 2).delete()
+    assert consent.verify_chain(member_id) == [
+        f"{member_id}: event 3 found where 2 was expected",
+        f"{member_id}: event 3 does not match the chain",
+        f"{member_id}: the current partner_promotions consent differs from its history"]
+
+
+def test_verify_chain_finds_a_state_or_head_that_is_not_the_history(moto_world):
+    member_id = new_member()
+    member = Member.get(member_id)
+    member.update(actions=[Member.consent_seq.set(5)])
+    assert consent.verify_chain(member_id) == [
+        f"{member_id}: the member's consent head does not match its history"]
+    other = new_member()
+    member = Member.get(other)
+    member.update(actions=[Member.consent_head.set("f" * 64)])
+    assert consent.verify_chain(other) == [
+        f"{other}: the member's consent head does not match its history"]
+    third = new_member(offers=True)
+    member = Member.get(third)
+    member.consents.offers.granted = False
+    member.save()
+    assert consent.verify_chain(third) == [
+        f"{third}: the current offers consent differs from its history"]
+
+
+def test_verify_chain_finds_a_state_without_any_event(moto_world):
+    member_id = bare_member()
+    member = Member.get(member_id)
+    member.consents = consent.state_after(None, consent.new_events(
+        member_id, 0, "h", {"offers": True}, Provenance("registration"), START))
+    member.save()
+    assert consent.verify_chain(member_id) == [
+        f"{member_id}: the current offers consent differs from its history"]
+    assert consent.verify_chain(bare_member()) == []
+
+
+def test_every_member_id_is_listed_for_the_operator(moto_world):
+    ids = {new_member(), new_member()}
+    assert ids <= set(consent.all_member_ids())

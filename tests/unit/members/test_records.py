@@ -1,0 +1,141 @@
+"""The members domain's part of the export and the erasure, without servers: what a member is
+shown of themselves, and that nothing naming them is left behind."""
+import uuid
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+
+from chalicelib import members
+from chalicelib.members import consent, records, sessions, tokens
+from chalicelib.members.accounts import LOGIN_WINDOW_S, login_throttle_key, mail_throttle_key
+from chalicelib.members.consent import Provenance
+from chalicelib.members.models import ConsentEvent, EmailClaim, Member, Session, Token
+from chalicelib.platform import ratelimit
+from chalicelib.platform.policy import policy_version
+from chalicelib.platform.ratelimit import RateLimit
+
+START = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)  # the fake clock's time
+
+
+def member(offers=True, partner_promotions=False, display_name=None) -> tuple:
+    email = f"records-{uuid.uuid4().hex[:12]}@example.org"
+    member_id = members.register_confirmed(members.Registration(
+        email=email, password="correct horse battery staple", display_name=display_name,
+        consents={"offers": offers, "partner_promotions": partner_promotions}),
+        Provenance("registration", "/register", "https://eso.example"))
+    return member_id, email
+
+
+def items(model, *key) -> int:
+    try:
+        model.get(*key, consistent_read=True)
+        return 1
+    except model.DoesNotExist:
+        return 0
+
+
+def test_the_profile_shows_address_name_verification_and_each_consent(moto_world):
+    member_id, email = member(display_name="Ada")
+    profile = records.profile(Member.get(member_id))
+    assert profile == {
+        "id": member_id, "email": email, "email_verified": True, "display_name": "Ada",
+        "created_at": "2026-12-01T09:00:00Z",
+        "consents": {
+            "offers": {"granted": True, "updated_at": "2026-12-01T09:00:00Z",
+                       "policy_version": policy_version()},
+            "partner_promotions": {"granted": False, "updated_at": "2026-12-01T09:00:00Z",
+                                   "policy_version": policy_version()}}}
+
+
+def test_a_profile_without_recorded_consents_shows_none_granted(moto_world):
+    item = Member(f"bare-{uuid.uuid4()}", email="bare@example.org", password_hash="x",
+                  created_at=START)
+    assert records.profile(item)["consents"] == {
+        "offers": {"granted": False, "updated_at": None, "policy_version": None},
+        "partner_promotions": {"granted": False, "updated_at": None, "policy_version": None}}
+    assert records.profile(item)["email_verified"] is False
+
+
+def test_the_export_holds_account_facts_full_consent_history_and_live_sessions(moto_world):
+    member_id, email = member()
+    moto_world.clock.advance(60)
+    consent.change(member_id, {"offers": False}, Provenance("preference_center", "/account"))
+    sessions.create(member_id, "Laptop")
+    export = records.export_member(member_id)
+    assert export["member"] == records.profile(Member.get(member_id))
+    assert export["account"] == {"verified_at": "2026-12-01T09:00:00Z",
+                                 "password_changed_at": None, "suppressed": False}
+    history = export["consent_history"]
+    assert [(e["seq"], e["purpose"], e["granted"], e["source"], e["page"]) for e in history] == [
+        (1, "offers", True, "registration", "/register"),
+        (2, "partner_promotions", False, "registration", "/register"),
+        (3, "offers", False, "preference_center", "/account")]
+    assert history[0]["origin"] == "https://eso.example" and len(history[2]["hash"]) > 20
+    assert export["sessions"] == [{"created_at": "2026-12-01T09:01:00Z",
+                                   "last_seen_at": "2026-12-01T09:01:00Z",
+                                   "expires_at": "2026-12-01T10:01:00Z", "user_agent": "Laptop"}]
+
+
+def test_the_export_shows_a_password_change_and_a_suppressed_address(moto_world):
+    member_id, _ = member()
+    Member.get(member_id).update(actions=[Member.password_changed_at.set(START),
+                                          Member.suppressed.set(True)])
+    assert records.export_member(member_id)["account"] == {
+        "verified_at": "2026-12-01T09:00:00Z", "password_changed_at": "2026-12-01T09:00:00Z",
+        "suppressed": True}
+
+
+def test_ending_sessions_ends_the_member_s_only(moto_world):
+    member_id, _ = member()
+    neighbour, _ = member()
+    mine = [sessions.create(member_id)[0] for _ in range(2)]
+    theirs, _ = sessions.create(neighbour)
+    records.end_sessions(member_id)
+    assert [sessions.lookup(v) for v in mine] == [None, None]
+    assert sessions.lookup(theirs) is not None
+
+
+def test_erasure_leaves_nothing_that_names_the_member(moto_world, monkeypatch):
+    member_id, email = member()
+    neighbour_id, neighbour_email = member()
+    sessions.create(member_id)
+    value, token = tokens.new_link("reset_password", member_id, timedelta(hours=1), START)
+    token.save()
+    _, kept_token = tokens.new_link("reset_password", neighbour_id, timedelta(hours=1), START)
+    kept_token.save()
+    now = 1_796_000_400.0 + 42  # (the throttles' own clock, held still for the test)
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: now))
+    ratelimit.hit(login_throttle_key(email), LOGIN_WINDOW_S, now=now)
+    ratelimit.hit(mail_throttle_key(email), 3600, now=now)
+    ratelimit.hit(login_throttle_key(neighbour_email), LOGIN_WINDOW_S, now=now)
+
+    assert records.erase_member(member_id) is True
+
+    assert items(Member, member_id) == 0 and items(EmailClaim, email) == 0
+    assert list(ConsentEvent.query(member_id)) == []
+    assert list(Session.by_member.query(member_id)) == []
+    assert items(Token, token.token_hash) == 0
+    for key, window in ((login_throttle_key(email), LOGIN_WINDOW_S),
+                        (mail_throttle_key(email), 3600)):
+        assert items(RateLimit, f"{key}@{int(now // window) * window}") == 0
+    # The neighbour keeps everything.
+    assert items(Member, neighbour_id) == 1 and items(EmailClaim, neighbour_email) == 1
+    assert len(consent.history(neighbour_id)) == 2 and items(Token, kept_token.token_hash) == 1
+    neighbour_key = login_throttle_key(neighbour_email)
+    window_start = int(now // LOGIN_WINDOW_S) * LOGIN_WINDOW_S
+    assert items(RateLimit, f"{neighbour_key}@{window_start}") == 1
+
+
+def test_the_address_can_register_again_after_erasure(moto_world):
+    member_id, email = member()
+    records.erase_member(member_id)
+    again = members.register_confirmed(members.Registration(
+        email=email, password="another good passphrase",
+        consents={"offers": False, "partner_promotions": False}), Provenance("registration"))
+    assert again is not None and again != member_id
+
+
+def test_erasing_again_or_an_unknown_member_finds_nothing(moto_world):
+    member_id, _ = member()
+    assert records.erase_member(member_id) is True
+    assert records.erase_member(member_id) is False
+    assert records.erase_member("no-such-member") is False

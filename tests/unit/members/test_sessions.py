@@ -1,0 +1,136 @@
+"""Sessions without servers: how long a sign-in lasts, what ends it, what the export shows."""
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from chalicelib.members import sessions
+from chalicelib.members.models import Session
+from chalicelib.platform.crypto import sha256_hex
+
+START = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)  # the fake clock's time
+MINUTE = timedelta(minutes=1)
+
+
+def new_member_id() -> str:
+    return str(uuid.uuid4())
+
+
+def test_a_new_session_lasts_twelve_hours_and_stores_only_the_hash_of_its_cookie(moto_world):
+    member_id = new_member_id()
+    value, max_age = sessions.create(member_id, "Firefox")
+    assert max_age == 12 * 3600
+    assert len(value) >= 43  # 32 random bytes, URL-safe
+    stored = Session.get(sha256_hex(value))
+    assert stored.member_id == member_id and stored.user_agent == "Firefox"
+    assert stored.created_at == stored.last_seen_at == START
+    assert stored.absolute_expires_at == START + timedelta(hours=12)
+    assert stored.expires_at == START + timedelta(hours=1)  # DynamoDB's TTL: the idle limit
+    assert sessions.lookup(value) == (member_id, sha256_hex(value), START,
+                                      START + timedelta(hours=12))
+
+
+def test_each_session_gets_its_own_cookie_value(moto_world):
+    member_id = new_member_id()
+    assert sessions.create(member_id)[0] != sessions.create(member_id)[0]
+
+
+def test_the_user_agent_is_kept_to_200_characters_and_absent_when_not_sent(moto_world):
+    long_value, _ = sessions.create(new_member_id(), "A" * 300)
+    assert Session.get(sha256_hex(long_value)).user_agent == "A" * 200
+    none_value, _ = sessions.create(new_member_id(), "")
+    assert Session.get(sha256_hex(none_value)).user_agent is None
+
+
+def test_a_session_unused_for_an_hour_has_ended(moto_world):
+    value, _ = sessions.create(new_member_id())
+    assert sessions.lookup(value, now=START + 60 * MINUTE - timedelta(seconds=1)) is not None
+    other, _ = sessions.create(new_member_id())
+    assert sessions.lookup(other, now=START + 60 * MINUTE) is None
+
+
+def test_use_keeps_a_session_alive_until_twelve_hours_have_passed(moto_world):
+    value, _ = sessions.create(new_member_id())
+    moment = START
+    while moment + 50 * MINUTE < START + timedelta(hours=12):
+        moment += 50 * MINUTE
+        assert sessions.lookup(value, now=moment) is not None, moment
+    assert sessions.lookup(value, now=START + timedelta(hours=12)) is None
+    assert sessions.lookup(value, now=START + timedelta(hours=12) - timedelta(seconds=1))
+
+
+def test_use_is_written_down_at_most_every_five_minutes(moto_world):
+    value, _ = sessions.create(new_member_id())
+    session_hash = sha256_hex(value)
+    sessions.lookup(value, now=START + 5 * MINUTE - timedelta(seconds=1))
+    assert Session.get(session_hash).last_seen_at == START
+    sessions.lookup(value, now=START + 5 * MINUTE)
+    stored = Session.get(session_hash)
+    assert stored.last_seen_at == START + 5 * MINUTE
+    assert stored.expires_at == START + 65 * MINUTE
+    # A session's idle limit never reaches past its absolute end.
+    late = START + timedelta(hours=11, minutes=30)
+    for step in range(0, 11 * 60 + 31, 50):
+        sessions.lookup(value, now=START + step * MINUTE)
+    sessions.lookup(value, now=late)
+    assert Session.get(session_hash).expires_at == START + timedelta(hours=12)
+
+
+def test_unknown_empty_and_overlong_cookies_are_no_session(moto_world):
+    value, _ = sessions.create(new_member_id())
+    assert sessions.lookup(None) is None
+    assert sessions.lookup("") is None
+    assert sessions.lookup("x" * 43) is None
+    assert sessions.lookup(value + "x" * (129 - len(value))) is None
+
+
+def test_logout_ends_that_session_only(moto_world):
+    member_id = new_member_id()
+    this, _ = sessions.create(member_id)
+    other, _ = sessions.create(member_id)
+    sessions.revoke(this)
+    assert sessions.lookup(this) is None
+    assert sessions.lookup(other) is not None
+    sessions.revoke(None)
+    sessions.revoke("x" * 129)  # nothing to end, nothing fails
+
+
+def test_a_session_ended_while_in_use_is_not_brought_back(moto_world):
+    value, _ = sessions.create(new_member_id())
+    session = Session.get(sha256_hex(value))
+    sessions.revoke(value)
+    sessions._touch(session, START + 10 * MINUTE)
+    assert sessions.lookup(value, now=START + 10 * MINUTE) is None
+    assert Session.count(sha256_hex(value)) == 0  # no item: the touch did not recreate it
+
+
+def test_logout_everywhere_ends_every_session_of_the_member_and_no_other(moto_world):
+    member_id, neighbour = new_member_id(), new_member_id()
+    values = [sessions.create(member_id)[0] for _ in range(3)]
+    kept, _ = sessions.create(neighbour)
+    assert sessions.revoke_all(member_id) == 3
+    assert all(sessions.lookup(v) is None for v in values)
+    assert sessions.lookup(kept) is not None
+    assert sessions.revoke_all(member_id) == 0
+
+
+def test_the_export_lists_live_sessions_without_their_hash(moto_world):
+    member_id = new_member_id()
+    sessions.create(member_id, "Phone", now=START - timedelta(hours=2))   # idle: ended
+    sessions.create(member_id, "Tablet", now=START - timedelta(hours=13))  # too old: ended
+    sessions.create(member_id, "Laptop", now=START - 30 * MINUTE)
+    listed = sessions.list_for_member(member_id)
+    assert listed == [{"created_at": "2026-12-01T08:30:00Z", "last_seen_at": "2026-12-01T08:30:00Z",
+                       "expires_at": "2026-12-01T09:30:00Z", "user_agent": "Laptop"}]
+    assert sessions.list_for_member(member_id, now=START + 30 * MINUTE) == []
+    assert sessions.list_for_member(member_id, now=START + 30 * MINUTE - timedelta(seconds=1))
+
+
+def test_the_export_shows_the_absolute_end_when_it_comes_before_the_idle_one(moto_world):
+    member_id = new_member_id()
+    value, _ = sessions.create(member_id, now=START - timedelta(hours=11, minutes=30))
+    sessions.lookup(value, now=START - timedelta(hours=11))
+    for minutes in range(-11 * 60 + 50, 1, 50):
+        sessions.lookup(value, now=START + minutes * MINUTE)
+    [listed] = sessions.list_for_member(member_id)
+    assert listed["expires_at"] == "2026-12-01T09:30:00Z"
+    assert sessions.list_for_member(member_id, now=START + 30 * MINUTE - timedelta(seconds=1))
+    assert sessions.list_for_member(member_id, now=START + 30 * MINUTE) == []

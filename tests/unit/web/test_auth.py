@@ -1,0 +1,130 @@
+"""Who is asking, without servers: the session of a request, the Origin check that refuses
+other sites' state-changing requests, and the form token bound to the visitor cookie."""
+import uuid
+
+import pytest
+
+from chalicelib.members import sessions
+from chalicelib.members.consent import Provenance
+from chalicelib.platform.crypto import sign
+from chalicelib.platform.errors import AuthenticationError, ForbiddenError
+from chalicelib.web import auth
+from chalicelib.web.cookies import SESSION_COOKIE, VISITOR_COOKIE
+
+VISITOR = "AbCdEfGhIjKlMnOpQrStUvWx"
+
+
+class Request:
+    """What the auth functions read of a Chalice request: lower-cased headers."""
+
+    def __init__(self, **headers):
+        self.headers = {name.replace("_", "-"): value for name, value in headers.items()}
+
+
+@pytest.fixture
+def stage(monkeypatch):
+    def use(name="dev", base_url="https://eso.example"):
+        monkeypatch.setenv("ESO_STAGE", name)
+        monkeypatch.setenv("ESO_BASE_URL", base_url)
+    use()
+    return use
+
+
+@pytest.mark.parametrize("origin", [None, "https://eso.example", "HTTPS://ESO.EXAMPLE",
+                                    "https://Eso.Example"])
+def test_requests_without_an_origin_or_from_this_site_are_allowed(stage, origin):
+    headers = {} if origin is None else {"origin": origin}
+    assert auth.origin_allowed(Request(**headers)) is True
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "http://eso.example",
+                                    "https://eso.example:8443", "https://eso.example.evil.example",
+                                    "null", ""])
+def test_requests_from_other_origins_are_refused(stage, origin):
+    assert auth.origin_allowed(Request(origin=origin, host="eso.example")) is False
+
+
+def test_the_site_s_origin_is_its_base_url_without_a_path(stage):
+    stage(base_url="https://eso.example/app")
+    assert auth.origin_allowed(Request(origin="https://eso.example")) is True
+
+
+def test_on_the_local_stack_the_host_the_browser_used_is_this_site(stage):
+    stage("local", "http://127.0.0.1:8000")
+    assert auth.origin_allowed(Request(origin="http://localhost:8000", host="localhost:8000"))
+    assert auth.origin_allowed(Request(origin="http://LOCALHOST:8000", host="localhost:8000"))
+    assert auth.origin_allowed(Request(origin="http://localhost:8000", host="LocalHost:8000"))
+    assert not auth.origin_allowed(Request(origin="http://localhost:9000", host="localhost:8000"))
+    assert not auth.origin_allowed(Request(origin="https://localhost:8000", host="localhost:8000"))
+    assert not auth.origin_allowed(Request(origin="http://localhost:8000"))
+    assert not auth.origin_allowed(Request(origin="http://localhost:8000", host=""))
+    assert not auth.origin_allowed(Request(origin="http://xxxx"))  # no host: no vouching
+
+
+def test_elsewhere_the_host_header_does_not_vouch_for_an_origin(stage):
+    assert not auth.origin_allowed(Request(origin="https://evil.example", host="evil.example"))
+
+
+def test_the_origin_recorded_with_a_consent_is_the_request_s_or_the_site_s(stage):
+    assert auth.request_origin(Request(origin="https://eso.example")) == "https://eso.example"
+    assert auth.request_origin(Request()) == "https://eso.example"
+    assert auth.provenance(Request(origin="https://o.example"), "preference_center", "/account") \
+        == Provenance("preference_center", "/account", "https://o.example")
+    assert auth.provenance(Request(), "registration", "/register") == \
+        Provenance("registration", "/register", "https://eso.example")
+
+
+def test_a_form_token_is_bound_to_the_visitor_cookie(moto_tables):
+    request = Request(cookie=f"{VISITOR_COOKIE}={VISITOR}")
+    token = auth.csrf_token(request)
+    assert token == sign("csrf", VISITOR)
+    auth.check_csrf_token(Request(cookie=f"{VISITOR_COOKIE}={VISITOR}"), {"csrf_token": token})
+
+
+def test_a_new_visitor_s_form_token_names_the_cookie_it_is_given(moto_tables):
+    request = Request()
+    token = auth.csrf_token(request)
+    assert request.eso_visitor_is_new and token == sign("csrf", request.eso_visitor_id)
+
+
+@pytest.mark.parametrize("cookie, form", [
+    (f"{VISITOR_COOKIE}={VISITOR}", {}),
+    (f"{VISITOR_COOKIE}={VISITOR}", {"csrf_token": ""}),
+    (f"{VISITOR_COOKIE}={VISITOR}", {"csrf_token": "forged"}),
+    (f"{VISITOR_COOKIE}=BbCdEfGhIjKlMnOpQrStUvWx", "token of another visitor"),
+    (None, "token of another visitor"),
+    (f"{VISITOR_COOKIE}=short", "token of short"),
+])
+def test_a_form_without_the_visitor_s_own_token_is_refused(moto_tables, cookie, form):
+    if form == "token of another visitor":
+        form = {"csrf_token": sign("csrf", VISITOR)}
+    elif form == "token of short":
+        form = {"csrf_token": sign("csrf", "short")}
+    request = Request(**({"cookie": cookie} if cookie else {}))
+    with pytest.raises(ForbiddenError) as refused:
+        auth.check_csrf_token(request, form)
+    assert refused.value.code == "csrf"
+    assert str(refused.value) == "this form has expired; reload the page and try again"
+
+
+def test_the_session_is_read_from_its_cookie_once_per_request(moto_world):
+    member_id = str(uuid.uuid4())
+    value, _ = sessions.create(member_id)
+    request = Request(cookie=f"{VISITOR_COOKIE}={VISITOR}; {SESSION_COOKIE}={value}")
+    assert auth.session_cookie_value(request) == value
+    session = auth.require_session(request)
+    assert session.member_id == member_id
+    sessions.revoke(value)  # a logout in the same request does not change who asked it
+    assert auth.current_session(request) is session
+    assert auth.current_session(Request(cookie=f"{SESSION_COOKIE}={value}")) is None
+
+
+@pytest.mark.parametrize("cookie", [None, f"{VISITOR_COOKIE}={VISITOR}",
+                                    f"{SESSION_COOKIE}=unknown-session-value"])
+def test_a_request_without_a_live_session_must_sign_in_first(moto_world, cookie):
+    request = Request(**({"cookie": cookie} if cookie else {}))
+    assert auth.current_session(request) is None
+    with pytest.raises(AuthenticationError) as refused:
+        auth.require_session(request)
+    assert refused.value.code == "not_authenticated" and str(refused.value) == "sign in first"
+    assert auth.current_session(request) is None  # (answered from the request, not again)
