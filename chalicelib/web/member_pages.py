@@ -19,8 +19,9 @@ from chalicelib.web.auth import (
 from chalicelib.web.errors import status_for
 from chalicelib.web.http import ANY_CONTENT, FORM, client_address, form_body, media_type
 from chalicelib.web.members_api import gpc
-from chalicelib.web.render import redirect
+from chalicelib.web.render import qr_code, redirect
 from chalicelib.web.views import member_page
+from chalicelib.web.visitor import visitor_id
 
 bp = Blueprint(__name__)
 
@@ -116,15 +117,24 @@ def login_submit():
     form = {}
     try:
         form = _form(request)
-        member, value, max_age = members.login(form.get("email", ""), form.get("password", ""),
-                                               request.headers.get("user-agent"),
-                                               source=client_address(request))
+        result = members.login(form.get("email", ""), form.get("password", ""),
+                               request.headers.get("user-agent"),
+                               source=client_address(request), browser=visitor_id(request))
     except EsoError as exc:
         return _error_page(request, "login.html", exc, next_page="/members",
                            email=form.get("email", ""))
-    members.sessions.revoke(session_cookie_value(request))
     next_page = form.get("next") if form.get("next") in NEXT_PAGES else "/members"
-    return redirect(next_page, headers={"Set-Cookie": cookies.session_cookie(value, max_age)})
+    if result.second_factor:
+        return member_page(request, "login_second_factor.html", token=result.second_factor,
+                           next_page=next_page)
+    return signed_in_redirect(request, next_page, result.cookie_value, result.max_age)
+
+
+def signed_in_redirect(request, next_page: str, value: str, max_age: int) -> Response:
+    """The end of every sign-in by form: the pre-login session id dropped, the new cookie set."""
+    members.sessions.revoke(session_cookie_value(request))
+    return redirect(next_page if next_page in NEXT_PAGES else "/members",
+                    headers={"Set-Cookie": cookies.session_cookie(value, max_age)})
 
 
 @bp.route("/logout", methods=["POST"], content_types=ANY_CONTENT)
@@ -156,7 +166,16 @@ def _account(request, status_code: int = 200, **context) -> Response:
                        history=[members.consent.event_json(e) for e in members.consent.history(member.member_id)],
                        referred=partners.records.referrals_of(member.member_id),
                        partner_contacts=partners.records.contacts_of(member.member_id),
-                       **context)
+                       **{**sign_in_methods(member), **context})
+
+
+def sign_in_methods(member) -> dict:
+    """The account page's passkeys and two-step sign-in: the list, the state, and a set-up
+    waiting for its first code (its secret and QR code)."""
+    setup = members.totp.pending_setup(member)
+    return {"passkeys": members.passkeys.list_for_member(member.member_id),
+            "totp": members.totp.status(member), "totp_setup": setup,
+            "totp_qr": qr_code(setup["otpauth_uri"]) if setup else None}
 
 
 @bp.route("/account", methods=["GET"])
