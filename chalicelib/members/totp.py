@@ -142,8 +142,8 @@ def use_code(member: Member, code: str, now: datetime) -> str:
         raise _wrong_code()
     hashed = _recovery_hash(member.member_id, cleaned)
     _spend(member, [Member.recovery_codes.delete({hashed})], Member.recovery_codes.contains(hashed))
-    left = len(member.recovery_codes or ()) - 1
-    notices.send(member.email, "recovery_code_used", left=left)
+    # (the update leaves the member item as it is now stored)
+    notices.send(member.email, "recovery_code_used", left=len(member.recovery_codes or ()))
     return "recovery_code"
 
 
