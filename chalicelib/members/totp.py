@@ -32,6 +32,7 @@ from chalicelib.platform.errors import (
     RateLimitedError,
     ValidationError,
 )
+from chalicelib.platform.observability import get_logger
 
 ISSUER = "eSmallOffice"
 INTERVAL_S = 30
@@ -101,9 +102,19 @@ def forget_counters(member_id: str) -> None:
         ratelimit.forget(f"{_code_key(member_id)}:{window}", window)
 
 
-def _matching_step(secret: str, code: str, now: datetime) -> int | None:
+def _unsealed(sealed: str | None) -> str | None:
+    """A stored secret, or None when it cannot be read (sealed under a stage key since
+    replaced): the member then signs in with a recovery code or a passkey and sets up again."""
+    try:
+        return unseal(_SEAL, sealed or "")
+    except ValueError:
+        get_logger().warning("a TOTP secret could not be unsealed")
+        return None
+
+
+def _matching_step(secret: str | None, code: str, now: datetime) -> int | None:
     """The time step ``code`` belongs to (now, or one step either side), or None."""
-    if not _TOTP_CODE.fullmatch(code):
+    if secret is None or not _TOTP_CODE.fullmatch(code):
         return None
     totp, current = _totp(secret), _step(now)
     for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):
@@ -132,7 +143,7 @@ def use_code(member: Member, code: str, now: datetime) -> str:
     if not member.totp_secret:
         raise _wrong_code()
     if _TOTP_CODE.fullmatch(cleaned):
-        step = _matching_step(unseal(_SEAL, member.totp_secret), cleaned, now)
+        step = _matching_step(_unsealed(member.totp_secret), cleaned, now)
         if step is None or (member.totp_last_step is not None and step <= member.totp_last_step):
             raise _wrong_code()
         later = (Member.totp_last_step.does_not_exist() | (Member.totp_last_step < step))
@@ -187,7 +198,9 @@ def pending_setup(member: Member, now: datetime | None = None) -> dict | None:
     if member.totp_secret or not member.totp_pending_secret or (
             member.totp_pending_at is None or now - member.totp_pending_at > SETUP_TTL):
         return None
-    secret = unseal(_SEAL, member.totp_pending_secret)
+    secret = _unsealed(member.totp_pending_secret)
+    if secret is None:
+        return None
     return {"secret": secret, "otpauth_uri": _totp(secret).provisioning_uri(
         name=member.email, issuer_name=ISSUER)}
 
@@ -203,7 +216,7 @@ def confirm_setup(member_id: str, code: str, now: datetime | None = None) -> lis
         raise ValidationError("start setting up two-step sign-in again: the secret expired",
                               code="totp_setup_expired")
     with code_attempt_allowed(member_id, now):
-        step = _matching_step(unseal(_SEAL, member.totp_pending_secret), _clean(code), now)
+        step = _matching_step(_unsealed(member.totp_pending_secret), _clean(code), now)
         if step is None:
             raise _wrong_code()
     shown, hashes = _new_recovery_codes(member_id)

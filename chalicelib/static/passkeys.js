@@ -145,6 +145,7 @@
     function ask(mediation) {
       return postJSON("/api/v1/session/passkey/options").then(function (data) {
         if (onOtherHost(data.publicKey, note)) {
+          button.hidden = true;  // here the browser would refuse: the note links to where not
           return null;
         }
         var request = {publicKey: withBuffers(data.publicKey)};

@@ -13,7 +13,7 @@ from chalice import Blueprint, Response
 from chalicelib import members
 from chalicelib.platform.errors import NotFoundError
 from chalicelib.web.auth import require_session
-from chalicelib.web.http import ANY_CONTENT, client_address, json_body, json_response
+from chalicelib.web.http import ANY_CONTENT, client_address, json_body, json_response, raw_body
 from chalicelib.web.members_api import signed_in
 from chalicelib.web.visitor import visitor_id
 
@@ -56,6 +56,7 @@ def _no_content() -> Response:
 @bp.route("/api/v1/session/passkey/options", methods=["POST"], content_types=ANY_CONTENT)
 def passkey_sign_in_options():
     request = bp.current_request
+    raw_body(request)  # no body is read, but an oversized one is refused like anywhere else
     return json_response({"publicKey": members.passkeys.sign_in_options(
         visitor_id(request), source=client_address(request))})
 
@@ -110,6 +111,7 @@ def add_passkey():
 
 @bp.route("/api/v1/me/passkeys/{passkey_id}", methods=["DELETE"], content_types=ANY_CONTENT)
 def remove_passkey(passkey_id):
+    raw_body(bp.current_request)
     session = require_session(bp.current_request)
     if not members.passkeys.remove(session.member_id, passkey_id):
         raise NotFoundError("You have no passkey with this id; it may have been removed already.")
