@@ -3,13 +3,14 @@ code, the second step of a password sign-in (wrong, right and replayed codes, th
 to its browser), throttling, recovery codes used once, turning it off, and what a passkey
 sign-in needs (no code). The clock is a fake one, so time steps are exact."""
 from datetime import datetime, timezone
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pyotp
 import pytest
 
 from chalicelib import members
 from chalicelib.platform import clock
+from chalicelib.platform.crypto import sign
 from chalicelib.web.cookies import SESSION_COOKIE, VISITOR_COOKIE, new_token
 from tests.integration.helpers import PASSWORD, cookie_value, post_json, token_from, verified_member
 from tests.integration.webauthn_helpers import SoftAuthenticator
@@ -252,3 +253,27 @@ def test_the_export_says_whether_it_is_on_but_holds_no_secret(client, mailbox, f
     assert secret not in text and not any(code in text for code in codes)
     member = members.get_member(export.json_body["member"]["id"])
     assert secret not in (member.totp_secret or "")  # sealed at rest, not the secret itself
+
+
+def form(client, path, fields, vid, session_value):
+    """A form as the account page posts it: its CSRF token, the visitor and session cookies."""
+    return client.http.post(path, body=urlencode({**fields, "csrf_token": sign("csrf", vid)}).encode(),
+                            headers={"Content-Type": "application/x-www-form-urlencoded",
+                                     "Cookie": f"{VISITOR_COOKIE}={vid}; {SESSION_COOKIE}={session_value}"})
+
+
+def test_the_account_page_forms_answer_with_the_page_and_the_error_beside_the_form(client, mailbox):
+    _, session = verified_member(client, mailbox)
+    value, vid = session["Cookie"].split("=", 1)[1], new_token()
+    wrong = form(client, "/account/totp", {"password": "not it"}, vid, value)
+    assert wrong.status_code == 401
+    section = wrong.body.decode().split('id="two-step"', 1)[1]
+    assert "the password is wrong" in section and 'id="totp-password"' in section
+    started = form(client, "/account/totp", {"password": PASSWORD}, vid, value)
+    assert started.status_code == 303 and started.headers["Location"] == "/account"
+    page = client.http.get("/account", headers=session).body.decode()
+    assert 'id="totp-qr"' in page and 'src="data:image/svg+xml' in page
+    bad_code = form(client, "/account/totp/confirm", {"code": "12"}, vid, value)
+    assert bad_code.status_code == 401 and 'id="totp-qr"' in bad_code.body.decode()
+    missing = form(client, "/account/passkeys/" + "0" * 24 + "/delete", {}, vid, value)
+    assert missing.status_code == 200 and "already removed" in missing.body.decode()
