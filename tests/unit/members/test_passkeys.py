@@ -31,3 +31,18 @@ def test_a_deployed_stage_at_an_ip_address_has_no_passkeys(stage):
     stage("dev", "https://203.0.113.5")
     with pytest.raises(SettingsError):
         relying_party()
+
+
+def test_the_app_and_the_account_page_modules_load_no_webauthn_totp_or_qr_library():
+    """Cold start: py_webauthn (~0.3 s), pyotp, segno and cryptography load inside a ceremony,
+    a code check or a QR drawing, never with the app or with the modules a page lists from."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = ("import sys, app; from chalicelib.members import passkeys, totp, records; "
+             "print(sorted({m.split('.')[0] for m in sys.modules} & "
+             "{'webauthn', 'pyotp', 'segno', 'cryptography', 'cbor2', 'OpenSSL'}))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[3])
+    assert out.stdout.strip() == "[]"
