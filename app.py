@@ -11,6 +11,8 @@ from chalicelib.web import (
     pages,
     partner_api,
     partner_pages,
+    sign_in_api,
+    sign_in_pages,
     unsubscribe,
 )
 from chalicelib.web.errors import map_errors
@@ -20,9 +22,11 @@ app = Chalice(app_name="eso", configure_logs=False)  # Powertools formats the lo
 app.register_middleware(eso_http_middleware, "http")
 app.register_blueprint(api.bp)
 app.register_blueprint(members_api.bp)
+app.register_blueprint(sign_in_api.bp)
 app.register_blueprint(ads.bp)
 app.register_blueprint(pages.bp)
 app.register_blueprint(member_pages.bp)
+app.register_blueprint(sign_in_pages.bp)
 app.register_blueprint(partner_api.bp)
 app.register_blueprint(partner_pages.bp)
 app.register_blueprint(unsubscribe.bp)

@@ -1,4 +1,5 @@
-"""Members: accounts, registration and confirmation, sessions, consent, the contact form.
+"""Members: accounts, registration and confirmation, sessions, passkeys, two-step sign-in,
+consent, the contact form.
 
 Other packages use members through the names below; only this package touches its tables.
 """
@@ -7,6 +8,7 @@ from chalicelib.platform.lazy import lazy_exports
 _EXPORTS = {
     "LOGIN_FAILURES_ALLOWED": "accounts",
     "LOGIN_WINDOW_S": "accounts",
+    "LoginResult": "accounts",
     "MAX_DISPLAY_NAME": "accounts",
     "MAX_REGISTRATIONS": "registration",
     "MEMBER_TABLES": "records",

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib.members import passwords, sessions, tokens
+from chalicelib.members import challenges, passwords, sessions, tokens
 from chalicelib.members.models import EmailClaim, Member
 from chalicelib.platform import clock, mail, ratelimit
 from chalicelib.platform.crypto import sign
@@ -33,6 +33,7 @@ LOGIN_FAILURES_ALLOWED_IN_ALL = 50   # per address from everywhere, in the windo
 LOGIN_WINDOW_S = 15 * 60
 ATTEMPT_REMEMBERED = timedelta(days=1)
 MAIL_PER_ADDRESS_PER_HOUR = 3
+SECOND_FACTOR_TTL = timedelta(minutes=5)   # to type the code after the password
 MAX_DISPLAY_NAME = 80
 INVALID_EMAIL = "Enter a valid e-mail address, such as name@example.com."
 WRONG_PAIR = ("The e-mail address or the password is wrong. Check both and try again, or "
@@ -70,7 +71,7 @@ def login_throttle_key(email: str) -> str:
     return "login:" + sign("rate-limit", email)
 
 
-def _network(source: str | None) -> str:
+def client_network(source: str | None) -> str:
     """The client's network: an IPv4 /24 or an IPv6 /64 (one host rarely rotates beyond it)."""
     try:
         address = ipaddress.ip_address((source or "").strip())
@@ -94,7 +95,7 @@ class Attempt(NamedTuple):
 def _attempt_keys(email: str, source: str | None) -> tuple:
     """The counters of an address's attempts: from the client's network, and from everywhere."""
     base = login_throttle_key(email)
-    return f"{base}:{sign('rate-limit-network', _network(source))}", base
+    return f"{base}:{sign('rate-limit-network', client_network(source))}", base
 
 
 @contextlib.contextmanager
@@ -156,9 +157,21 @@ def member_by_email(email: str) -> Member | None:
             return None
 
 
+class LoginResult(NamedTuple):
+    """A password sign-in: a session (its cookie value and max-age), or, for a member with
+    two-step sign-in, no session yet but the token of the second step (``second_factor``)."""
+
+    member: Member
+    cookie_value: str | None
+    max_age: int | None
+    second_factor: str | None = None
+
+
 def login(email: str, password: str, user_agent: str | None = None,
-          now: datetime | None = None, source: str | None = None) -> tuple:
-    """Check the pair; returns (member, session cookie value, cookie max-age).
+          now: datetime | None = None, source: str | None = None,
+          browser: str | None = None) -> LoginResult:
+    """Check the pair; returns the member and a new session — or, when the member has turned
+    on two-step sign-in, the token of the second step, bound to ``browser`` (the visitor cookie).
 
     Always two argon2 verifications and the same reads: the account's password, and the
     password of a registration attempt made in the last day on a confirmed address (which
@@ -191,9 +204,24 @@ def login(email: str, password: str, user_agent: str | None = None,
     if passwords.needs_rehash(member.password_hash):
         with storage_errors():
             member.update(actions=[Member.password_hash.set(passwords.hash_password(password))])
+    if member.totp_secret:
+        step = challenges.issue(challenges.SECOND_FACTOR, browser, now, member.member_id,
+                                SECOND_FACTOR_TTL)
+        return LoginResult(member, None, None, step)
     cookie_value, max_age = sessions.create(member.member_id, user_agent, now)
     note_device(member, user_agent, now)
-    return member, cookie_value, max_age
+    return LoginResult(member, cookie_value, max_age)
+
+
+def confirm_password(member: Member, password: str, now: datetime, source: str | None,
+                     field: str = "password") -> None:
+    """A signed-in member proves it is them again (before adding a way to sign in): guesses
+    count against the same limits as logins, so a stolen session cannot try passwords faster."""
+    with attempt_allowed(member.email, source, now) as attempt:
+        if not passwords.verify_password(member.password_hash, password):
+            raise AuthenticationError("the password is wrong", code="invalid_credentials",
+                                      field=field)
+        attempt.succeeded()
 
 
 MAX_KNOWN_DEVICES = 20
@@ -274,6 +302,7 @@ def confirm_password_reset(token_value: str, password: str, now: datetime | None
     tokens.spend_link(token, member, actions, now)
     tokens.forget_links(member.member_id)  # no other reset (or verification) link works after this
     sessions.revoke_all(member.member_id)
+    challenges.forget_member(member.member_id)  # nor a sign-in waiting for its second step
     # A stranger's lockout ends: the address-wide counter, and the one of the owner's network.
     for key in _attempt_keys(member.email, source):
         ratelimit.forget(key, LOGIN_WINDOW_S)
@@ -308,6 +337,7 @@ def change_password(member_id: str, current_password: str, new_password: str,
                                Member.password_changed_at.set(now)],
                       condition=Member.member_id.exists())
     sessions.revoke_all(member.member_id)
+    challenges.forget_member(member.member_id)
     cookie_value, max_age = sessions.create(member.member_id, user_agent, now)
     mail.send(mail.Message(member.email, "password_changed", {}))
     return cookie_value, max_age

@@ -1,4 +1,5 @@
-"""The members' tables: accounts, e-mail claims, consent history, sessions, e-mail tokens."""
+"""The members' tables: accounts, e-mail claims, consent history, sessions, e-mail tokens,
+passkeys, and the short-lived challenges of signing in."""
 from __future__ import annotations
 
 from pynamodb.attributes import (
@@ -8,6 +9,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
@@ -101,6 +103,17 @@ class Member(BaseModel):
     known_devices = ListAttribute(of=UnicodeAttribute, null=True)
     # The privacy policy version whose changes the member has seen and answered.
     policy_confirmed = UnicodeAttribute(null=True)
+    # Two-step sign-in (TOTP): the secret sealed under the stage key, the last time step a code
+    # was accepted for (each code works once), the SHA-256 of each unused recovery code; while
+    # being set up, the new secret waits in ``totp_pending_secret`` until a first code confirms it.
+    totp_secret = UnicodeAttribute(null=True)
+    totp_enabled_at = UTCDateTimeAttribute(null=True)
+    totp_last_step = NumberAttribute(null=True)
+    totp_pending_secret = UnicodeAttribute(null=True)
+    totp_pending_at = UTCDateTimeAttribute(null=True)
+    recovery_codes = UnicodeSetAttribute(null=True)
+    # The member's WebAuthn user handle: random, so a passkey names no id or address of ours.
+    passkey_user_handle = UnicodeAttribute(null=True)
 
     offers_audience = OffersAudienceIndex()
     partner_promotions_audience = PartnerPromotionsAudienceIndex()
@@ -184,4 +197,60 @@ class Token(BaseModel):
     by_member = MemberTokenIndex()
 
 
-MODELS = (Member, EmailClaim, ConsentEvent, Session, Token,)
+class MemberPasskeyIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "member-passkeys"
+        projection = AllProjection()
+
+    member_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class Passkey(BaseModel):
+    """A member's WebAuthn credential: its public key and counter, the name the member gave it."""
+
+    Meta = table_meta("passkeys")
+
+    credential_id = UnicodeAttribute(hash_key=True)   # base64url, as the browser names it
+    member_id = UnicodeAttribute()
+    user_handle = UnicodeAttribute()                   # base64url of the member's user handle
+    public_key = UnicodeAttribute()                    # COSE key, base64url
+    sign_count = NumberAttribute(default=0)
+    name = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    last_used_at = UTCDateTimeAttribute(null=True)
+    backed_up = BooleanAttribute(default=False)        # synced to the member's other devices
+    transports = ListAttribute(of=UnicodeAttribute, null=True)
+
+    by_member = MemberPasskeyIndex()
+
+
+class MemberChallengeIndex(GlobalSecondaryIndex):
+    """Sparse: only challenges issued to a member (not yet signed in: none) carry ``member_id``."""
+
+    class Meta:
+        index_name = "member-challenges"
+        projection = KeysOnlyProjection()
+
+    member_id = UnicodeAttribute(hash_key=True)
+
+
+class Challenge(BaseModel):
+    """A single-use, short-lived step of signing in, stored as the SHA-256 of its value: a
+    WebAuthn challenge, or the second step a password sign-in waits in. Bound to the browser
+    (or session) it was issued to by a keyed hash."""
+
+    Meta = table_meta("challenges")
+
+    challenge_hash = UnicodeAttribute(hash_key=True)
+    purpose = UnicodeAttribute()
+    binding = UnicodeAttribute()
+    member_id = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+    attempts = NumberAttribute(default=0)
+
+    by_member = MemberChallengeIndex()
+
+
+MODELS = (Member, EmailClaim, ConsentEvent, Session, Token, Passkey, Challenge)

@@ -1,26 +1,34 @@
 """What the members domain holds about one member: its part of the export and of the erasure.
 
 The members domain owns the member item, the e-mail claim, the consent history, sessions,
-e-mail tokens and the per-address throttle counters; ``chalicelib.privacy`` asks for these
+e-mail tokens, passkeys, sign-in challenges and the per-address throttle counters; ``chalicelib.privacy`` asks for these
 through ``export_member`` and ``erase_member`` and orders them with the other owners'.
 """
 from __future__ import annotations
 
-from chalicelib.members import consent, sessions
+from chalicelib.members import challenges, consent, passkeys, sessions, totp
 from chalicelib.members.accounts import (
     LOGIN_WINDOW_S,
     get_member,
     login_throttle_key,
     mail_throttle_key,
 )
-from chalicelib.members.models import ConsentEvent, EmailClaim, Member, Session, Token
+from chalicelib.members.models import (
+    Challenge,
+    ConsentEvent,
+    EmailClaim,
+    Member,
+    Passkey,
+    Session,
+    Token,
+)
 from chalicelib.platform import clock, ratelimit
 from chalicelib.platform.clock import iso
 from chalicelib.platform.dynamo import storage_errors, transaction
 from chalicelib.platform.vocabulary import PURPOSES
 
 # The tables this domain answers for in export and erasure (a test keeps this complete).
-MEMBER_TABLES = (Member, EmailClaim, ConsentEvent, Session, Token)
+MEMBER_TABLES = (Member, EmailClaim, ConsentEvent, Session, Token, Passkey, Challenge)
 
 
 def profile(member: Member) -> dict:
@@ -40,18 +48,23 @@ def profile(member: Member) -> dict:
 
 
 def export_member(member_id: str) -> dict:
-    """The member's profile, account facts, full consent history and live sessions."""
+    """The member's profile, account facts, full consent history, live sessions and passkeys
+    (names and dates; no key material, no TOTP secret, no recovery code)."""
     member = get_member(member_id)
+    two_step = totp.status(member)
     return {
         "member": profile(member),
         "account": {"verified_at": iso(member.verified_at),
                     "password_changed_at": iso(member.password_changed_at),
-                    "suppressed": bool(member.suppressed)},
+                    "suppressed": bool(member.suppressed),
+                    "two_step_sign_in": {"enabled_at": two_step["enabled_at"],
+                                         "recovery_codes_left": two_step["recovery_codes_left"]}},
         "consent_history": [consent.event_json(e, full=True) for e in consent.history(member_id)],
         "sessions": sessions.list_for_member(member_id),
         "email_changes": email_changes(member_id),
         "gpc_applied_at": iso(member.gpc_applied_at),
         "policy_confirmed": member.policy_confirmed,
+        "passkeys": passkeys.export_for_member(member_id),
     }
 
 
@@ -76,15 +89,18 @@ def email_changes(member_id: str) -> list:
 
 
 def end_sessions(member_id: str) -> None:
-    """Erasure's first step: no signed-in request can add new traces while the rest goes."""
+    """Erasure's first step: no signed-in request can add new traces while the rest goes, and
+    no sign-in waiting for its second step or a passkey can begin a new session."""
     with storage_errors(), Session.batch_write() as batch:
         for item in Session.by_member.query(member_id):
             batch.delete(Session(item.session_hash))
+    challenges.forget_member(member_id)
+    passkeys.erase_member(member_id)
 
 
 def erase_member(member_id: str) -> bool:
-    """Delete tokens, consent history, throttle counters, and last, together, the e-mail claim
-    and the member item: once they are gone nothing can reach the member again. Idempotent;
+    """Delete sessions, sign-in challenges, passkeys, tokens, consent history, throttle
+    counters, and last, together, the e-mail claim and the member item: once they are gone nothing can reach the member again. Idempotent;
     False when there was no member (left)."""
     end_sessions(member_id)
     with storage_errors():
@@ -101,6 +117,7 @@ def erase_member(member_id: str) -> bool:
         # Throttling counters keyed by the address (an HMAC of it) go with the account.
         ratelimit.forget(login_throttle_key(member.email), LOGIN_WINDOW_S)
         ratelimit.forget(mail_throttle_key(member.email), 3600)
+        totp.forget_counters(member_id)
         with transaction() as tx:
             tx.delete(EmailClaim(member.email))
             tx.delete(Member(member_id))

@@ -55,3 +55,38 @@ def sign(purpose: str, message: str) -> str:
 
 def verify_signature(purpose: str, message: str, signature: str) -> bool:
     return hmac.compare_digest(sign(purpose, message), signature or "")
+
+
+# --- sealing: secrets the product must read back (a member's TOTP secret) ----------------------
+
+_SEAL_VERSION = "v1"
+
+
+def _sealing_key(purpose: str) -> bytes:
+    return hmac.new(signing_key(), _bytes(f"seal\x00{purpose}"), hashlib.sha256).digest()
+
+
+def seal(purpose: str, plaintext: str) -> str:
+    """``plaintext`` encrypted and authenticated (AES-256-GCM) under a key derived from the
+    stage key for ``purpose``: a copy of the table alone does not reveal it."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # only where a secret is sealed
+
+    nonce = secrets.token_bytes(12)
+    box = AESGCM(_sealing_key(purpose)).encrypt(nonce, _bytes(plaintext), _bytes(purpose))
+    return _SEAL_VERSION + "." + base64.urlsafe_b64encode(nonce + box).rstrip(b"=").decode("ascii")
+
+
+def unseal(purpose: str, sealed: str) -> str:
+    """The plaintext of ``seal(purpose, ...)``; ValueError if it was altered or sealed otherwise."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    version, _, body = (sealed or "").partition(".")
+    if version != _SEAL_VERSION:
+        raise ValueError("not a sealed value")
+    raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    try:
+        plain = AESGCM(_sealing_key(purpose)).decrypt(raw[:12], raw[12:], _bytes(purpose))
+    except InvalidTag:
+        raise ValueError("the sealed value was altered or sealed under another key") from None
+    return plain.decode("utf-8")

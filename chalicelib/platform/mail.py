@@ -23,6 +23,7 @@ SUBJECTS = {
     "already_registered": "You already have an eSmallOffice account",
     "reset_password": "Reset your eSmallOffice password",
     "password_changed": "Your eSmallOffice password was changed",
+    "sign_in_changed": "How you sign in to eSmallOffice was changed",
     "email_change_confirm": "Confirm your new e-mail address for eSmallOffice",
     "email_change_requested": "Your eSmallOffice e-mail address is about to change",
     "email_changed": "Your eSmallOffice e-mail address was changed",

@@ -27,8 +27,9 @@ from chalicelib.web.http import (
     media_type,
     query_param,
 )
-from chalicelib.web.render import redirect
+from chalicelib.web.render import qr_code, redirect
 from chalicelib.web.views import error_fields, form_error_page, member_page
+from chalicelib.web.visitor import visitor_id
 
 bp = Blueprint(__name__)
 
@@ -125,14 +126,24 @@ def login_submit():
     form = {}
     try:
         form = _form(request)
-        member, value, max_age = members.login(form.get("email", ""), form.get("password", ""),
-                                               request.headers.get("user-agent"),
-                                               source=client_address(request))
+        result = members.login(form.get("email", ""), form.get("password", ""),
+                               request.headers.get("user-agent"),
+                               source=client_address(request), browser=visitor_id(request))
     except EsoError as exc:
         return form_error_page(request, "login.html", exc, next_page=_next_page(form),
-                           email=form.get("email", ""))
+                               email=form.get("email", ""))
+    next_page = _next_page(form)
+    if result.second_factor:
+        return member_page(request, "login_second_factor.html", token=result.second_factor,
+                           next_page=next_page)
+    return signed_in_redirect(request, next_page, result.cookie_value, result.max_age)
+
+
+def signed_in_redirect(request, next_page: str, value: str, max_age: int) -> Response:
+    """The end of every sign-in by form: the pre-login session id dropped, the new cookie set,
+    and the page it leads to says so."""
     members.sessions.revoke(session_cookie_value(request))
-    return redirect(f"{_next_page(form)}?done=logged-in",
+    return redirect(f"{next_page if next_page in NEXT_PAGES else '/members'}?done=logged-in",
                     headers={"Set-Cookie": cookies.session_cookie(value, max_age)})
 
 
@@ -183,7 +194,8 @@ def _account(request, status_code: int = 200, error: EsoError | None = None,
                        referred=partners.records.referrals_of(member.member_id),
                        partner_contacts=partners.records.contacts_of(member.member_id),
                        transaction_states=wording.TRANSACTION_STATES,
-                       contact_states=wording.CONTACT_STATES, **context)
+                       contact_states=wording.CONTACT_STATES,
+                       **{**sign_in_methods(member), **context})
 
 
 def _consent_notice(request, consents: dict) -> str | None:
@@ -194,6 +206,15 @@ def _consent_notice(request, consents: dict) -> str | None:
     if done.startswith("consent-") and purpose in PURPOSES:
         return wording.consent_notice(purpose, bool((consents.get(purpose) or {}).get("granted")))
     return wording.redirect_notice(done, signed_in=True)
+
+
+def sign_in_methods(member) -> dict:
+    """The account page's passkeys and two-step sign-in: the list, the state, and a set-up
+    waiting for its first code (its secret and QR code)."""
+    setup = members.totp.pending_setup(member)
+    return {"passkeys": members.passkeys.list_for_member(member.member_id),
+            "totp": members.totp.status(member), "totp_setup": setup,
+            "totp_qr": qr_code(setup["otpauth_uri"]) if setup else None}
 
 
 @bp.route("/account", methods=["GET"])

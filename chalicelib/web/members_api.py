@@ -21,6 +21,7 @@ from chalicelib.web.auth import (
     session_cookie_value,
 )
 from chalicelib.web.http import ANY_CONTENT, client_address, json_body, json_response
+from chalicelib.web.visitor import visitor_id
 
 bp = Blueprint(__name__)
 
@@ -112,9 +113,15 @@ def verify():
 def login():
     request = bp.current_request
     data = json_body(request, LOGIN)
-    member, value, max_age = members.login(data["email"], data["password"],
-                                           request.headers.get("user-agent"),
-                                           source=client_address(request))
+    result = members.login(data["email"], data["password"], request.headers.get("user-agent"),
+                           source=client_address(request), browser=visitor_id(request))
+    if result.second_factor:
+        return json_response(presenters.second_factor_json(result.second_factor))
+    return signed_in(request, result.member, result.cookie_value, result.max_age)
+
+
+def signed_in(request, member, value: str, max_age: int):
+    """The answer to every completed sign-in: the member and the new session's cookie."""
     members.sessions.revoke(session_cookie_value(request))  # never keep a pre-login session id
     return json_response({"member": presenters.member_json(member)},
                          headers={"Set-Cookie": cookies.session_cookie(value, max_age)})

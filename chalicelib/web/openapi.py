@@ -13,6 +13,7 @@ from chalicelib.platform.vocabulary import PURPOSES
 from chalicelib.web import members_api as m
 from chalicelib.web import partner_api as p
 from chalicelib.web import partner_pages
+from chalicelib.web import sign_in_api as s
 
 TITLE = "eSO member platform API"
 VERSION = "1"
@@ -144,6 +145,34 @@ SESSION = {"type": "object", "additionalProperties": False,
                           "device": {"type": "string"}}}
 
 
+PASSKEY = {"type": "object", "additionalProperties": False,
+           "required": ["id", "name", "created_at", "last_used_at", "synced"],
+           "properties": {"id": {"type": "string"}, "name": {"type": "string"},
+                          "created_at": {"type": "string", "format": "date-time"},
+                          "last_used_at": {"type": ["string", "null"]},
+                          "synced": {"type": "boolean",
+                                     "description": "backed up to the member's other devices"}}}
+SECOND_FACTOR_REQUIRED = {
+    "type": "object", "required": ["status", "token", "methods"],
+    "properties": {"status": {"const": "second_factor_required"},
+                   "token": {"type": "string", "description": "for POST /api/v1/session/totp, "
+                             "within 5 minutes, from the same browser (visitor cookie)"},
+                   "methods": {"type": "array", "items": {"enum": ["totp", "recovery_code"]}}}}
+PUBLIC_KEY_OPTIONS = {"type": "object", "required": ["publicKey"], "properties": {"publicKey": {
+    "type": "object", "required": ["challenge"],
+    "description": "WebAuthn options, binary fields base64url (the JSON form of "
+                   "PublicKeyCredentialCreationOptions or PublicKeyCredentialRequestOptions); "
+                   "the challenge works once, for 5 minutes, in this browser (or session)"}}}
+TOTP_STATE = {"type": "object", "required": ["totp"], "properties": {"totp": {
+    "type": "object", "required": ["enabled", "enabled_at", "recovery_codes_left"],
+    "properties": {"enabled": {"type": "boolean"}, "enabled_at": _TIME_OR_NULL,
+                   "recovery_codes_left": {"type": "integer", "minimum": 0}}}}}
+RECOVERY_CODES = {"type": "object", "required": ["recovery_codes"], "properties": {
+    "recovery_codes": {"type": "array", "minItems": 10, "maxItems": 10,
+                       "items": {"type": "string"},
+                       "description": "shown this once; each works once"}}}
+
+
 def _paths() -> dict:
     status = lambda *names: {"type": "object", "required": ["status"],  # noqa: E731
                              "properties": {"status": {"enum": list(names)}}}
@@ -176,10 +205,57 @@ def _paths() -> dict:
             "Confirm an address with its e-mailed token and the password chosen at registration",
             {200: status("verified")}, (401, 403, 404, 429), body=m.VERIFY)},
         "/api/v1/session": {
-            "post": _op("Log in: sets the session cookie", {200: member}, (401, 403, 429),
+            "post": _op("Log in: sets the session cookie; with two-step sign-in on, answers "
+                        "second_factor_required and a token instead", {200: {
+                            "oneOf": [member, SECOND_FACTOR_REQUIRED]}}, (401, 403, 429),
                         body=m.LOGIN),
             "delete": _op("Log out: the session ends server-side", {204: None}, (403,)),
         },
+        "/api/v1/session/totp": {"post": _op(
+            "The second step of a password sign-in: a code of the authenticator app (each "
+            "works once) or a recovery code; sets the session cookie", {200: member},
+            (401, 403, 404, 429), body=s.SECOND_FACTOR)},
+        "/api/v1/session/passkey/options": {"post": _op(
+            "Begin signing in with a passkey: options for navigator.credentials.get()",
+            {200: PUBLIC_KEY_OPTIONS}, (403, 429))},
+        "/api/v1/session/passkey": {"post": _op(
+            "Sign in with a passkey (no password, no second step): sets the session cookie",
+            {200: member}, (401, 403, 404, 429), body=s.PASSKEY_SIGN_IN)},
+        "/api/v1/me/passkeys": {
+            "get": _op("The member's passkeys, newest first", {200: {
+                "type": "object", "required": ["passkeys"],
+                "properties": {"passkeys": {"type": "array", "items": PASSKEY}}}},
+                security=cookie),
+            "post": _op("Add a passkey: the answer of navigator.credentials.create()",
+                        {201: {"type": "object", "required": ["passkey"],
+                               "properties": {"passkey": PASSKEY}}}, (404, 409),
+                        body=s.ADD_PASSKEY, security=cookie),
+        },
+        "/api/v1/me/passkeys/options": {"post": _op(
+            "Begin adding a passkey (the password again): options for "
+            "navigator.credentials.create()", {200: PUBLIC_KEY_OPTIONS}, (404, 409, 429),
+            body=s.PASSWORD_ONLY, security=cookie)},
+        "/api/v1/me/passkeys/{passkey_id}": {"delete": _op(
+            "Remove a passkey", {204: None}, (403, 404), security=cookie,
+            params=[_path_param("passkey_id")])},
+        "/api/v1/me/totp": {
+            "get": _op("Whether two-step sign-in is on", {200: TOTP_STATE}, (404,),
+                       security=cookie),
+            "post": _op("Begin setting up two-step sign-in (the password again): the secret "
+                        "and its otpauth URI, in force once a first code confirms it", {200: {
+                            "type": "object", "required": ["secret", "otpauth_uri"],
+                            "properties": {"secret": {"type": "string"},
+                                           "otpauth_uri": {"type": "string"}}}},
+                        (404, 409, 429), body=s.PASSWORD_ONLY, security=cookie),
+            "delete": _op("Turn two-step sign-in off: the password and a code", {204: None},
+                          (404, 409, 429), body=s.DISABLE_TOTP, security=cookie),
+        },
+        "/api/v1/me/totp/confirm": {"post": _op(
+            "Turn two-step sign-in on with a first code: ten recovery codes, shown once",
+            {200: RECOVERY_CODES}, (404, 409, 429), body=s.CODE_ONLY, security=cookie)},
+        "/api/v1/me/totp/recovery-codes": {"post": _op(
+            "Ten new recovery codes (the old ones stop working)", {200: RECOVERY_CODES},
+            (404, 409, 429), body=s.PASSWORD_ONLY, security=cookie)},
         "/api/v1/me": {
             "get": _op("The signed-in member", {200: member}, security=cookie),
             "delete": _op("Erase the account and its personal data", {204: None}, (404,),
@@ -236,7 +312,7 @@ def _paths() -> dict:
                         body=m.CONFIRM_POLICY, security=cookie),
         },
         "/api/v1/me/export": {"get": _op("Every piece of personal data held", {200: {
-            "type": "object", "required": ["member", "consent_history", "sessions",
+            "type": "object", "required": ["member", "consent_history", "sessions", "passkeys",
                                            "referral_clicks", "partner_transactions",
                                            "partner_contacts"],
             "properties": {"member": MEMBER}}}, (404,), security=cookie)},

@@ -17,7 +17,8 @@ bp = Blueprint(__name__)
 HOME_AD_SLOT = "home"
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
-ASSETS = {"site.css": "text/css; charset=utf-8", "site.js": "text/javascript; charset=utf-8"}
+ASSETS = {"site.css": "text/css; charset=utf-8", "site.js": "text/javascript; charset=utf-8",
+          "passkeys.js": "text/javascript; charset=utf-8"}
 
 
 @bp.route("/", methods=["GET"])

@@ -14,6 +14,12 @@ def member_json(member) -> dict:
     return members.profile(member)
 
 
+def second_factor_json(token: str) -> dict:
+    """A right password for a member with two-step sign-in: the token of the second step."""
+    return {"status": "second_factor_required", "token": token,
+            "methods": ["totp", "recovery_code"]}
+
+
 def transaction_json(txn) -> dict:
     """A transaction as its partner sees it: no member id, no visitor, nothing of anyone."""
     return partners.transactions.transaction_view(txn)

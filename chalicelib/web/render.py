@@ -24,3 +24,11 @@ def redirect(location: str, headers: dict | None = None, status_code: int = 303)
     all_headers = {"Location": location, "Cache-Control": "no-store"}
     all_headers.update(headers or {})
     return Response(body="", status_code=status_code, headers=all_headers)
+
+
+def qr_code(text: str) -> str:
+    """``text`` as a QR code, an SVG ``data:`` URI for an ``<img>`` (the CSP allows data images;
+    segno is small, pure Python, and loaded only when a QR code is drawn)."""
+    import segno
+
+    return segno.make(text, error="m").svg_data_uri(scale=4, light="#fff")

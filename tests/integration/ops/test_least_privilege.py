@@ -6,13 +6,15 @@ import contextlib
 import fnmatch
 import json
 import re
+import time
 from datetime import date
 from urllib.parse import quote, urlencode
 
+import pyotp
 import pytest
 
 from app import app
-from chalicelib import promotions
+from chalicelib import members, promotions
 from chalicelib.members.models import EmailClaim
 from chalicelib.platform import mail
 from chalicelib.web import middleware
@@ -20,6 +22,7 @@ from chalicelib.web.cookies import VISITOR_COOKIE
 from devstack.servers import ROOT
 from tests.integration.helpers import PASSWORD, cookie_value, new_email, post_json, token_from
 from tests.integration.partner_helpers import bearer, click, new_partner, order, report
+from tests.integration.webauthn_helpers import SoftAuthenticator
 
 pytestmark = pytest.mark.usefixtures("stack")
 
@@ -285,6 +288,8 @@ def journey(client, mailbox, lambda_scope):
     client.http.post(f"/unsubscribe?token={quote(unsubscribe)}", body=b"List-Unsubscribe=One-Click",
                      headers={"Content-Type": "application/x-www-form-urlencoded"})
 
+    sign_in_methods(client, mailbox, vid, token)
+
     post_json(client, "/api/v1/contact", {"email": email, "topic": "security", "message": "?"})
     form(client, "/contact", {"email": email, "topic": "privacy", "message": "?"}, vid, token)
     post_json(client, "/api/v1/password-reset", {"email": email})
@@ -315,6 +320,65 @@ def journey(client, mailbox, lambda_scope):
     session = cookie_value(post_json(client, "/api/v1/session",
                                      {"email": second, "password": "new password 67890"}))[0]
     form(client, "/account/delete", {"password": "new password 67890"}, vid, token, session)
+
+
+def sign_in_methods(client, mailbox, vid, token):
+    """Passkeys and two-step sign-in, by API and by form, ending with the member's deletion
+    while a passkey and a sign-in waiting for its code are still there."""
+    email = new_email("iam-2fa")
+    post_json(client, "/api/v1/members", {"email": email, "password": PASSWORD,
+                                          "consents": {"offers": False, "partner_promotions": False}})
+    post_json(client, "/api/v1/members/verify",
+              {"token": token_from(mailbox.wait_for(email)[-1], "/verify"), "password": PASSWORD})
+    session = cookie_value(post_json(client, "/api/v1/session",
+                                     {"email": email, "password": PASSWORD}))[0]
+    member = {"Cookie": f"__Host-eso_session={session}; {VISITOR_COOKIE}={vid}"}
+    visitor = {"Cookie": f"{VISITOR_COOKIE}={vid}"}  # signing in again, the same browser
+    device = SoftAuthenticator(members.passkeys.relying_party()[1])
+    added = []
+    for _ in range(2):
+        options = post_json(client, "/api/v1/me/passkeys/options", {"password": PASSWORD}, member)
+        added.append(post_json(client, "/api/v1/me/passkeys", {"credential": device.create(
+            options.json_body["publicKey"])}, member).json_body["passkey"])
+    challenge = post_json(client, "/api/v1/session/passkey/options", None, visitor).json_body
+    post_json(client, "/api/v1/session/passkey", {"credential": device.get(
+        challenge["publicKey"], credential_id=list(device.credentials)[0])}, visitor)
+    client.http.get("/api/v1/me/passkeys", headers=member)
+    post_json(client, f"/api/v1/me/passkeys/{added[0]['id']}", None, member, method="DELETE")
+    form(client, f"/account/passkeys/{added[1]['id']}/delete", {}, vid, token, session)
+    options = post_json(client, "/api/v1/me/passkeys/options", {"password": PASSWORD}, member)
+    post_json(client, "/api/v1/me/passkeys", {"credential": device.create(
+        options.json_body["publicKey"])}, member)
+
+    secret = post_json(client, "/api/v1/me/totp", {"password": PASSWORD}, member).json_body["secret"]
+    app_code = lambda ahead=0: pyotp.TOTP(secret).at(time.time() + 30 * ahead)  # noqa: E731
+    codes = post_json(client, "/api/v1/me/totp/confirm", {"code": app_code()},
+                      member).json_body["recovery_codes"]
+    client.http.get("/api/v1/me/totp", headers=member)
+    codes = post_json(client, "/api/v1/me/totp/recovery-codes", {"password": PASSWORD},
+                      member).json_body["recovery_codes"]
+    waiting = post_json(client, "/api/v1/session", {"email": email, "password": PASSWORD}, visitor)
+    post_json(client, "/api/v1/session/totp", {"token": waiting.json_body["token"],
+                                               "code": app_code(1)}, visitor)
+    page = form(client, "/login", {"email": email, "password": PASSWORD}, vid, token)
+    step = re.search(r'name="token" value="([^"]+)"', page.body.decode()).group(1)
+    form(client, "/login/second-factor", {"token": step, "code": codes[0]}, vid, token)
+    post_json(client, "/api/v1/me/totp", {"password": PASSWORD, "code": codes[1]}, member,
+              method="DELETE")
+    form(client, "/account/totp", {"password": PASSWORD}, vid, token, session)
+    page = client.http.get("/account", headers=member)  # the set-up's key and QR code
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page.body.decode()).group(1)
+    form(client, "/account/totp/confirm", {"code": app_code()}, vid, token, session)
+    page = form(client, "/account/totp/recovery-codes", {"password": PASSWORD}, vid, token, session)
+    codes = re.findall(r"<li><code>([a-z0-9-]+)</code></li>", page.body.decode())
+    form(client, "/account/totp/disable", {"password": PASSWORD, "code": codes[0]}, vid, token,
+         session)
+    form(client, "/account/totp", {"password": PASSWORD}, vid, token, session)
+    page = client.http.get("/account", headers=member)
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page.body.decode()).group(1)
+    form(client, "/account/totp/confirm", {"code": app_code()}, vid, token, session)
+    post_json(client, "/api/v1/session", {"email": email, "password": PASSWORD}, visitor)
+    post_json(client, "/api/v1/me", {"password": PASSWORD}, headers=member, method="DELETE")
 
 
 def test_the_stage_policies_allow_exactly_what_the_lambda_calls(client, mailbox, monkeypatch):

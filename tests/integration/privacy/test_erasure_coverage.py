@@ -1,5 +1,6 @@
 """Every table that can hold a member's id or address is answered for by its owner's export
 and erasure: found from the models themselves, so a new table cannot be forgotten."""
+import pyotp
 import pytest
 
 from chalicelib import members, partners, privacy, promotions
@@ -14,6 +15,7 @@ from tests.integration.helpers import (
     token_from,
 )
 from tests.integration.partner_helpers import click, new_partner, order, report
+from tests.integration.webauthn_helpers import SoftAuthenticator
 
 pytestmark = pytest.mark.usefixtures("stack")
 
@@ -72,13 +74,22 @@ def test_a_member_with_data_in_every_table_is_exported_then_erased_everywhere(cl
                      {"message": "Hello"}, session).status_code == 202    # a contact record
     offer = promotions.create("offer", "Coverage offer", "Body")
     promotions.send_batch(offer.promotion_id, [member_id])               # a delivery
+    device = SoftAuthenticator(members.passkeys.relying_party()[1])
+    options = post_json(client, "/api/v1/me/passkeys/options", {"password": PASSWORD}, session)
+    assert post_json(client, "/api/v1/me/passkeys", {"credential": device.create(
+        options.json_body["publicKey"])}, session).status_code == 201  # a passkey
+    secret = post_json(client, "/api/v1/me/totp", {"password": PASSWORD}, session).json_body["secret"]
+    assert post_json(client, "/api/v1/me/totp/confirm", {"code": pyotp.TOTP(secret).now()},
+                     session).status_code == 200
+    waiting = post_json(client, "/api/v1/session", {"email": email, "password": PASSWORD})
+    assert waiting.json_body["status"] == "second_factor_required"   # a sign-in step waiting
 
     holding = holding_member_data()
     before = {m.__name__: len(_items_naming(m, member_id, email)) for m in holding}
     assert all(before.values()), f"the journey leaves nothing in: {before}"
 
     export = privacy.export_member(member_id)
-    for section in ("member", "consent_history", "sessions", "referral_clicks",
+    for section in ("member", "consent_history", "sessions", "passkeys", "referral_clicks",
                     "partner_transactions", "partner_contacts", "promotions_received"):
         assert export[section], section
 

@@ -48,22 +48,33 @@ class Credentials:
     def __init__(self, base_url: str, mailbox):
         from tests.integration.partner_helpers import new_partner
 
-        self.base_url = base_url
-        self.email = new_email("schemathesis")
-        http = requests.Session()
-        body = {"email": self.email, "password": PASSWORD, "display_name": "Fuzz Target",
-                "consents": {"offers": True, "partner_promotions": True}}
-        assert http.post(f"{base_url}/api/v1/members", json=body).status_code == 202
-        token = token_from(mailbox.wait_for(self.email)[-1], "/verify")
-        assert http.post(f"{base_url}/api/v1/members/verify",
-                         json={"token": token, "password": PASSWORD}).status_code == 200
+        self.base_url, self.mailbox = base_url, mailbox
+        self.email = self._new_member()
         self.partner_id, self.api_key = new_partner("Fuzz partner")
         self._cookie = None
+
+    def _new_member(self) -> str:
+        email = new_email("schemathesis")
+        http = requests.Session()
+        body = {"email": email, "password": PASSWORD, "display_name": "Fuzz Target",
+                "consents": {"offers": True, "partner_promotions": True}}
+        assert http.post(f"{self.base_url}/api/v1/members", json=body).status_code == 202
+        token = token_from(self.mailbox.wait_for(email)[-1], "/verify")
+        assert http.post(f"{self.base_url}/api/v1/members/verify",
+                         json={"token": token, "password": PASSWORD}).status_code == 200
+        return email
 
     def cookie(self) -> str:
         if self._cookie is None:
             response = requests.post(f"{self.base_url}/api/v1/session",
                                      json={"email": self.email, "password": PASSWORD})
+            if response.status_code == 429:
+                # Generated wrong passwords (deletion, password change, adding a passkey,
+                # two-step sign-in) count as failed logins of the address, as they should:
+                # once they lock it, carry on as another member.
+                self.email = self._new_member()
+                response = requests.post(f"{self.base_url}/api/v1/session",
+                                         json={"email": self.email, "password": PASSWORD})
             assert response.status_code == 200, response.text
             self._cookie = response.cookies[SESSION_COOKIE]
         return self._cookie

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from chalicelib.web import members_api, openapi, partner_api, partner_pages
+from chalicelib.web import members_api, openapi, partner_api, partner_pages, sign_in_api
 
 JSON_PREFIXES = ("/api/", "/partner/", "/healthz")
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
@@ -18,6 +18,14 @@ BODY_SCHEMAS = {
     ("/api/v1/me", "delete"): members_api.DELETE_ME,
     ("/api/v1/me", "patch"): members_api.UPDATE_ME,
     ("/api/v1/me/password", "put"): members_api.CHANGE_PASSWORD,
+    ("/api/v1/session/totp", "post"): sign_in_api.SECOND_FACTOR,
+    ("/api/v1/session/passkey", "post"): sign_in_api.PASSKEY_SIGN_IN,
+    ("/api/v1/me/passkeys", "post"): sign_in_api.ADD_PASSKEY,
+    ("/api/v1/me/passkeys/options", "post"): sign_in_api.PASSWORD_ONLY,
+    ("/api/v1/me/totp", "post"): sign_in_api.PASSWORD_ONLY,
+    ("/api/v1/me/totp", "delete"): sign_in_api.DISABLE_TOTP,
+    ("/api/v1/me/totp/confirm", "post"): sign_in_api.CODE_ONLY,
+    ("/api/v1/me/totp/recovery-codes", "post"): sign_in_api.PASSWORD_ONLY,
     ("/api/v1/me/email", "post"): members_api.CHANGE_EMAIL,
     ("/api/v1/me/email/confirm", "post"): members_api.TOKEN_ONLY,
     ("/api/v1/me/email/undo", "post"): members_api.TOKEN_ONLY,
