@@ -336,6 +336,7 @@ def change_password(member_id: str, current_password: str, new_password: str,
         member.update(actions=[Member.password_hash.set(passwords.hash_password(new_password)),
                                Member.password_changed_at.set(now)],
                       condition=Member.member_id.exists())
+    tokens.forget_links(member.member_id)  # a pending address change or reset link dies too
     sessions.revoke_all(member.member_id)
     challenges.forget_member(member.member_id)
     cookie_value, max_age = sessions.create(member.member_id, user_agent, now)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import DeleteError, TransactWriteError
 
 from chalicelib.members import consent, passwords, sessions, tokens
 from chalicelib.members.accounts import (
@@ -43,7 +43,7 @@ from chalicelib.platform.vocabulary import PURPOSES
 CHANGE_TTL = timedelta(hours=24)
 UNDO_TTL = timedelta(days=7)
 CHANGE_EMAIL = "change_email"
-UNDO_EMAIL_CHANGE = "undo_email_change"
+UNDO_EMAIL_CHANGE = tokens.UNDO_EMAIL_CHANGE
 
 
 def masked(address: str) -> str:
@@ -73,17 +73,21 @@ def request_change(member_id: str, new_email: str, password: str, now: datetime 
     with uniformly_slow():
         if not (mail_allowed(member.email, now) and mail_allowed(new_email, now)):
             return  # the hourly allowance of either address is spent: nothing more is sent
-        if member_by_email(new_email) is not None:
-            mail.send(mail.Message(new_email, "email_change_taken", {}))
-            return
-        change, change_item = tokens.new_link(CHANGE_EMAIL, member_id, CHANGE_TTL, now)
-        change_item.email = new_email
+        # The old address is told either way (with its undo link), so the requester's own
+        # mailbox does not reveal whether the new address has an account.
         undo, undo_item = tokens.new_link(UNDO_EMAIL_CHANGE, member_id, UNDO_TTL, now)
         undo_item.email = member.email
-        with storage_errors(), Token.batch_write() as batch:
-            batch.save(change_item)
-            batch.save(undo_item)
-        mail.send(mail.Message(new_email, "email_change_confirm", {"token": change}))
+        if member_by_email(new_email) is not None:
+            with storage_errors():
+                undo_item.save()
+            mail.send(mail.Message(new_email, "email_change_taken", {}))
+        else:
+            change, change_item = tokens.new_link(CHANGE_EMAIL, member_id, CHANGE_TTL, now)
+            change_item.email = new_email
+            with storage_errors(), Token.batch_write() as batch:
+                batch.save(change_item)
+                batch.save(undo_item)
+            mail.send(mail.Message(new_email, "email_change_confirm", {"token": change}))
         mail.send(mail.Message(member.email, "email_change_requested",
                                {"token": undo, "new_email": masked(new_email)}))
 
@@ -98,7 +102,8 @@ def _restated_consents(member: Member, now: datetime) -> tuple:
 MAX_ATTEMPTS = 8
 
 
-def _move(member_id: str, old: str, new: str, token: Token, now: datetime) -> None:
+def _move(member_id: str, old: str, new: str, token: Token, now: datetime,
+          take_back: bool = False) -> None:
     """One transaction: the token is spent, the guard moves, the member's address changes,
     and the consent history says so. ConflictError when the new address is taken; retried
     when only contention (another transaction, a consent change) stood in the way."""
@@ -106,7 +111,7 @@ def _move(member_id: str, old: str, new: str, token: Token, now: datetime) -> No
         member = get_member(member_id)
         if member.email != old:
             raise tokens.invalid_link()  # already moved by another use of a link
-        if _claimed(new):
+        if _claimed(new) and not (take_back and _release_unconfirmed(new, member_id)):
             raise _taken()
         events, consents, consent_actions = _restated_consents(member, now)
         try:
@@ -149,6 +154,26 @@ def _claimed(address: str) -> bool:
     return True
 
 
+def _release_unconfirmed(address: str, member_id: str) -> bool:
+    """Undo gives an address back to the member it was taken from: a registration of that
+    address made meanwhile and never confirmed (nobody proved the mailbox) gives way."""
+    with storage_errors():
+        try:
+            claim = EmailClaim.get(address, consistent_read=True)
+            other = Member.get(claim.member_id, consistent_read=True)
+        except (EmailClaim.DoesNotExist, Member.DoesNotExist):
+            return True
+    if other.member_id == member_id or other.email_verified:
+        return False
+    try:
+        with transaction() as tx:
+            tx.delete(EmailClaim(address), condition=EmailClaim.member_id == other.member_id)
+            tx.delete(Member(other.member_id), condition=Member.email_verified == False)  # noqa: E712
+    except TransactWriteError:
+        return False
+    return True
+
+
 def _taken() -> ConflictError:
     return ConflictError("Another account uses this address now, so it cannot be yours. "
                          "Your address has not changed.", code="email_taken")
@@ -170,20 +195,45 @@ def confirm_change(token_value: str, now: datetime | None = None) -> Member:
 
 
 def undo_change(token_value: str, now: datetime | None = None) -> Member:
-    """Give the account back to its old address's owner."""
+    """Give the account back to its old address's owner, and shut out whoever moved it: every
+    session ends, the password stops working until the reset link mailed to the old address is
+    used, passkeys are removed and two-step sign-in is turned off (whoever knew the password
+    may have added either)."""
     now = now or clock.now()
     token = tokens.live_link(token_value, UNDO_EMAIL_CHANGE, now)
     member = get_member(token.member_id)
     old = token.email
     if member.email != old:
-        _move(member.member_id, member.email, old, token, now)
-    tokens.forget_links(member.member_id)  # this link, pending changes and other links die
+        _move(member.member_id, member.email, old, token, now, take_back=True)
+    else:
+        try:
+            with storage_errors():
+                token.delete(condition=Token.token_hash.exists())  # single use
+        except DeleteError:
+            raise tokens.invalid_link() from None
+    tokens.forget_links(member.member_id, keep_undo_except=old)
     sessions.revoke_all(member.member_id)
-    # Not counted against the address's hourly allowance: whoever changed the address could
-    # have spent it with change requests, and this link is what gives the account back.
+    _lock_out(member.member_id)
     reset, reset_item = tokens.new_link(tokens.RESET_PASSWORD, member.member_id,
                                         tokens.RESET_TTL, now)
     with storage_errors():
         reset_item.save()
+    # Not counted against the address's hourly allowance: whoever changed the address could
+    # have spent it with change requests, and this link is what gives the account back.
     mail.send(mail.Message(old, "reset_password", {"token": reset}))
     return get_member(member.member_id)
+
+
+def _lock_out(member_id: str) -> None:
+    from chalicelib.members import passkeys
+    from chalicelib.platform.crypto import new_token
+
+    with storage_errors():
+        Member(member_id).update(actions=[
+            # Not an argon2 hash: no password matches it until a reset sets a new one.
+            Member.password_hash.set("!locked-after-undo!" + new_token(16)),
+            Member.totp_secret.remove(), Member.totp_enabled_at.remove(),
+            Member.totp_last_step.remove(), Member.totp_pending_secret.remove(),
+            Member.totp_pending_at.remove(), Member.recovery_codes.remove(),
+        ], condition=Member.member_id.exists())
+    passkeys.erase_member(member_id)

@@ -55,7 +55,11 @@ def check_guessable(password: str, email: str, name: str | None = None) -> None:
     from zxcvbn import zxcvbn
 
     hints = [*SITE_WORDS, email, email.split("@")[0], *(name.split() if name else [])]
-    result = zxcvbn(password[:MAX_LENGTH], user_inputs=hints)
+    # zxcvbn refuses more than 72 characters; a longer passphrase is judged by its start
+    # (its estimate only grows with length). Width variants count as the plain letters.
+    import unicodedata
+
+    result = zxcvbn(unicodedata.normalize("NFKC", password)[:72], user_inputs=hints)
     if result["score"] >= MIN_SCORE:
         return
     warning = (result["feedback"].get("warning") or "").strip()

@@ -27,12 +27,27 @@ def new_link(purpose: str, member_id: str, ttl: timedelta, now: datetime) -> tup
                         created_at=now, expires_at=now + ttl)
 
 
-def forget_links(member_id: str, keep: str | None = None) -> None:
-    """Delete every outstanding e-mail token of a member (but ``keep``)."""
-    with storage_errors(), Token.batch_write() as batch:
+UNDO_EMAIL_CHANGE = "undo_email_change"
+
+
+def forget_links(member_id: str, keep: str | None = None, keep_undo_except: str | None = "",
+                 ) -> None:
+    """Delete the outstanding e-mail tokens of a member (but ``keep``).
+
+    The undo links of address changes survive (they are how the owner of an old address gets
+    the account back, whatever happened to it since), except those for ``keep_undo_except``
+    when it is given: the address an undo just restored, whose links are spent with it."""
+    with storage_errors():
         for item in Token.by_member.query(member_id):
-            if item.token_hash != keep:
-                batch.delete(Token(item.token_hash))
+            if item.token_hash == keep:
+                continue
+            try:
+                token = Token.get(item.token_hash)
+            except Token.DoesNotExist:
+                continue
+            if token.purpose == UNDO_EMAIL_CHANGE and token.email != keep_undo_except:
+                continue
+            token.delete()
 
 
 def invalid_link(message: str = "This link is invalid, has expired or was used already. "

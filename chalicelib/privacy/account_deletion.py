@@ -4,18 +4,23 @@ from __future__ import annotations
 from chalicelib import members
 from chalicelib.members import consent, passwords
 from chalicelib.members.consent import Provenance
+from chalicelib.platform import clock
 from chalicelib.platform.errors import ForbiddenError
 from chalicelib.platform.vocabulary import PURPOSES
 from chalicelib.privacy.erasure import erase_member
 
 
-def delete_account(member_id: str, password: str) -> None:
-    """The member's own deletion, confirmed with the password. Withdrawals are recorded (source
-    ``account_deleted``) so the aggregates count them, then everything is erased."""
+def delete_account(member_id: str, password: str, source: str | None = None) -> None:
+    """The member's own deletion, confirmed with the password (wrong guesses count against
+    the same limits as logins). Withdrawals are recorded (source ``account_deleted``) so the
+    aggregates count them, then everything is erased."""
     member = members.get_member(member_id)
-    if not passwords.verify_password(member.password_hash, password):
-        raise ForbiddenError("The password is wrong. Enter your current password to delete "
-                             "your account.", code="invalid_password", field="password")
+    with members.accounts.attempt_allowed(member.email, source, clock.now()) as attempt:
+        if not passwords.verify_password(member.password_hash, password):
+            raise ForbiddenError("The password is wrong. Enter your current password to "
+                                 "delete your account.", code="invalid_password",
+                                 field="password")
+        attempt.succeeded()
     granted = {p: False for p in PURPOSES if consent.is_granted(member, p)}
     if granted:
         consent.change(member_id, granted, Provenance("account_deleted"))

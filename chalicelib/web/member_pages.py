@@ -351,7 +351,8 @@ def account_delete():
         return to_login
     try:
         form = _form(request)
-        privacy.delete_account(session.member_id, form.get("password", ""))
+        privacy.delete_account(session.member_id, form.get("password", ""),
+                               source=client_address(request))
     except EsoError as exc:
         return _account(request, status_code=status_for(exc), error=exc, error_form="delete")
     return member_page(request, "message.html", signed_in=False, title="Account deleted",

@@ -270,7 +270,8 @@ def export():
 def delete_me():
     request = bp.current_request
     session = require_session(request)
-    privacy.delete_account(session.member_id, json_body(request, DELETE_ME)["password"])
+    privacy.delete_account(session.member_id, json_body(request, DELETE_ME)["password"],
+                           source=client_address(request))
     return _no_content({"Set-Cookie": cookies.clear_session_cookie()})
 
 

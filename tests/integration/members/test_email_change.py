@@ -188,3 +188,93 @@ def test_twenty_members_racing_for_one_new_address_leave_exactly_one_holding_it(
     holder = EmailClaim.get(wanted, consistent_read=True).member_id
     assert Member.get(holder).email == wanted
     assert sum(1 for m in Member.scan(Member.email == wanted)) == 1
+
+
+def _move_away(client, mailbox, headers, old):
+    """An attacker with the password and a session moves the account to an address of theirs."""
+    taken_to = new_email("attacker-box")
+    assert ask(client, headers, taken_to).status_code == 202
+    confirm = token_from(mail_with(mailbox, taken_to, "/email/confirm"), "/email/confirm")
+    assert post_json(client, "/api/v1/me/email/confirm", {"token": confirm}).status_code == 200
+    undo = token_from([m for m in mailbox.to(old) if "/email/undo" in m["body"]["text"]][-1],
+                      "/email/undo")
+    return taken_to, undo
+
+
+def test_a_reset_from_the_new_address_does_not_kill_the_owners_undo_link(client, mailbox):
+    old, headers = verified_member(client, mailbox)
+    taken_to, undo = _move_away(client, mailbox, headers, old)
+    post_json(client, "/api/v1/password-reset", {"email": taken_to})
+    reset = token_from([m for m in mailbox.wait_for(taken_to, count=2)
+                        if "/reset-password" in m["body"]["text"]][-1], "/reset-password")
+    assert post_json(client, "/api/v1/password-reset/confirm",
+                     {"token": reset, "password": "attacker owns it now 1"}).status_code == 204
+    assert post_json(client, "/api/v1/me/email/undo", {"token": undo}).status_code == 200
+    # The attacker's password no longer works; the owner chooses a new one from the old box.
+    assert post_json(client, "/api/v1/session", {"email": old, "password":
+                                                 "attacker owns it now 1"}).status_code == 401
+    reset = token_from([m for m in mailbox.to(old) if "/reset-password" in m["body"]["text"]][-1],
+                       "/reset-password")
+    assert post_json(client, "/api/v1/password-reset/confirm",
+                     {"token": reset, "password": "owner is back again 7"}).status_code == 204
+    login(client, old, "owner is back again 7")
+
+
+def test_undo_takes_the_address_back_from_an_unconfirmed_registration(client, mailbox):
+    old, headers = verified_member(client, mailbox)
+    _, undo = _move_away(client, mailbox, headers, old)
+    # Someone registers the freed address (without its mailbox they cannot confirm it).
+    assert post_json(client, "/api/v1/members", {
+        "email": old, "password": "squatter password 99",
+        "consents": {"offers": True, "partner_promotions": True}}).status_code == 202
+    restored = post_json(client, "/api/v1/me/email/undo", {"token": undo})
+    assert restored.status_code == 200
+    assert Member.get(EmailClaim.get(old).member_id).email_verified is True
+    assert me(client, headers).status_code == 401
+
+
+def test_after_undo_the_password_that_moved_the_account_no_longer_signs_in(client, mailbox):
+    old, headers = verified_member(client, mailbox)
+    _, undo = _move_away(client, mailbox, headers, old)
+    assert post_json(client, "/api/v1/me/email/undo", {"token": undo}).status_code == 200
+    assert post_json(client, "/api/v1/session",
+                     {"email": old, "password": PASSWORD}).status_code == 401
+
+
+def test_a_password_change_cancels_a_pending_address_change(client, mailbox):
+    old, headers = verified_member(client, mailbox)
+    new = new_email("pending-then-password")
+    assert ask(client, headers, new).status_code == 202
+    confirm = token_from(mail_with(mailbox, new, "/email/confirm"), "/email/confirm")
+    changed = post_json(client, "/api/v1/me/password", {
+        "current_password": PASSWORD, "new_password": "lantern orchard quietly 42"},
+        headers, method="PUT")
+    assert changed.status_code == 204
+    assert post_json(client, "/api/v1/me/email/confirm", {"token": confirm}).status_code == 400
+    assert Member.get(EmailClaim.get(old).member_id).email == old
+
+
+def test_the_old_address_is_told_whether_or_not_the_new_one_is_taken(client, mailbox):
+    old, headers = verified_member(client, mailbox)
+    taken, _ = verified_member(client, mailbox)
+    before = len(mailbox.to(old))
+    assert ask(client, headers, taken).status_code == 202
+    told = mailbox.wait_for(old, count=before + 1)[before:]
+    assert len(told) == 1 and "/email/undo" in told[0]["body"]["text"]
+
+
+def test_deleting_the_account_cannot_be_used_to_guess_the_password(client, mailbox):
+    _, headers = verified_member(client, mailbox)
+    answers = [post_json(client, "/api/v1/me", {"password": f"guess number {i}"}, headers,
+                         method="DELETE").status_code for i in range(7)]
+    assert answers[:5] == [403] * 5 and answers[5:] == [429, 429]
+    assert me(client, headers).status_code == 200
+
+
+def test_a_long_passphrase_is_accepted(client, mailbox):
+    from tests.integration.helpers import register
+
+    email = new_email("long")
+    phrase = "the quick brown office printer jumps over ninety lazy staplers " * 3
+    assert len(phrase) > 72
+    assert register(client, email, password=phrase[:256]).status_code == 202
