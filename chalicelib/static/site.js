@@ -202,9 +202,16 @@
         body: JSON.stringify(apiBody(form))
       }).then(function (response) {
         if (response.ok) {
-          clearErrors(form);
-          done(form);
-          return;
+          return response.json().catch(function () { return {}; }).then(function (data) {
+            if (data && data.status === "second_factor_required") {
+              // The password was right and a second step is needed: the page route asks
+              // for it (the form is sent again, as without JavaScript).
+              form.submit();
+              return;
+            }
+            clearErrors(form);
+            done(form);
+          });
         }
         return response.json().then(function (data) { showError(form, data.error); });
       }).catch(function () {
