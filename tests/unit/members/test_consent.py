@@ -60,11 +60,11 @@ def test_a_withdrawal_is_an_event_with_its_evidence_and_changes_the_state_at_onc
     assert stored.aud_offers is None and stored.aud_partner_promotions == member.aud_partner_promotions
     event = consent.history(member_id)[-1]
     assert consent.event_json(event, full=True) == {
-        "purpose": "offers", "granted": False, "at": "2026-12-01T09:01:00Z",
+        "id": consent.event_id(event), "purpose": "offers", "granted": False, "at": "2026-12-01T09:01:00Z",
         "source": "preference_center", "policy_version": policy_version(), "seq": 3,
         "page": "/account", "origin": "https://eso.example", "hash": event.event_hash}
     assert consent.event_json(event) == {
-        "purpose": "offers", "granted": False, "at": "2026-12-01T09:01:00Z",
+        "id": consent.event_id(event), "purpose": "offers", "granted": False, "at": "2026-12-01T09:01:00Z",
         "source": "preference_center", "policy_version": policy_version()}
     assert event.event_hash == stored.consent_head
     assert consent.verify_chain(member_id) == []

@@ -24,8 +24,8 @@ def test_a_new_session_lasts_twelve_hours_and_stores_only_the_hash_of_its_cookie
     assert stored.created_at == stored.last_seen_at == START
     assert stored.absolute_expires_at == START + timedelta(hours=12)
     assert stored.expires_at == START + timedelta(hours=1)  # DynamoDB's TTL: the idle limit
-    assert sessions.lookup(value) == (member_id, sha256_hex(value), START,
-                                      START + timedelta(hours=12))
+    assert sessions.lookup(value) == sessions.ActiveSession(
+        member_id, sha256_hex(value), START, START + timedelta(hours=12), gpc_seen=False)
 
 
 def test_each_session_gets_its_own_cookie_value(moto_world):
