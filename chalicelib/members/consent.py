@@ -207,8 +207,11 @@ def confirm_policy(member_id: str, wanted: dict, provenance: Provenance,
     member = get_current(member_id)
     choices = {p: is_granted(member, p) for p in PURPOSES}
     choices.update(wanted)
-    return change(member_id, choices, provenance, now, restate=True,
-                  extra_actions=(Member.policy_confirmed.set(policy_version()),))
+    version = policy_version()
+    confirmed = change(member_id, choices, provenance, now, restate=True,
+                       extra_actions=(Member.policy_confirmed.set(version),))
+    confirmed.policy_confirmed = version  # as written, like the rest of the returned member
+    return confirmed
 
 
 def get_current(member_id: str) -> Member:

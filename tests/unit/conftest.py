@@ -53,3 +53,18 @@ def moto_world(moto_tables):
 
     with mail.use_sender(mail.Outbox()) as outbox, clock.use(clock.FakeClock(START)) as fake:
         yield World(outbox, fake)
+
+
+def _says(error, words: str) -> bool:
+    """Whether the error's message is a whole sentence that contains ``words``."""
+    message = str(error)
+    return words in message and message.endswith((".", "…")) and not message.startswith(" ")
+
+
+@pytest.fixture
+def says():
+    """``says(error, words)``: the message is a full sentence that says ``words``.
+
+    Messages are worded for people and may be reworded; tests pin the error's code and field
+    exactly and, of its message, the words that carry the meaning."""
+    return _says

@@ -1,6 +1,7 @@
 """Consent as evidence, without servers: each change is an event in a hash chain, the state
 and the sending audiences follow the last event, and tampering is found."""
 import hashlib
+import re
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -60,11 +61,11 @@ def test_a_withdrawal_is_an_event_with_its_evidence_and_changes_the_state_at_onc
     assert stored.aud_offers is None and stored.aud_partner_promotions == member.aud_partner_promotions
     event = consent.history(member_id)[-1]
     assert consent.event_json(event, full=True) == {
-        "purpose": "offers", "granted": False, "at": "2026-12-01T09:01:00Z",
+        "id": consent.event_id(event), "purpose": "offers", "granted": False, "at": "2026-12-01T09:01:00Z",
         "source": "preference_center", "policy_version": policy_version(), "seq": 3,
         "page": "/account", "origin": "https://eso.example", "hash": event.event_hash}
     assert consent.event_json(event) == {
-        "purpose": "offers", "granted": False, "at": "2026-12-01T09:01:00Z",
+        "id": consent.event_id(event), "purpose": "offers", "granted": False, "at": "2026-12-01T09:01:00Z",
         "source": "preference_center", "policy_version": policy_version()}
     assert event.event_hash == stored.consent_head
     assert consent.verify_chain(member_id) == []
@@ -310,3 +311,154 @@ def test_verify_chain_finds_a_state_without_any_event(moto_world):
 def test_every_member_id_is_listed_for_the_operator(moto_world):
     ids = {new_member(), new_member()}
     assert ids <= set(consent.all_member_ids())
+
+
+def test_a_consent_event_s_id_is_stable_distinct_and_reveals_no_hash(moto_world):
+    member_id = new_member()
+    first, second = consent.history(member_id)
+    shown = consent.event_id(first)
+    assert re.fullmatch(r"[0-9a-f]{24}", shown)
+    assert shown not in first.event_hash and shown not in first.prev_hash
+    assert consent.event_id(consent.history(member_id)[0]) == shown
+    assert consent.event_id(second) != shown
+    assert shown not in {consent.event_id(e) for e in consent.history(new_member())}
+
+
+# --- Global Privacy Control -------------------------------------------------------------------
+
+GPC = Provenance("gpc", "/account", "https://eso.example")
+
+
+def test_gpc_withdraws_partner_promotions_once_and_a_later_grant_stands(moto_world):
+    member_id = new_member(offers=True, partner_promotions=True)
+    moto_world.clock.advance(60)
+    assert consent.apply_gpc(member_id, GPC) is True
+    member = Member.get(member_id)
+    assert not consent.is_granted(member, "partner_promotions")
+    assert consent.is_granted(member, "offers")
+    assert member.aud_partner_promotions is None and member.aud_offers is not None
+    assert member.gpc_applied_at == START + timedelta(seconds=60)
+    events = consent.history(member_id)
+    assert [(e.purpose, e.granted, e.source, e.page, e.origin) for e in events[2:]] == [
+        ("partner_promotions", False, "gpc", "/account", "https://eso.example")]
+
+    moto_world.clock.advance(60)
+    consent.change(member_id, {"partner_promotions": True}, Provenance("preference_center"))
+    moto_world.clock.advance(60)
+    assert consent.apply_gpc(member_id, GPC) is False  # the signal again, on another visit
+    member = Member.get(member_id)
+    assert consent.is_granted(member, "partner_promotions")
+    assert member.gpc_applied_at == START + timedelta(seconds=60)
+    assert [e.source for e in consent.history(member_id)] == [
+        "registration", "registration", "gpc", "preference_center"]
+    assert consent.verify_chain(member_id) == []
+
+
+def test_gpc_for_a_member_with_partner_promotions_off_records_nothing_but_is_remembered(
+        moto_world):
+    member_id = new_member(offers=True, partner_promotions=False)
+    before = [e.event_hash for e in consent.history(member_id)]
+    moto_world.clock.advance(60)
+    assert consent.apply_gpc(member_id, GPC) is False
+    member = Member.get(member_id)
+    assert [e.event_hash for e in consent.history(member_id)] == before
+    assert member.gpc_applied_at == START + timedelta(seconds=60)
+    assert int(member.consent_seq) == 2 and consent.is_granted(member, "offers")
+    consent.change(member_id, {"partner_promotions": True}, Provenance("preference_center"))
+    assert consent.apply_gpc(member_id, GPC) is False
+    assert consent.is_granted(Member.get(member_id), "partner_promotions")
+
+
+def test_gpc_for_an_unknown_member_does_nothing(moto_world):
+    assert consent.apply_gpc(f"gone-{uuid.uuid4()}", GPC) is False
+
+
+def test_a_change_made_once_is_made_only_the_first_time(moto_world):
+    member_id = new_member(offers=True, partner_promotions=True)
+    once = Member.gpc_applied_at
+    changed = consent.change(member_id, {"partner_promotions": False}, GPC, once=once)
+    assert changed is not None and not consent.is_granted(changed, "partner_promotions")
+    consent.change(member_id, {"partner_promotions": True}, Provenance("preference_center"))
+    assert consent.change(member_id, {"partner_promotions": False}, GPC, once=once) is None
+    assert consent.is_granted(Member.get(member_id), "partner_promotions")
+    assert len(consent.history(member_id)) == 4
+
+
+def test_a_change_made_once_that_changes_nothing_still_marks_it_done(moto_world):
+    member_id = new_member(partner_promotions=False)
+    moto_world.clock.advance(60)
+    consent.change(member_id, {"partner_promotions": False}, GPC, once=Member.gpc_applied_at)
+    member = Member.get(member_id)
+    assert member.gpc_applied_at == START + timedelta(seconds=60)
+    assert len(consent.history(member_id)) == 2
+
+
+# --- a new policy version -------------------------------------------------------------------
+
+
+def publish_new_policy_version(monkeypatch):
+    """A second policy version published after the members of the test made their choices."""
+    from chalicelib.platform import policy
+
+    newer = policy.current_policy()._replace(version="2027-02-01", effective_date="2027-02-01")
+    monkeypatch.setitem(policy.VERSIONS, "a-later-text", ("2027-02-01", "2027-02-01"))
+    monkeypatch.setitem(policy.CHANGES, "2027-02-01",
+                        ("Partner promotions now name the partner in the subject.",))
+    monkeypatch.setattr(policy, "current_policy", lambda: newer)
+    return newer
+
+
+NEWER_CHANGES = [("2027-02-01", "2027-02-01",
+                  ("Partner promotions now name the partner in the subject.",))]
+
+
+def test_a_member_up_to_date_with_the_policy_has_nothing_pending(moto_world):
+    assert consent.policy_pending(Member.get(new_member())) == []
+    assert consent.policy_pending(Member.get(bare_member())) == []  # registered before versions
+
+
+def test_a_later_policy_version_is_pending_with_what_changed(moto_world, monkeypatch):
+    member_id, unanswered = new_member(), bare_member()
+    publish_new_policy_version(monkeypatch)
+    assert consent.policy_pending(Member.get(member_id)) == NEWER_CHANGES
+    assert consent.policy_pending(Member.get(unanswered)) == NEWER_CHANGES
+
+
+def test_confirming_the_policy_restates_each_choice_under_the_current_version(moto_world,
+                                                                              monkeypatch):
+    member_id = new_member(offers=True, partner_promotions=False)
+    newer = publish_new_policy_version(monkeypatch)
+    moto_world.clock.advance(60)
+    answer = Provenance("policy_update", "/account", "https://eso.example")
+    confirmed = consent.confirm_policy(member_id, {"partner_promotions": True}, answer)
+    assert confirmed.policy_confirmed == newer.version
+    stored = Member.get(member_id)
+    assert stored.policy_confirmed == newer.version
+    assert consent.policy_pending(stored) == []
+    assert consent.is_granted(stored, "offers") and consent.is_granted(stored, "partner_promotions")
+    assert stored.consents.offers.policy_version == newer.version
+    assert stored.consents.offers.updated_at == START + timedelta(seconds=60)
+    assert stored.aud_partner_promotions is not None
+    assert {(e.purpose, e.granted, e.source, e.policy_version, e.at)
+            for e in consent.history(member_id)[2:]} == {
+        ("offers", True, "policy_update", newer.version, START + timedelta(seconds=60)),
+        ("partner_promotions", True, "policy_update", newer.version,
+         START + timedelta(seconds=60))}
+    assert consent.verify_chain(member_id) == []
+
+
+def test_confirming_the_policy_without_changes_restates_every_choice(moto_world, monkeypatch):
+    member_id = new_member(offers=False, partner_promotions=True)
+    newer = publish_new_policy_version(monkeypatch)
+    consent.confirm_policy(member_id, {}, Provenance("policy_update"))
+    stored = Member.get(member_id)
+    assert stored.policy_confirmed == newer.version and int(stored.consent_seq) == 4
+    assert [(e.purpose, e.granted, e.policy_version) for e in consent.history(member_id)[2:]] == [
+        ("offers", False, newer.version), ("partner_promotions", True, newer.version)]
+
+
+def test_a_missing_member_cannot_confirm_the_policy(moto_world):
+    with pytest.raises(NotFoundError):
+        consent.confirm_policy(f"gone-{uuid.uuid4()}", {}, Provenance("policy_update"))
+    with pytest.raises(NotFoundError):
+        consent.get_current(f"gone-{uuid.uuid4()}")

@@ -89,7 +89,7 @@ def test_a_page_exactly_as_long_as_the_rest_ends_the_listing(moto_world):
     assert len(page) == 2 and cursor is None
 
 
-def test_cursors_carry_the_last_key_signed_and_bound_to_partner_and_days(moto_tables):
+def test_cursors_carry_the_last_key_signed_and_bound_to_partner_and_days(moto_tables, says):
     key = {"partner_id": {"S": "ptn_a"}, "order_id": {"S": "o-1"}}
     cursor = transactions.encode_cursor("ptn_a", DAY, DAY, key)
     payload, _, signature = cursor.partition(".")
@@ -99,8 +99,10 @@ def test_cursors_carry_the_last_key_signed_and_bound_to_partner_and_days(moto_ta
                                    ("ptn_a", DAY, DAY + timedelta(days=1))]:
         with pytest.raises(ValidationError):
             transactions.decode_cursor(partner_id, start, end, cursor)
-    with pytest.raises(ValidationError, match="^cursor is not one we gave for this query$"):
+    with pytest.raises(ValidationError) as refused:
         transactions.decode_cursor("ptn_a", DAY, DAY, "." + signature)
+    assert (refused.value.code, refused.value.field) == ("invalid_cursor", "cursor")
+    assert says(refused.value, "cursor is not one we gave for this query")
     with pytest.raises(ValidationError):
         transactions.decode_cursor("ptn_a", DAY, DAY, cursor + "A" * 2000)
 
@@ -138,11 +140,11 @@ def test_page_sizes_from_1_to_100_are_taken(text, expected):
 
 
 @pytest.mark.parametrize("text", ["0", "101", "999", "1000", "", "ten", "-1", "1.5", " 5"])
-def test_other_page_sizes_are_refused(text):
+def test_other_page_sizes_are_refused(text, says):
     with pytest.raises(ValidationError) as refused:
         transactions.parse_limit(text)
     assert (refused.value.code, refused.value.field) == ("invalid_limit", "limit")
-    assert str(refused.value) == "limit is a whole number from 1 to 100"
+    assert says(refused.value, "a whole number from 1 to 100")
 
 
 def test_a_day_range_is_read_inclusive_and_at_most_a_year():
@@ -162,11 +164,11 @@ def test_a_day_range_is_read_inclusive_and_at_most_a_year():
     ("2026-01-02", "2026-01-01", "from", "from must not be after to"),
     ("2024-01-01", "2025-01-01", "to", "at most 366 days at once"),
 ])
-def test_bad_day_ranges_are_refused_naming_the_field(start, end, field, words):
+def test_bad_day_ranges_are_refused_naming_the_field(start, end, field, words, says):
     with pytest.raises(ValidationError) as refused:
         transactions.parse_day_range(start, end)
-    assert (refused.value.code, refused.value.field, str(refused.value)) == (
-        "invalid_date", field, words)
+    assert (refused.value.code, refused.value.field) == ("invalid_date", field)
+    assert says(refused.value, words)
 
 
 # --- the daily figures and the K rule -------------------------------------------------------------

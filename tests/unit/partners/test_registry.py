@@ -24,8 +24,8 @@ def refused(api_key):
     with pytest.raises(AuthenticationError) as error:
         partners.authenticate(api_key)
     assert error.value.code == "invalid_api_key"
-    assert str(error.value) == ("a valid partner API key is required "
-                                "(Authorization: Bearer eso_pk_…)")
+    message = str(error.value)
+    assert "valid partner API key" in message and message.endswith("Authorization: Bearer eso_pk_…")
 
 
 def test_a_key_names_its_partner_and_only_its_hash_is_stored(moto_world):
@@ -80,7 +80,7 @@ def test_rotating_a_partner_without_a_key_gives_it_one(moto_world):
     assert partners.authenticate(rotated.api_key) == created.partner_id
 
 
-def test_a_rotation_racing_another_change_is_refused(moto_world, monkeypatch):
+def test_a_rotation_racing_another_change_is_refused(moto_world, monkeypatch, says):
     created = new_partner()
     real_get = registry.get
 
@@ -93,12 +93,12 @@ def test_a_rotation_racing_another_change_is_refused(moto_world, monkeypatch):
     with pytest.raises(ConflictError) as error:
         partners.rotate_key(created.partner_id)
     assert error.value.code == "partner_changed"
-    assert str(error.value) == "the partner changed meanwhile; try again"
+    assert says(error.value, "partner changed meanwhile")
     monkeypatch.undo()
     assert partners.authenticate(created.api_key) == created.partner_id
 
 
-def test_a_disabled_partner_s_key_stops_working_and_cannot_be_rotated(moto_world):
+def test_a_disabled_partner_s_key_stops_working_and_cannot_be_rotated(moto_world, says):
     created = new_partner()
     moto_world.clock.advance(60)
     disabled = partners.disable(created.partner_id)
@@ -109,7 +109,7 @@ def test_a_disabled_partner_s_key_stops_working_and_cannot_be_rotated(moto_world
     with pytest.raises(ConflictError) as error:
         partners.rotate_key(created.partner_id)
     assert error.value.code == "partner_disabled"
-    assert str(error.value) == f"partner {created.partner_id} is disabled"
+    assert says(error.value, f"{created.partner_id} is disabled")
     with pytest.raises(NotFoundError):
         partners.get_active(created.partner_id)
     again = partners.disable(created.partner_id)  # idempotent

@@ -101,13 +101,12 @@ def test_batches_are_cut_at_the_size_and_the_rest_kept():
     assert [len(b) for b in sending.batches(map(str, range(120)))] == [50, 50, 20]
 
 
-def test_only_an_approved_promotion_is_sent(moto_world):
+def test_only_an_approved_promotion_is_sent(moto_world, says):
     pending, _ = partner_promotion(approve=False)
     with pytest.raises(ConflictError) as refused:
         promotions.dispatch(pending.promotion_id, send=lambda p, b: None)
     assert refused.value.code == "invalid_state"
-    assert str(refused.value) == ("the promotion is pending_review; only an approved promotion "
-                                  "is sent")
+    assert says(refused.value, "pending_review: only an approved promotion is sent")
     assert promotions.get(pending.promotion_id).status == "pending_review"
     done = offer()
     promotions.dispatch(done.promotion_id, send=lambda p, b: None)

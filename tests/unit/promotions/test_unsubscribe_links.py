@@ -46,12 +46,12 @@ def forged_tokens():
             f"{member_id}.{code}.", links.unsubscribe_token(long_id, "offers")]
 
 
-def test_forged_altered_or_overlong_tokens_are_refused(moto_tables):
+def test_forged_altered_or_overlong_tokens_are_refused(moto_tables, says):
     for token in forged_tokens():
         with pytest.raises(ValidationError) as refused:
             links.read_unsubscribe_token(token)
         assert (refused.value.code, refused.value.field) == ("invalid_token", "token"), token
-        assert str(refused.value) == "this unsubscribe link is not valid"
+        assert says(refused.value, "unsubscribe link is not valid"), token
 
 
 def test_a_token_of_exactly_200_characters_is_read(moto_tables):
