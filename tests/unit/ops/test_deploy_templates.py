@@ -92,6 +92,15 @@ def test_stage_template_packages_offline_and_passes_cfn_lint(tmp_path):
     assert resources["MembersTable"]["Properties"]["TableName"] == {"Fn::Sub": "eso-${Stage}-members"}
     assert template["Parameters"]["Stage"]["Default"] == "prod"
     assert resources["NotFoundResponse"]["Properties"]["StatusCode"] == "404"
+    # Merged into Chalice's own resources: the functions' names, their queue and topic first.
+    assert resources["SendWorker"]["Properties"]["FunctionName"] == {
+        "Fn::Sub": "eso-${Stage}-send_worker"}
+    assert resources["SendWorker"]["Type"] == "AWS::Serverless::Function"
+    assert resources["SendWorker"]["DependsOn"] == ["SendQueue"]
+    assert resources["SesEvents"]["DependsOn"] == ["SesEventsTopic"]
+    assert "Default" not in template["Parameters"]["AlarmEmail"]
+    assert resources["Dashboard"]["Type"] == "AWS::CloudWatch::Dashboard"
+    assert sum(r["Type"] == "AWS::CloudWatch::Alarm" for r in resources.values()) >= 28
     assert access_logs_leaking_urls(template) == []
     for role, policy_file in (("ApiHandlerRole", "policy-prod.json"),
                               ("SendWorkerRole", "policy-prod-send-worker.json"),
