@@ -84,6 +84,25 @@ def test_tables_holding_people_consent_and_money_are_protected():
             assert resource["Properties"]["SqsManagedSseEnabled"] is True
 
 
+def test_ses_sends_through_the_stage_configuration_set_and_its_events_reach_the_topic():
+    # The deploy drill cannot show these (its AWS simulator has no SES in CloudFormation).
+    resources = cfn.load(cfn.INFRA / "data.yaml")["Resources"]
+    config_set = resources["ConfigurationSet"]["Properties"]
+    assert config_set["Name"] == {"Fn::Sub": "eso-${Stage}"}
+    assert config_set["DeliveryOptions"] == {"TlsPolicy": "REQUIRE"}
+    assert config_set["ReputationOptions"] == {"ReputationMetricsEnabled": True}
+    events = resources["ConfigurationSetEvents"]["Properties"]
+    assert events["ConfigurationSetName"] == {"Ref": "ConfigurationSet"}
+    destination = events["EventDestination"]
+    assert destination["Enabled"] is True
+    assert sorted(destination["MatchingEventTypes"]) == ["bounce", "complaint"]
+    assert destination["SnsDestination"] == {"TopicARN": {"Ref": "SesEventsTopic"}}
+    (statement,) = resources["SesEventsTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "ses.amazonaws.com"}
+    assert statement["Action"] == "sns:Publish"
+    assert statement["Condition"] == {"StringEquals": {"AWS:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
 def test_stage_template_packages_offline_and_passes_cfn_lint(tmp_path):
     assert package.WHEELHOUSE.is_dir(), "run `python -m devstack wheelhouse` (make test does)"
     out = package.package("prod", out=tmp_path / "prod")
