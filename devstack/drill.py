@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from devstack import awssim
-from devstack.servers import LOCAL, ROOT, Server, free_port
+from devstack.servers import LOCAL, ROOT, Server, StackError, free_port
 
 DOCS = Path("docs") / "operations.md"
 CHALICE_BLOCK = "### With `chalice deploy`"
@@ -302,7 +302,9 @@ class Drill:
         if path == "package":
             self.create_bucket()
         else:  # the packaged template is the reference for handlers and event sources:
-            self.reference = concurrent.futures.ThreadPoolExecutor(1).submit(self.package)
+            builder = concurrent.futures.ThreadPoolExecutor(1)  # built beside the deploy
+            self.reference = builder.submit(self.package)
+            builder.shutdown(wait=False)
         heading = CHALICE_BLOCK if path == "chalice" else PACKAGE_BLOCK
         for round_number in range(1, rounds + 1):
             if round_number > 1:
@@ -407,7 +409,7 @@ def main(argv: list) -> int:
     args = parser.parse_args(argv)
     try:
         report = drill(args.stage, tuple(args.path or PATHS))
-    except DrillError as exc:
+    except (DrillError, StackError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:

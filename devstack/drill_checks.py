@@ -189,9 +189,14 @@ def _table_shape(table: dict) -> dict:
 def deployed_stage(drill) -> list:
     c = clients(drill)
     stage = drill.stage
-    functions = []
+    functions: list = []
+
+    def read_functions() -> str:
+        functions.extend(expected_functions(drill))
+        return f"{len(functions)} functions"
+
     read = _check("the functions the packaged template and .chalice/config.json describe",
-                  lambda: f"{len(functions.extend(expected_functions(drill)) or functions)}")
+                  read_functions)
     if not read.ok:
         return [read]
     deployed = {}
