@@ -9,7 +9,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_EC2_METADATA_DISABLED := true
 STAGE ?= dev
 
-.PHONY: run test lint test-unit test-integration test-browser bench fuzz mutants package install clean
+.PHONY: run test lint test-unit test-integration test-browser bench fuzz mutants package drill install clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	scripts/system-deps.sh
@@ -53,7 +53,7 @@ test: install .local/wheelhouse/.done lint
 test-unit: install .local/wheelhouse/.done
 	$(PY) -m pytest -q tests/unit
 
-test-integration: install
+test-integration: install .local/wheelhouse/.done
 	$(PY) -m pytest -q tests/integration
 
 test-browser: install
@@ -78,6 +78,10 @@ mutants: install
 ## make package STAGE=dev: the CloudFormation/SAM template of one stage, in build/STAGE/.
 package: install
 	$(PY) -m devstack package --stage $(STAGE)
+
+## make drill STAGE=dev: both deploy paths of docs/operations.md, rehearsed on an AWS simulator.
+drill: install .local/wheelhouse/.done
+	$(PY) -m devstack drill --stage $(STAGE)
 
 clean:
 	rm -rf build .pytest_cache mutants

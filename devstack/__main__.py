@@ -126,12 +126,17 @@ def main(argv: list) -> int:
 
         print(fetch_wheelhouse())
         return 0
+    if args[:1] == ["drill"]:
+        from devstack.drill import main as drill_main
+
+        return drill_main(args[1:])
     if len(args) == 3 and args[:2] == ["package", "--stage"]:
         from devstack.package import package
 
         print(f"template: {package(args[2]) / 'sam.json'}")
         return 0
-    print("usage: python -m devstack run | wheelhouse | package --stage STAGE", file=sys.stderr)
+    print("usage: python -m devstack run | wheelhouse | package --stage STAGE"
+          " | drill --stage STAGE", file=sys.stderr)
     return 2
 
 

@@ -1,42 +1,25 @@
-"""Reading the CloudFormation YAML of infra/ (short-form intrinsic tags included)."""
+"""The CloudFormation of infra/ as `chalice package --merge-template` takes it."""
 from __future__ import annotations
 
-from pathlib import Path
+from chalicelib.ops.infra import INFRA, load
 
-import yaml
+__all__ = ["INFRA", "MERGED_FILES", "load", "merged_template"]
 
-INFRA = Path(__file__).resolve().parent.parent / "infra"
-
-
-class _CfnLoader(yaml.SafeLoader):
-    pass
-
-
-def _intrinsic(loader, tag_suffix, node):
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        if tag_suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _intrinsic)
-
-
-def load(path: Path) -> dict:
-    return yaml.load(path.read_text(), Loader=_CfnLoader)
+# What `chalice package --merge-template` merges into Chalice's own template, in this order:
+# the data stack, the monitoring stack, the gateway responses of Chalice's REST API, and the
+# names of Chalice's functions.
+MERGED_FILES = ("data.yaml", "monitoring.yaml", "api.yaml", "functions.yaml")
 
 
 def merged_template(stage: str) -> dict:
-    """infra/data.yaml and infra/api.yaml as one template, its Stage parameter set to ``stage``."""
-    data = load(INFRA / "data.yaml")
-    api = load(INFRA / "api.yaml")
-    merged = dict(data)
-    merged["Resources"] = {**data["Resources"], **api["Resources"]}
+    """infra/*.yaml as one template, its Stage parameter set to ``stage``."""
+    merged: dict = {"Description": "eSO: the app, its data and its monitoring"}
+    for name in MERGED_FILES:
+        template = load(INFRA / name)
+        for key, value in template.items():
+            if isinstance(value, dict):
+                merged.setdefault(key, {}).update(value)
+            else:
+                merged.setdefault(key, value)
     merged["Parameters"]["Stage"]["Default"] = stage
     return merged

@@ -6,6 +6,7 @@ option. Each one is started, waited for with a clear error, and stopped by its o
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -29,7 +30,14 @@ SAFE_AWS_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
     "AWS_EC2_METADATA_DISABLED": "true",
-    "AWS_SES_ACCOUNT": '{"SendQuota": {"Max24HourSend": 1000000, "MaxSendRate": 1000, "SentLast24Hours": 0}}',
+    "AWS_SES_ACCOUNT": json.dumps({  # what the local SES server answers to GetAccount
+        "DedicatedIpAutoWarmupEnabled": False, "EnforcementStatus": "HEALTHY",
+        "ProductionAccessEnabled": True, "SendingEnabled": True,
+        "SendQuota": {"Max24HourSend": 1000000, "MaxSendRate": 1000, "SentLast24Hours": 0},
+        "Details": {"AdditionalContactEmailAddresses": [], "ContactLanguage": "EN",
+                    "MailType": "MARKETING", "ReviewDetails": {"CaseId": "", "Status": "GRANTED"},
+                    "UseCaseDescription": "the local stack", "WebsiteURL": "http://127.0.0.1"},
+        "SuppressionAttributes": {"SuppressedReasons": []}}),
 }
 
 

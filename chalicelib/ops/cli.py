@@ -23,6 +23,7 @@ from chalicelib.ops.catalogue_commands import (
     slots_group,
 )
 from chalicelib.ops.output import Output
+from chalicelib.ops.stage_commands import deploy_group, status_command
 from chalicelib.partners import transactions
 from chalicelib.platform.dynamo import storage_errors
 from chalicelib.platform.errors import EsoError, UnavailableError
@@ -85,7 +86,8 @@ def _one_line(exc: EsoError) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def main(ctx, stage, as_json):
-    """Operate eSO: tables, demo data, partners, ad slots and ads, promotions, report."""
+    """Operate eSO: tables, demo data, partners, ad slots and ads, promotions, report, and a
+    stage's status."""
     load_stage_environment(stage)
     ctx.obj = Output(as_json)
 
@@ -165,7 +167,8 @@ def report(out: Output, start, end, html_path):
     out.result(data, text)
 
 
-for command in (promotions_group, offers_group, slots_group, ads_group, partners_group):
+for command in (promotions_group, offers_group, slots_group, ads_group, partners_group,
+                status_command, deploy_group):
     main.add_command(command)
 
 

@@ -30,3 +30,18 @@ def ssm():
 def sqs():
     settings = get_settings()
     return _client("sqs", None, settings.region)
+
+
+def cloudwatch():
+    settings = get_settings()
+    return _client("cloudwatch", None, settings.region)
+
+
+def sns():
+    settings = get_settings()
+    return _client("sns", None, settings.region)
+
+
+def apigateway():
+    settings = get_settings()
+    return _client("apigateway", None, settings.region)

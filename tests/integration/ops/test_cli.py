@@ -152,6 +152,11 @@ CASES = {
     "partners enable": Case(_disabled_then_enable, {"partner_id", "status", "api_key"},
                             differs=("api_key",)),
     "partners list": Case(lambda w: ["partners", "list"], {"partners"}),
+    "status": Case(lambda w: ["status"], {"stage", "alarms", "queues", "alarm_recipients",
+                                          "ses_account", "ses_identity", "unavailable",
+                                          "problems"}),
+    "deploy gateway-responses": Case(lambda w: ["deploy", "gateway-responses"],
+                                     {"stage", "rest_api_id", "responses", "applied"}),
 }
 
 

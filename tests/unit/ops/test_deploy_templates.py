@@ -84,6 +84,25 @@ def test_tables_holding_people_consent_and_money_are_protected():
             assert resource["Properties"]["SqsManagedSseEnabled"] is True
 
 
+def test_ses_sends_through_the_stage_configuration_set_and_its_events_reach_the_topic():
+    # The deploy drill cannot show these (its AWS simulator has no SES in CloudFormation).
+    resources = cfn.load(cfn.INFRA / "data.yaml")["Resources"]
+    config_set = resources["ConfigurationSet"]["Properties"]
+    assert config_set["Name"] == {"Fn::Sub": "eso-${Stage}"}
+    assert config_set["DeliveryOptions"] == {"TlsPolicy": "REQUIRE"}
+    assert config_set["ReputationOptions"] == {"ReputationMetricsEnabled": True}
+    events = resources["ConfigurationSetEvents"]["Properties"]
+    assert events["ConfigurationSetName"] == {"Ref": "ConfigurationSet"}
+    destination = events["EventDestination"]
+    assert destination["Enabled"] is True
+    assert sorted(destination["MatchingEventTypes"]) == ["bounce", "complaint"]
+    assert destination["SnsDestination"] == {"TopicARN": {"Ref": "SesEventsTopic"}}
+    (statement,) = resources["SesEventsTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "ses.amazonaws.com"}
+    assert statement["Action"] == "sns:Publish"
+    assert statement["Condition"] == {"StringEquals": {"AWS:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
 def test_stage_template_packages_offline_and_passes_cfn_lint(tmp_path):
     assert package.WHEELHOUSE.is_dir(), "run `python -m devstack wheelhouse` (make test does)"
     out = package.package("prod", out=tmp_path / "prod")
@@ -92,6 +111,15 @@ def test_stage_template_packages_offline_and_passes_cfn_lint(tmp_path):
     assert resources["MembersTable"]["Properties"]["TableName"] == {"Fn::Sub": "eso-${Stage}-members"}
     assert template["Parameters"]["Stage"]["Default"] == "prod"
     assert resources["NotFoundResponse"]["Properties"]["StatusCode"] == "404"
+    # Merged into Chalice's own resources: the functions' names, their queue and topic first.
+    assert resources["SendWorker"]["Properties"]["FunctionName"] == {
+        "Fn::Sub": "eso-${Stage}-send_worker"}
+    assert resources["SendWorker"]["Type"] == "AWS::Serverless::Function"
+    assert resources["SendWorker"]["DependsOn"] == ["SendQueue"]
+    assert resources["SesEvents"]["DependsOn"] == ["SesEventsTopic"]
+    assert "Default" not in template["Parameters"]["AlarmEmail"]
+    assert resources["Dashboard"]["Type"] == "AWS::CloudWatch::Dashboard"
+    assert sum(r["Type"] == "AWS::CloudWatch::Alarm" for r in resources.values()) >= 28
     assert access_logs_leaking_urls(template) == []
     for role, policy_file in (("ApiHandlerRole", "policy-prod.json"),
                               ("SendWorkerRole", "policy-prod-send-worker.json"),
