@@ -163,6 +163,13 @@ def own_account(client, mailbox, vid, token):
                                        {"email": email, "password": password}))[0]
         return value, {"Cookie": f"__Host-eso_session={value}"}
 
+    def reset_after_undo(new_password):
+        """An undo leaves the password unusable until its reset link is used."""
+        mail = [m for m in mailbox.to(email) if "/reset-password" in m["body"]["text"]][-1]
+        post_json(client, "/api/v1/password-reset/confirm", {
+            "token": token_from(mail, "/reset-password"), "password": new_password})
+        return new_password
+
     session, member = sign_in()
     sign_in()
     others = [s for s in client.http.get("/api/v1/me/sessions", headers=member).json_body[
@@ -196,6 +203,7 @@ def own_account(client, mailbox, vid, token):
                        if "/email/undo" in m["body"]["text"]][-1], "/email/undo")
     client.http.get(f"/email/undo?token={undo}")
     post_json(client, "/api/v1/me/email/undo", {"token": undo})
+    password = reset_after_undo("owner is back again 7")
     # ... and through the pages.
     session, member = sign_in()
     again = new_email("iam-moved-form")
@@ -206,6 +214,7 @@ def own_account(client, mailbox, vid, token):
     undo = token_from([m for m in mailbox.to(email) if "/email/undo" in m["body"]["text"]][-1],
                       "/email/undo")
     form(client, "/email/undo", {"token": undo}, vid, token)
+    password = reset_after_undo("owner is back once more 8")
 
     session, member = sign_in()
     post_json(client, "/api/v1/me/password", {"current_password": password,
