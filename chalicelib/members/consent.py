@@ -219,7 +219,7 @@ def get_current(member_id: str) -> Member:
         try:
             return Member.get(member_id, consistent_read=True)
         except Member.DoesNotExist:
-            raise NotFoundError("no such member") from None
+            raise NotFoundError("There is no such account. Log in again.") from None
 
 
 def apply_gpc(member_id: str, provenance: Provenance, now: datetime | None = None) -> bool:

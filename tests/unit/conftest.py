@@ -7,6 +7,7 @@ each makes its own members, partners and promotions, and never relies on what an
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import NamedTuple
 
@@ -56,14 +57,20 @@ def moto_world(moto_tables):
 
 
 def _says(error, words: str) -> bool:
-    """Whether the error's message is a whole sentence that contains ``words``."""
+    """Whether the error's message says ``words`` in well-formed sentences: each begins with a
+    capital (the first may begin with the field's name), none is shouted, and the last ends."""
     message = str(error)
-    return words in message and message.endswith((".", "…")) and not message.startswith(" ")
+    sentences = re.split(r"(?<=\.) ", message)
+    first_ok = sentences[0][:1].isupper() or bool(
+        getattr(error, "field", None) and sentences[0].startswith(error.field))
+    return (words in message and first_ok and all(s[:1].isupper() for s in sentences[1:])
+            and message.endswith((".", "…")) and "XX" not in message
+            and not re.search(r"\b[A-Z]{2,} [A-Z]{2,}\b", message))
 
 
 @pytest.fixture
 def says():
-    """``says(error, words)``: the message is a full sentence that says ``words``.
+    """``says(error, words)``: the message is made of full sentences and says ``words``.
 
     Messages are worded for people and may be reworded; tests pin the error's code and field
     exactly and, of its message, the words that carry the meaning."""

@@ -457,8 +457,64 @@ def test_confirming_the_policy_without_changes_restates_every_choice(moto_world,
         ("offers", False, newer.version), ("partner_promotions", True, newer.version)]
 
 
-def test_a_missing_member_cannot_confirm_the_policy(moto_world):
-    with pytest.raises(NotFoundError):
+def test_a_missing_member_cannot_confirm_the_policy(moto_world, says):
+    with pytest.raises(NotFoundError) as refused:
         consent.confirm_policy(f"gone-{uuid.uuid4()}", {}, Provenance("policy_update"))
+    assert says(refused.value, "no such account")
     with pytest.raises(NotFoundError):
         consent.get_current(f"gone-{uuid.uuid4()}")
+
+
+def test_a_policy_answer_is_recorded_at_the_time_it_was_given(moto_world, monkeypatch):
+    member_id = new_member()
+    newer = publish_new_policy_version(monkeypatch)
+    answered = START - timedelta(seconds=5)  # (the clock says START)
+    consent.confirm_policy(member_id, {}, Provenance("policy_update"), now=answered)
+    assert {(e.at, e.policy_version) for e in consent.history(member_id)[2:]} == {
+        (answered, newer.version)}
+
+
+def test_gpc_is_recorded_at_the_time_of_the_request(moto_world):
+    member_id = new_member()
+    seen = START - timedelta(seconds=5)  # (the clock says START)
+    assert consent.apply_gpc(member_id, GPC, now=seen) is True
+    assert consent.history(member_id)[-1].at == seen
+    assert Member.get(member_id).gpc_applied_at == seen
+
+
+def test_gpc_arriving_as_the_member_withdraws_themselves_records_only_their_choice(
+        moto_world, monkeypatch):
+    member_id = new_member()
+    real_change = consent.change
+
+    def member_withdrew_meanwhile(*args, **kwargs):
+        real_change(member_id, {"partner_promotions": False}, Provenance("preference_center"))
+        return real_change(*args, **kwargs)
+
+    monkeypatch.setattr(consent, "change", member_withdrew_meanwhile)
+    consent.apply_gpc(member_id, GPC)
+    assert [e.source for e in consent.history(member_id)] == [
+        "registration", "registration", "preference_center"]
+    assert Member.get(member_id).gpc_applied_at == START
+
+
+def test_gpc_applied_meanwhile_by_another_request_is_applied_once(moto_world, monkeypatch):
+    member_id = new_member()
+    real_change = consent.change
+
+    def other_request_first(*args, **kwargs):
+        real_change(member_id, {"partner_promotions": False}, GPC, once=Member.gpc_applied_at)
+        return real_change(*args, **kwargs)
+
+    monkeypatch.setattr(consent, "change", other_request_first)
+    assert consent.apply_gpc(member_id, GPC) is False
+    assert [e.source for e in consent.history(member_id)] == ["registration", "registration", "gpc"]
+
+
+def test_gpc_marked_meanwhile_keeps_its_first_time(moto_world):
+    member_id = new_member(partner_promotions=False)
+    read_before = Member.get(member_id)  # by a request that has not marked it yet
+    moto_world.clock.advance(60)
+    assert consent.apply_gpc(member_id, GPC) is False  # another request marks it first
+    consent._mark_once(read_before, Member.gpc_applied_at, START + timedelta(seconds=120))
+    assert Member.get(member_id).gpc_applied_at == START + timedelta(seconds=60)

@@ -424,3 +424,37 @@ def test_a_member_who_withdrew_from_offers_still_gets_partner_promotions(moto_wo
     promotion, _ = partner_promotion()
     assert promotions.send_batch(promotion.promotion_id, [member_id]).delivered == 1
     assert promotions.send_batch(offer().promotion_id, [member_id]).skipped == 1
+
+
+def test_the_preview_is_the_mail_a_member_receives(moto_world):
+    member_id, email = member(offers=False)
+    promotion, _ = partner_promotion()
+    promotions.send_batch(promotion.promotion_id, [member_id])
+    [sent] = moto_world.outbox.to(email)
+    url = sent["data"]["unsubscribe_url"]
+    token = url.split("?token=", 1)[1]
+    subject, text, html = moto_world.outbox.templates[sent["template"]]
+    received_text = text.replace(sending.UNSUBSCRIBE_VARIABLE, url)
+    received_html = html.replace(sending.UNSUBSCRIBE_VARIABLE, url)
+    assert url in received_text and url in received_html
+
+    shown = sending.preview(promotion.promotion_id, token)
+    assert shown["promotion"].promotion_id == promotion.promotion_id
+    assert (shown["subject"], shown["text"], shown["html"]) == (
+        subject, received_text, received_html)
+    assert shown["headers"] == dict(sent["headers"]) == {
+        "List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    assert shown["from"] == "eSO <no-reply@eso.example>"
+    assert shown["footer"].startswith("This promotion is from Desk & Co.")
+    assert shown["footer"].endswith("eSmallOffice · 1 Market Street, Springfield")
+    assert f"Unsubscribe with one click: {url}\n" in shown["footer"]
+    assert shown["text"] == f"Body\n\n--\n{shown['footer']}"
+
+
+def test_the_preview_shows_where_each_member_s_own_link_goes(moto_world):
+    shown = sending.preview(offer(text="Plain").promotion_id)
+    url = "https://eso.example/unsubscribe?token=[each member's own token]"
+    assert f"Unsubscribe with one click: {url}" in shown["text"]
+    assert f'<a href="{url.replace(chr(39), "&#39;")}">' in shown["html"]
+    assert shown["headers"]["List-Unsubscribe"] == f"<{url}>"
+    assert shown["footer"].startswith("You receive this because you agreed to receive special offers")

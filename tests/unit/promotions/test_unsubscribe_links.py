@@ -60,6 +60,10 @@ def test_a_token_of_exactly_200_characters_is_read(moto_tables):
     token = links.unsubscribe_token(member_id, "offers")
     assert len(token) == 200
     assert links.read_unsubscribe_token(token) == (member_id, "offers")
+    longer = links.unsubscribe_token(member_id + "m", "offers")
+    assert len(longer) == 201
+    with pytest.raises(ValidationError):
+        links.read_unsubscribe_token(longer)
 
 
 def test_following_a_link_withdraws_that_purpose_only_with_its_evidence(moto_world):
