@@ -57,7 +57,10 @@ def test_seed_creates_a_verified_demo_member_once(stack, mailbox):
     from chalicelib.ops.demo import DEMO_MEMBER
 
     assert cli("local", "seed").returncode == 0
-    assert mailbox.to(DEMO_MEMBER["email"]) == []  # no confirmation mail to a confirmed member
+    # No confirmation link to a member that is confirmed already (other tests may send the
+    # demo member promotions or notices).
+    assert [m for m in mailbox.to(DEMO_MEMBER["email"])
+            if "/verify?token=" in m["body"]["text"]] == []
     claim = EmailClaim.get(DEMO_MEMBER["email"])
     assert Member.get(claim.member_id).email_verified is True
     assert cli("local", "seed").returncode == 0
