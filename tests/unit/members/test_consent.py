@@ -17,6 +17,7 @@ from chalicelib.statistics import counters
 
 START = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)  # the fake clock's time
 PASSWORD = "correct horse battery staple"
+GPC = Provenance("gpc", "/account", "https://eso.example")  # a browser's privacy signal
 
 
 def new_member(offers=True, partner_promotions=True, page="/register", origin=None) -> str:
@@ -69,6 +70,18 @@ def test_a_withdrawal_is_an_event_with_its_evidence_and_changes_the_state_at_onc
         "source": "preference_center", "policy_version": policy_version()}
     assert event.event_hash == stored.consent_head
     assert consent.verify_chain(member_id) == []
+
+
+def test_a_member_out_of_an_audience_has_no_audience_attribute_at_all(moto_world):
+    """The audiences are sparse indexes: DynamoDB refuses a NULL index key, so it is removed."""
+    import boto3
+
+    member_id = new_member(offers=True)
+    consent.change(member_id, {"offers": False}, Provenance("preference_center"))
+    item = boto3.client("dynamodb", region_name="us-east-1").get_item(
+        TableName=Member.Meta.table_name, Key={"member_id": {"S": member_id}},
+        ConsistentRead=True)["Item"]
+    assert "aud_offers" not in item and "aud_partner_promotions" in item
 
 
 def test_granting_again_puts_the_member_back_in_the_audience(moto_world):
@@ -177,9 +190,10 @@ def test_unknown_purposes_and_sources_are_refused_and_change_nothing(moto_world)
     assert consent.is_granted(Member.get(member_id), "offers")
 
 
-def test_a_missing_member_cannot_consent(moto_world):
-    with pytest.raises(NotFoundError):
+def test_a_missing_member_cannot_consent(moto_world, says):
+    with pytest.raises(NotFoundError) as refused:
         consent.change("no-such-member", {"offers": True}, Provenance("preference_center"))
+    assert says(refused.value, "no such account")
     assert consent.verify_chain("no-such-member") == ["no-such-member: no such member"]
 
 
@@ -220,6 +234,22 @@ def test_a_change_made_meanwhile_is_kept_and_both_are_chained(moto_world, monkey
         (3, "partner_promotions", False), (4, "offers", False)]
     assert member.consent_seq == 4
     assert consent.verify_chain(member_id) == []
+
+
+@pytest.mark.parametrize("once", [None, Member.gpc_applied_at])
+def test_an_account_deleted_meanwhile_is_not_brought_back_by_a_consent_change(
+        moto_world, monkeypatch, once):
+    member_id = new_member()
+    original = consent.chained_change
+
+    def deleted_meanwhile(member, changes, provenance, now):
+        Member(member_id).delete()  # the account's deletion, between our read and write
+        return original(member, changes, provenance, now)
+
+    monkeypatch.setattr(consent, "chained_change", deleted_meanwhile)
+    with pytest.raises(NotFoundError):
+        consent.change(member_id, {"partner_promotions": False}, GPC, once=once)
+    assert Member.count(member_id) == 0
 
 
 def test_endless_contention_ends_in_a_retryable_refusal(moto_world, monkeypatch):
@@ -325,8 +355,6 @@ def test_a_consent_event_s_id_is_stable_distinct_and_reveals_no_hash(moto_world)
 
 
 # --- Global Privacy Control -------------------------------------------------------------------
-
-GPC = Provenance("gpc", "/account", "https://eso.example")
 
 
 def test_gpc_withdraws_partner_promotions_once_and_a_later_grant_stands(moto_world):
