@@ -152,7 +152,7 @@ def main() -> int:
                          f"{added or removed}: look again")
         row["survived"] += 1
         survivors.append((name, status, removed, added))
-    for name in sorted(set(listed) - set(found)):
+    for name in sorted(n for n in set(listed) - set(found) if in_scope(n, globs)):
         stale.append(f"{name}: listed as equivalent but no such mutant exists any more")
 
     print(f"{'module':44} {'mutants':>7} {'killed':>7} {'equiv.':>7} {'survived':>8} "

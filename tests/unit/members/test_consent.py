@@ -252,7 +252,7 @@ def test_an_account_deleted_meanwhile_is_not_brought_back_by_a_consent_change(
     assert Member.count(member_id) == 0
 
 
-def test_endless_contention_ends_in_a_retryable_refusal(moto_world, monkeypatch):
+def test_endless_contention_ends_in_a_retryable_refusal(moto_world, monkeypatch, says):
     member_id = new_member()
     original = consent.chained_change
     grants = iter([False, True] * 20)
@@ -272,6 +272,7 @@ def test_endless_contention_ends_in_a_retryable_refusal(moto_world, monkeypatch)
     with pytest.raises(UnavailableError) as refused:
         consent.change(member_id, {"offers": False}, Provenance("preference_center"))
     assert refused.value.retry_after == 1
+    assert says(refused.value, "Try again in a moment")
     assert consent.is_granted(Member.get(member_id), "offers")
     assert consent.verify_chain(member_id) == []
     assert len(consent.history(member_id)) == 2 + consent.MAX_ATTEMPTS
