@@ -244,8 +244,14 @@ def note_device(member: Member, user_agent: str | None, now: datetime) -> None:
     known = list(member.known_devices or [])
     if key in known:
         return
-    with storage_errors():
-        member.update(actions=[Member.known_devices.set((known + [key])[-MAX_KNOWN_DEVICES:])])
+    try:
+        with storage_errors():
+            member.update(actions=[Member.known_devices.set((known + [key])[-MAX_KNOWN_DEVICES:])],
+                          condition=Member.member_id.exists())  # never recreate an erased member
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return
+        raise
     if known:
         mail.send(mail.Message(member.email, "new_sign_in", {
             "device": device_summary(user_agent), "at": now.strftime("%Y-%m-%d %H:%M UTC")}))

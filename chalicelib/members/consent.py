@@ -246,7 +246,9 @@ def apply_gpc(member_id: str, provenance: Provenance, now: datetime | None = Non
 def _mark_once(member: Member, once, now: datetime) -> None:
     try:
         with storage_errors():
-            member.update(actions=[once.set(now)], condition=once.does_not_exist())
+            # Set once, and never on a member erased meanwhile (an update would recreate it).
+            member.update(actions=[once.set(now)],
+                          condition=once.does_not_exist() & Member.member_id.exists())
     except UpdateError as exc:
         if not dynamo.condition_failed(exc):
             raise

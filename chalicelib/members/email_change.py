@@ -225,15 +225,12 @@ def undo_change(token_value: str, now: datetime | None = None) -> Member:
 
 
 def _lock_out(member_id: str) -> None:
-    from chalicelib.members import passkeys
+    from chalicelib.members import passkeys, totp
     from chalicelib.platform.crypto import new_token
 
     with storage_errors():
         Member(member_id).update(actions=[
             # Not an argon2 hash: no password matches it until a reset sets a new one.
-            Member.password_hash.set("!locked-after-undo!" + new_token(16)),
-            Member.totp_secret.remove(), Member.totp_enabled_at.remove(),
-            Member.totp_last_step.remove(), Member.totp_pending_secret.remove(),
-            Member.totp_pending_at.remove(), Member.recovery_codes.remove(),
+            Member.password_hash.set("!locked-after-undo!" + new_token(16)), *totp.off_actions(),
         ], condition=Member.member_id.exists())
     passkeys.erase_member(member_id)

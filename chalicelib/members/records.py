@@ -6,7 +6,7 @@ through ``export_member`` and ``erase_member`` and orders them with the other ow
 """
 from __future__ import annotations
 
-from chalicelib.members import challenges, consent, passkeys, sessions, totp
+from chalicelib.members import challenges, consent, passkeys, sessions, tokens, totp
 from chalicelib.members.accounts import (
     LOGIN_WINDOW_S,
     get_member,
@@ -75,15 +75,8 @@ def email_changes(member_id: str) -> list:
 
     kinds = {CHANGE_EMAIL: "new_address_to_confirm", UNDO_EMAIL_CHANGE: "old_address_can_undo"}
     now = clock.now()
-    with storage_errors():
-        items = []
-        for key in Token.by_member.query(member_id):  # a member has a handful at most
-            try:
-                items.append(Token.get(key.token_hash))
-            except Token.DoesNotExist:
-                pass  # spent since the index was read
     return sorted(({"kind": kinds[t.purpose], "address": t.email, "created_at": iso(t.created_at),
-                    "expires_at": iso(t.expires_at)} for t in items
+                    "expires_at": iso(t.expires_at)} for t in tokens.of_member(member_id)
                    if t.purpose in kinds and t.expires_at > now),
                   key=lambda change: change["created_at"])
 

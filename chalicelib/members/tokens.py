@@ -30,6 +30,19 @@ def new_link(purpose: str, member_id: str, ttl: timedelta, now: datetime) -> tup
 UNDO_EMAIL_CHANGE = "undo_email_change"
 
 
+def of_member(member_id: str) -> list:
+    """The member's outstanding tokens, whole (the index holds keys only; a member has a
+    handful at most, so one read each)."""
+    found = []
+    with storage_errors():
+        for key in Token.by_member.query(member_id):
+            try:
+                found.append(Token.get(key.token_hash))
+            except Token.DoesNotExist:
+                pass  # spent since the index was read
+    return found
+
+
 def forget_links(member_id: str, keep: str | None = None, keep_undo_except: str | None = "",
                  ) -> None:
     """Delete the outstanding e-mail tokens of a member (but ``keep``).
@@ -37,16 +50,11 @@ def forget_links(member_id: str, keep: str | None = None, keep_undo_except: str 
     The undo links of address changes survive (they are how the owner of an old address gets
     the account back, whatever happened to it since), except those for ``keep_undo_except``
     when it is given: the address an undo just restored, whose links are spent with it."""
-    with storage_errors():
-        for item in Token.by_member.query(member_id):
-            if item.token_hash == keep:
-                continue
-            try:
-                token = Token.get(item.token_hash)
-            except Token.DoesNotExist:
-                continue
-            if token.purpose == UNDO_EMAIL_CHANGE and token.email != keep_undo_except:
-                continue
+    for token in of_member(member_id):
+        if token.token_hash == keep or (token.purpose == UNDO_EMAIL_CHANGE
+                                        and token.email != keep_undo_except):
+            continue
+        with storage_errors():
             token.delete()
 
 

@@ -238,6 +238,13 @@ def confirm_setup(member_id: str, code: str, now: datetime | None = None) -> lis
     return shown
 
 
+def off_actions() -> list:
+    """The member-item actions that turn two-step sign-in off, and any set-up in progress."""
+    return [Member.totp_secret.remove(), Member.totp_enabled_at.remove(),
+            Member.totp_last_step.remove(), Member.recovery_codes.remove(),
+            Member.totp_pending_secret.remove(), Member.totp_pending_at.remove()]
+
+
 def disable(member_id: str, password: str, code: str, now: datetime | None = None,
             source: str | None = None) -> None:
     """Turn two-step sign-in off: the password and a code (or a recovery code) prove it is
@@ -250,11 +257,7 @@ def disable(member_id: str, password: str, code: str, now: datetime | None = Non
     with code_attempt_allowed(member_id, now):
         use_code(member, code, now)
     with storage_errors():
-        member.update(actions=[Member.totp_secret.remove(), Member.totp_enabled_at.remove(),
-                               Member.totp_last_step.remove(), Member.recovery_codes.remove(),
-                               Member.totp_pending_secret.remove(),
-                               Member.totp_pending_at.remove()],
-                      condition=Member.member_id.exists())
+        member.update(actions=off_actions(), condition=Member.member_id.exists())
     notices.send(member.email, "totp_disabled")
 
 

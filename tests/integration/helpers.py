@@ -72,16 +72,29 @@ def cli(*args, env_extra=None):
                           capture_output=True, text=True, timeout=60)
 
 
-def table_counts(stack):
-    """Items per table, leaving out those past their time to live: DynamoDB Local deletes
-    those in the background, whenever it gets to them (other tests leave some behind)."""
+class TableCounts(dict):
+    """Items per table, counted against one fixed moment (``boundary``)."""
+
+    boundary: int
+
+
+def table_counts(stack, like: TableCounts | None = None) -> TableCounts:
+    """Items per table, leaving out those whose time to live ends before a fixed moment a
+    minute ahead: DynamoDB Local deletes expired items in the background, whenever it gets to
+    them (other tests leave some behind). Pass the first count as ``like`` to count the second
+    against the same moment; a moment that moved with the clock would drop items issued in a
+    burst minutes earlier (e.g. sign-in challenges) between two counts."""
     import boto3
 
     from chalicelib.ops.tables import ALL_MODELS
 
     client = boto3.client("dynamodb", endpoint_url=stack["dynamodb"].url, region_name="us-east-1")
-    soon = str(int(time.time()) + 60)
-    return {m.Meta.table_name: client.scan(
+    boundary = like.boundary if like is not None else int(time.time()) + 60
+    scans = client.get_paginator("scan")  # a page stops at 1 MB; the count is their sum
+    counts = TableCounts({m.Meta.table_name: sum(page["Count"] for page in scans.paginate(
         TableName=m.Meta.table_name, Select="COUNT", ConsistentRead=True,
-        FilterExpression="attribute_not_exists(expires_at) OR expires_at > :soon",
-        ExpressionAttributeValues={":soon": {"N": soon}})["Count"] for m in ALL_MODELS}
+        FilterExpression="attribute_not_exists(expires_at) OR expires_at > :boundary",
+        ExpressionAttributeValues={":boundary": {"N": str(boundary)}}))
+        for m in ALL_MODELS})
+    counts.boundary = boundary
+    return counts

@@ -66,7 +66,7 @@ def test_bad_bodies_are_refused_and_write_nothing(stack, client, session_headers
     assert 400 <= response.status_code < 500, (case, response.status_code, response.body)
     error = json.loads(response.body)["error"]
     assert set(error) <= {"code", "message", "field"} and error["message"]
-    assert table_counts(stack) == before
+    assert table_counts(stack, like=before) == before
 
 
 @pytest.mark.parametrize("body, code", [
@@ -91,7 +91,7 @@ def test_registration_rules(stack, client, body, code):
                                 headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     assert response.json_body["error"]["code"] == code
-    assert table_counts(stack) == before
+    assert table_counts(stack, like=before) == before
 
 
 def test_endpoints_for_members_refuse_visitors(stack, client):

@@ -547,3 +547,17 @@ def test_gpc_marked_meanwhile_keeps_its_first_time(moto_world):
     assert consent.apply_gpc(member_id, GPC) is False  # another request marks it first
     consent._mark_once(read_before, Member.gpc_applied_at, START + timedelta(seconds=120))
     assert Member.get(member_id).gpc_applied_at == START + timedelta(seconds=60)
+
+
+def test_marking_gpc_or_a_new_device_never_recreates_a_member_erased_meanwhile(moto_world):
+    """Both writes read the member first; if the account is erased before they write, an
+    unconditional update would bring back a member item holding only that attribute."""
+    from chalicelib.members import accounts
+
+    member_id = new_member(partner_promotions=False)
+    read_before = Member.get(member_id)
+    members.erase_member(member_id)
+    consent._mark_once(read_before, Member.gpc_applied_at, moto_world.clock.now())
+    accounts.note_device(read_before, "Firefox/140.0 (Windows NT 10.0)", moto_world.clock.now())
+    with pytest.raises(Member.DoesNotExist):
+        Member.get(member_id)
