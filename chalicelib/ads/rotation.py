@@ -30,9 +30,7 @@ from typing import Callable, Optional
 from pynamodb.exceptions import PutError
 
 from chalicelib.ads.catalogue import (
-    CLICK_SHARDS,
     DAY_MS,
-    IMPRESSION_SHARDS,
     SAVE_ATTEMPTS,
     VIEWS_TTL,
     AdInfo,
@@ -170,7 +168,7 @@ def viewer_hash(visitor_token: str) -> str:
 
 
 def _count_impression(ad: AdInfo, now_ms: int) -> None:
-    counters.increment("ad_impressions", dimension=ad.ad_id, shards=IMPRESSION_SHARDS,
+    counters.increment("ad_impressions", dimension=ad.ad_id,
                     now=datetime.fromtimestamp(now_ms / 1000, timezone.utc))
 
 
@@ -238,5 +236,5 @@ def click(ad_id: str, now: Optional[datetime] = None) -> str:
     ad = get_ad(ad_id)
     if not ad.active:
         raise errors.NotFoundError("There is no such ad.")
-    counters.record("ad_clicks", dimension=ad.ad_id, shards=CLICK_SHARDS, now=now)
+    counters.record("ad_clicks", dimension=ad.ad_id, now=now)
     return ad.destination

@@ -215,8 +215,7 @@ def _count(promotion: Promotion, delivered: int, skipped: int, failed: int) -> N
         promotion.update(actions=[Promotion.delivered.add(delivered),
                                   Promotion.skipped.add(skipped), Promotion.failed.add(failed)])
     if delivered:
-        counters.increment("promotion_deliveries", dimension=promotion.kind, amount=delivered,
-                        shards=4)
+        counters.increment("promotion_deliveries", dimension=promotion.kind, amount=delivered)
         observability.count("PromotionsSent", delivered)
 
 

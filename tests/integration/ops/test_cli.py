@@ -114,6 +114,8 @@ CASES = {
     "local seed": Case(lambda w: ["local", "seed"], {"demo_member", "ads", "partners"}),
     "consent verify": Case(lambda w: ["consent", "verify", "--member", w.member_id],
                            {"checked", "problems", "intact"}),
+    "stats migrate": Case(lambda w: ["stats", "migrate"], {"counters_moved", "sketch_parts_moved"},
+                          differs=("counters_moved", "sketch_parts_moved")),
     "report": Case(lambda w: ["report", "--from", w.today, "--to", w.today], {"from", "to"}),
     "promotions list": Case(lambda w: ["promotions", "list", "--status", "pending_review"],
                             {"promotions"}),
