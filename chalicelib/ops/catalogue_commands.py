@@ -30,11 +30,12 @@ def promotions_group():
     """Partners' promotions: read, review and send."""
 
 
-def _promotion_row(promotion) -> dict:
+def _promotion_row(promotion, counts=None) -> dict:
+    counts = counts or promotions.delivery_counts(promotion)
     return {"id": promotion.promotion_id, "kind": promotion.kind, "status": promotion.status,
             "partner_id": promotion.partner_id, "subject": promotion.subject,
-            "created_at": iso(promotion.created_at), "delivered": int(promotion.delivered),
-            "skipped": int(promotion.skipped), "failed": int(promotion.failed)}
+            "created_at": iso(promotion.created_at), "delivered": counts.delivered,
+            "skipped": counts.skipped, "failed": counts.failed}
 
 
 @promotions_group.command("list")
@@ -43,7 +44,9 @@ def _promotion_row(promotion) -> dict:
 @click.pass_obj
 def promotions_list(out: Output, status):
     """Promotions, newest first."""
-    rows = [_promotion_row(p) for p in promotions.list_all(status)]
+    listed = promotions.list_all(status)
+    counts = promotions.delivery_counts_many(listed)
+    rows = [_promotion_row(p, counts[p.promotion_id]) for p in listed]
     text = table(
         ["id", "status", "kind", "partner", "created (UTC)", "delivered", "skipped", "failed",
          "subject"],

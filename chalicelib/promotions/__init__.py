@@ -15,6 +15,8 @@ _EXPORTS = {
     "approve": "campaigns",
     "batches": "sending",
     "create": "campaigns",
+    "delivery_counts": "counts",
+    "delivery_counts_many": "counts",
     "dispatch": "sending",
     "erase_member": "records",
     "export_member": "records",

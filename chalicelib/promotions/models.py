@@ -27,6 +27,20 @@ class Promotion(BaseModel):
     status = UnicodeAttribute()            # pending_review | approved | rejected | sending | sent
     created_at = UTCDateTimeAttribute()
     reviewed_at = UTCDateTimeAttribute(null=True)
+    # Counts of batches sent before they moved to DeliveryCounts; no longer written, still
+    # added in when the counts are read (chalicelib/promotions/counts.py).
+    delivered = NumberAttribute(default=0)
+    skipped = NumberAttribute(default=0)
+    failed = NumberAttribute(default=0)
+
+
+class DeliveryCounts(BaseModel):
+    """A promotion's aggregate delivery counts, in a small item of their own (one write unit
+    per batch, never a rewrite of the promotion's content). No member id."""
+
+    Meta = table_meta("promotion-counts")
+
+    promotion_id = UnicodeAttribute(hash_key=True)
     delivered = NumberAttribute(default=0)
     skipped = NumberAttribute(default=0)
     failed = NumberAttribute(default=0)
@@ -57,4 +71,4 @@ class Delivery(BaseModel):
     by_member = MemberDeliveryIndex()
 
 
-MODELS = (Promotion, Delivery,)
+MODELS = (Promotion, DeliveryCounts, Delivery,)

@@ -35,6 +35,7 @@ from chalicelib.platform.settings import get_settings
 from chalicelib.platform.templates import render_text
 from chalicelib.platform.vocabulary import OFFERS, PARTNER, PARTNER_PROMOTIONS
 from chalicelib.promotions.campaigns import get, partner_may_send
+from chalicelib.promotions.counts import add_delivery_counts
 from chalicelib.promotions.models import Delivery, Promotion
 from chalicelib.promotions.unsubscribe_links import unsubscribe_url
 from chalicelib.statistics import counters
@@ -211,9 +212,7 @@ def _backoff(retry: int) -> None:
 def _count(promotion: Promotion, delivered: int, skipped: int, failed: int) -> None:
     if not (delivered or skipped or failed):
         return
-    with storage_errors():
-        promotion.update(actions=[Promotion.delivered.add(delivered),
-                                  Promotion.skipped.add(skipped), Promotion.failed.add(failed)])
+    add_delivery_counts(promotion.promotion_id, delivered, skipped, failed)
     if delivered:
         counters.increment("promotion_deliveries", dimension=promotion.kind, amount=delivered)
         observability.count("PromotionsSent", delivered)
