@@ -5,7 +5,7 @@ import importlib
 import sys
 
 BENCHMARKS = ["bench.coldstart", "bench.members", "bench.ads", "bench.partners", "bench.fanout",
-              "bench.stats", "bench.load"]
+              "bench.stats", "bench.keyload", "bench.load"]
 COLUMNS = ["operation", "dynamodb_calls", "ses_calls", "items_read", "median_ms", "p95_ms",
            "ratio", "target", "ok"]
 
