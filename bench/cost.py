@@ -199,7 +199,8 @@ class Browser:
 
 
 def _visits(client, meter) -> tuple:
-    """Usage of first visits and of returning visits (same browsers, the next day's visit)."""
+    """Usage of first visits and of returning visits (the same browsers again, the same day:
+    the day's visitor sketch holds them already; a visit on another day writes it once more)."""
     first, again = Usage(), Usage()
     browsers = [Browser(client) for _ in range(VISITORS)]
     for browser in browsers:
