@@ -159,6 +159,8 @@ CASES = {
                                           "problems"}),
     "deploy gateway-responses": Case(lambda w: ["deploy", "gateway-responses"],
                                      {"stage", "rest_api_id", "responses", "applied"}),
+    "deploy log-retention": Case(lambda w: ["deploy", "log-retention"],
+                                 {"stage", "log_groups", "applied"}),
 }
 
 

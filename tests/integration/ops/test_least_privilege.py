@@ -230,8 +230,10 @@ def own_account(client, mailbox, vid, token):
 def journey(client, mailbox, lambda_scope):
     """Every route and both event handlers, as a member, a visitor and a partner use them."""
     today = date.today().isoformat()
+    from chalicelib.platform.assets import asset_url
+
     for path in ("/", "/privacy", "/healthz", "/api/v1/privacy", "/api/v1/openapi.json",
-                 "/assets/site.css", "/register",
+                 asset_url("site.css"), "/favicon.ico", "/register",
                  "/login", "/contact", "/reset-password", "/verify", "/members", "/account"):
         client.http.get(path)
     from chalicelib import ads
