@@ -285,7 +285,7 @@ def _promotional_emails(meter, opted_in: int = 200) -> Usage:
         started = time.perf_counter()
         promotions.dispatch(offer.promotion_id)
         elapsed_ms = (time.perf_counter() - started) * 1000
-    delivered = int(promotions.get(offer.promotion_id).delivered)
+    delivered = promotions.delivery_counts(promotions.get(offer.promotion_id)).delivered
     assert delivered >= opted_in, delivered  # (and the demo member, who consents too)
     batches = -(-delivered // 50)   # one bulk call, one queue message, one worker run per 50
     usage = Usage(lambda_invocations=batches, lambda_ms=elapsed_ms,
@@ -305,6 +305,10 @@ def measure_usage() -> dict:
     with local_stack(log_level="INFO"), Meter() as meter:
         from app import app
 
+        from chalicelib import ads
+
+        # The home page shows an ad, as on a live portal: its rotation state is written per view.
+        ads.create_ad(slot="home", title="Cost model ad", target_url="https://example.com/")
         with Client(app, stage_name="local", project_dir=str(ROOT)) as client:
             first, again = _visits(client, meter)
             member = _member_requests(client, meter)
