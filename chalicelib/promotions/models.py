@@ -24,9 +24,12 @@ class Promotion(BaseModel):
     subject = UnicodeAttribute()
     text = UnicodeAttribute()
     html = UnicodeAttribute(null=True)
-    status = UnicodeAttribute()            # pending_review | approved | rejected | sending | sent
+    status = UnicodeAttribute()            # pending_review | approved | rejected | sending | paused | sent
     created_at = UTCDateTimeAttribute()
     reviewed_at = UTCDateTimeAttribute(null=True)
+    window_started_at = UTCDateTimeAttribute(null=True)  # when the current run of sending began
+    paused_reason = UnicodeAttribute(null=True)          # "daily_quota" while paused
+    resume_at = UTCDateTimeAttribute(null=True)          # when a paused promotion goes on
     delivered = NumberAttribute(default=0)
     skipped = NumberAttribute(default=0)
     failed = NumberAttribute(default=0)

@@ -34,6 +34,7 @@ from chalicelib.platform.errors import ConflictError, UnavailableError
 from chalicelib.platform.settings import get_settings
 from chalicelib.platform.templates import render_text
 from chalicelib.platform.vocabulary import OFFERS, PARTNER, PARTNER_PROMOTIONS
+from chalicelib.promotions import quota
 from chalicelib.promotions.campaigns import get, partner_may_send
 from chalicelib.promotions.models import Delivery, Promotion
 from chalicelib.promotions.unsubscribe_links import unsubscribe_url
@@ -71,26 +72,90 @@ def dispatch(promotion_id: str, send: Optional[Callable] = None, progress=lambda
     """Plan an approved promotion and hand its batches to ``send`` (default: the stage's way).
 
     Returns the number of batches. On AWS the batches go to SQS; on the local stack (or when
-    ``send`` is given) they are sent in-process by the same worker code.
+    ``send`` is given) they are sent in-process by the same worker code. Members already in
+    the delivery ledger are left out, so a resumed or re-run plan sends only to the rest.
     """
     promotion = get(promotion_id)
+    now = clock.now()
     try:
         with storage_errors():
-            promotion.update(actions=[Promotion.status.set("sending")],
+            promotion.update(actions=[Promotion.status.set("sending"),
+                                      Promotion.window_started_at.set(now),
+                                      Promotion.paused_reason.remove(),
+                                      Promotion.resume_at.remove()],
                              condition=Promotion.status.is_in("approved", "sending"))
     except UpdateError:
         raise ConflictError(f"The promotion is {promotion.status}: only an approved promotion is "
                             "sent. Approve it first.", code="invalid_state") from None
     if send is None:
         send = _enqueue if get_settings().send_queue else _send_now
+    held = _in_ledger(promotion_id)
     count = 0
-    for batch in batches(members.audience_ids(promotion.purpose), batch_size):
+    planned = (m for m in members.audience_ids(promotion.purpose) if m not in held)
+    for batch in batches(planned, batch_size):
         send(promotion_id, batch)
         count += 1
         progress(count)
-    with storage_errors():
-        promotion.update(actions=[Promotion.status.set("sent")])
+    try:
+        with storage_errors():  # unless a batch paused it meanwhile
+            promotion.update(actions=[Promotion.status.set("sent")],
+                             condition=Promotion.status == "sending")
+    except UpdateError:
+        pass
     return count
+
+
+def _in_ledger(promotion_id: str) -> set:
+    """Member ids the delivery ledger holds for the promotion (sent, failed or claimed)."""
+    with storage_errors():
+        return {d.member_id for d in Delivery.query(promotion_id, consistent_read=True,
+                                                    attributes_to_get=["member_id"])}
+
+
+def pause(promotion_id: str, now: Optional[datetime] = None) -> Optional[datetime]:
+    """Pause a promotion SES refused for the daily quota; returns when it resumes (or None when
+    it was not sending). Its batches still queued are held; ``resume_due`` plans the rest."""
+    quota.forget()
+    now = now or clock.now()
+    promotion = get(promotion_id)
+    resume_at = quota.resume_time(promotion.window_started_at, now)
+    try:
+        with storage_errors():
+            promotion.update(actions=[Promotion.status.set("paused"),
+                                      Promotion.paused_reason.set("daily_quota"),
+                                      Promotion.resume_at.set(resume_at)],
+                             condition=Promotion.status.is_in("sending", "sent"))
+    except UpdateError:
+        return None
+    observability.get_logger().warning("promotion paused: daily quota", extra={
+        "promotion_id": promotion_id, "resume_at": clock.iso(resume_at)})
+    return resume_at
+
+
+def resume_due(now: Optional[datetime] = None, send: Optional[Callable] = None) -> list:
+    """Resume the paused promotions whose time came (or, earlier, once a tenth of the daily
+    quota is free again): each is planned again for the members not yet in its ledger.
+    Returns the ids resumed. Run by the stage's schedule and by ``promotions reconcile``."""
+    now = now or clock.now()
+    resumed = []
+    with storage_errors():
+        paused = [p for p in Promotion.scan(Promotion.status == "paused")]
+    for promotion in paused:
+        go, next_at = quota.may_resume(promotion.resume_at, now)
+        try:
+            with storage_errors():
+                if not go:
+                    if next_at != promotion.resume_at:
+                        promotion.update(actions=[Promotion.resume_at.set(next_at)],
+                                         condition=Promotion.status == "paused")
+                    continue
+                promotion.update(actions=[Promotion.status.set("sending")],
+                                 condition=Promotion.status == "paused")
+        except UpdateError:
+            continue  # resumed or changed by someone else meanwhile
+        dispatch(promotion.promotion_id, send=send)
+        resumed.append(promotion.promotion_id)
+    return resumed
 
 
 def _enqueue(promotion_id: str, member_ids: list) -> None:
@@ -163,6 +228,8 @@ def send_batch(promotion_id: str, member_ids: list, now: Optional[datetime] = No
                after_send: Optional[Callable] = None) -> BatchResult:
     """Send one batch (see the module docstring). Safe to run again for the same batch."""
     promotion = get(promotion_id)
+    if promotion.status == "paused":
+        return BatchResult(0, 0, 0)  # held: planned again when the promotion resumes
     if promotion.status not in ("approved", "sending", "sent") or (
             promotion.kind == PARTNER and not partner_may_send(promotion.partner_id)):
         return BatchResult(0, len(member_ids), 0)
@@ -179,28 +246,41 @@ def send_batch(promotion_id: str, member_ids: list, now: Optional[datetime] = No
     # Claims SES has certainly not sent: only these may be released when something fails.
     # While a call is in flight its entries are uncertain and stay claimed (at most once).
     unsent = {m.member_id for m in claimed}
+    over_quota = False
     try:
         for retry in range(SES_RETRIES + 1):
             if not pending:
                 break
+            if quota.remaining() < len(pending):
+                over_quota = True  # the account's quota has no room for them: do not try
+                break
             unsent -= {m.member_id for m in pending}
-            outcomes, retry_ids = _send_bulk(promotion, pending)
-            unsent |= retry_ids
+            outcomes, retry_ids, refused = _send_bulk(promotion, pending)
+            unsent |= retry_ids | refused
+            quota.note_sent(len(outcomes))
             _mark(promotion_id, outcomes, attempt, now)
             delivered += sum(1 for status, _ in outcomes.values() if status == "sent")
             failed += sum(1 for status, _ in outcomes.values() if status == "failed")
             if after_send:
                 after_send(delivered)
+            if refused:
+                over_quota = True
+                break
             pending = [m for m in pending if m.member_id in retry_ids]
             if pending:
                 _backoff(retry)
-        if pending:
+        if pending and not over_quota:
             raise UnavailableError("SES keeps throttling. The batch will be retried.")
     except BaseException:
         _release(promotion_id, sorted(unsent), attempt)
         raise
     finally:
         _count(promotion, delivered, skipped, failed)
+    if over_quota:
+        # Not an error: the batch is done with, its unsent members wait for the resumption
+        # (which plans them again), and SQS does not redeliver it towards the dead letters.
+        _release(promotion_id, sorted(unsent), attempt)
+        pause(promotion_id)
     return BatchResult(delivered, skipped, failed)
 
 
@@ -224,8 +304,8 @@ _last_send = [0.0]
 
 
 def _pace(count: int) -> None:
-    """Keep to the configured send rate (messages per second) across calls of this container."""
-    interval = count / get_settings().send_rate
+    """Keep this container to its share of the account's send rate (see quota.py)."""
+    interval = count / quota.container_rate()
     wait = _last_send[0] + interval - clock.monotonic()
     if 0 < wait <= interval:  # (a clock that jumped, e.g. a test's, never means a long wait)
         clock.sleep(wait)
@@ -233,7 +313,8 @@ def _pace(count: int) -> None:
 
 
 def _send_bulk(promotion: Promotion, recipients: list) -> tuple:
-    """One bulk send; returns (member id → (status, message id), ids to retry)."""
+    """One bulk send; returns (member id → (status, message id), ids to retry, ids SES
+    refused for the daily quota)."""
     template = ensure_template(promotion)
     entries = []
     for member in recipients:
@@ -245,14 +326,18 @@ def _send_bulk(promotion: Promotion, recipients: list) -> tuple:
         results = mail.sender().send_bulk(template, {"unsubscribe_url": ""}, (ONE_CLICK,),
                                           entries)
     except mail.ThrottledError:
-        return {}, {m.member_id for m in recipients}
-    outcomes, retry = {}, set()
+        return {}, {m.member_id for m in recipients}, set()
+    except mail.QuotaExceededError:
+        return {}, set(), {m.member_id for m in recipients}
+    outcomes, retry, refused = {}, set(), set()
     for member, result in zip(recipients, results):
         if result.status == "retry":
             retry.add(member.member_id)
+        elif result.status == "quota":
+            refused.add(member.member_id)
         else:
             outcomes[member.member_id] = (result.status, result.message_id)
-    return outcomes, retry
+    return outcomes, retry, refused
 
 
 def template_name(promotion: Promotion) -> str:
@@ -312,3 +397,12 @@ def _sender(promotion: Promotion) -> dict:
     return {"name": partner.name, "privacy_policy_url": partner.privacy_policy_url}
 
 
+
+
+def forecast(promotion_id: str) -> "quota.Forecast":
+    """What sending the promotion now meets: its audience (less the members it already
+    reached) against the account's 24-hour quota and rate, read afresh."""
+    promotion = get(promotion_id)
+    held = _in_ledger(promotion_id)
+    audience = sum(1 for m in members.audience_ids(promotion.purpose) if m not in held)
+    return quota.forecast(audience, quota.account(fresh=True), clock.now())
