@@ -45,7 +45,8 @@ def status_text(row: dict) -> str:
     if row["status"] != "paused":
         return row["status"]
     reason = {"daily_quota": "daily quota"}.get(row["paused_reason"], row["paused_reason"])
-    return f"paused: {reason}, resumes at {_day(row['resume_at'])} UTC"
+    when = (row["resume_at"] or "-")[:16].replace("T", " ")
+    return f"paused: {reason}, resumes at {when} UTC"
 
 
 @promotions_group.command("list")

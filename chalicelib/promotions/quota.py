@@ -37,9 +37,12 @@ _cache: dict = {}                # "account": (read at, Account), "sent": sent s
 def account(fresh: bool = False) -> mail.Account:
     """The account's limits, read at most once a minute per container (``fresh``: now)."""
     now = clock.now()
+    sender = mail.sender()
+    whose = (id(sender), get_settings().ses_endpoint)
     cached = _cache.get("account")
-    if fresh or cached is None or not (cached[0] <= now < cached[0] + ACCOUNT_TTL):
-        cached = _cache["account"] = (now, mail.sender().account())
+    if (fresh or cached is None or cached[2] != whose
+            or not (cached[0] <= now < cached[0] + ACCOUNT_TTL)):
+        cached = _cache["account"] = (now, sender.account(), whose)
         _cache["sent"] = 0
     return cached[1]
 
