@@ -173,7 +173,7 @@ def render_text(status: dict) -> str:
                      f"{identity['mail_from'] or ''}".rstrip())
     if account is not None or identity is not None:
         lines.append("")
-    if status["paused_promotions"]:
+    if status.get("paused_promotions"):
         lines.append("promotions waiting for the SES quota (they resume on their own)")
         lines += [f"  {p['id']}: {paused_text(p)}, {p['delivered']:,} delivered so far"
                   for p in status["paused_promotions"]]

@@ -15,6 +15,11 @@ stack — which, right before calling SES:
 4. marks each entry ``sent`` or ``failed``; throttled or transiently failed entries release
    their claim and are retried with backoff, then the batch is raised back to SQS.
 
+At the account's daily quota (quota.py) the batch's unsent claims are released and the
+promotion is *paused* instead: the batch is done with (no SQS retry, no dead letters), later
+batches of a paused promotion do nothing, and ``resume_due`` (the scheduled sweeper) plans it
+again for the members not yet in its ledger once the quota allows.
+
 A worker that dies after a claim and before SES answered leaves that member ``claimed``; a
 retry does not send to them again (at most once is the promise, duplicates are worse).
 """
