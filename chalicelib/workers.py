@@ -34,7 +34,7 @@ def send_worker(event):
 
 @bp.on_sns_message(topic=SES_EVENTS_TOPIC, name="ses_events")
 def ses_events(event):
-    """Bounces and complaints from the configuration set."""
+    """Bounces, complaints, and Send and Delivery events from the configuration set."""
     set_correlation_id(event.to_dict()["Records"][0]["Sns"].get("MessageId"))
     try:
         promotions.handle_ses_event(event.message)
@@ -44,9 +44,11 @@ def ses_events(event):
 
 @bp.schedule(SWEEP_SCHEDULE, name="send_sweeper")
 def send_sweeper(event):
-    """Every 5 minutes: resume promotions paused for the daily quota once it allows."""
+    """Every 5 minutes: resume promotions paused for the daily quota once it allows, and settle
+    the ledger claims a dead worker left (confirmed by SES's events → sent, else resent once)."""
     set_correlation_id(event.to_dict().get("id"))
     try:
         promotions.resume_due()
+        promotions.reconcile_claims()
     finally:
         flush_metrics()

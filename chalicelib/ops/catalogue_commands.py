@@ -172,11 +172,15 @@ def offers_send(out: Output, subject, text, html):
 @promotions_group.command("reconcile")
 @click.pass_obj
 def promotions_reconcile(out: Output):
-    """Resume promotions paused for the SES daily quota once it allows (the stage's schedule
-    does this every 5 minutes)."""
+    """Resume promotions paused for the SES daily quota once it allows, and settle claims a dead
+    worker left over an hour ago (the stage's schedule does both every 5 minutes)."""
     resumed = promotions.resume_due()
-    out.result({"resumed": resumed},
-               f"resumed {len(resumed)} promotion(s)" + "".join(f"\n  {p}" for p in resumed))
+    settled = promotions.reconcile_claims()
+    out.result({"resumed": resumed, "confirmed": settled.confirmed, "resent": settled.resent,
+                "failed": settled.failed},
+               f"resumed {len(resumed)} promotion(s)" + "".join(f"\n  {p}" for p in resumed)
+               + f"\nclaims settled: {settled.confirmed} confirmed sent by SES events, "
+                 f"{settled.resent} sent again, {settled.failed} given up as failed")
 
 
 # --- ad slots ------------------------------------------------------------------------------------

@@ -52,11 +52,13 @@ class Message(NamedTuple):
 
 
 class BulkEntry(NamedTuple):
-    """One recipient of a templated bulk send: the address, template data, extra headers."""
+    """One recipient of a templated bulk send: the address, template data, extra headers, and
+    (name, value) message tags of this message (SES returns them with its events)."""
 
     to: str
     data: dict
     headers: tuple = ()
+    tags: tuple = ()
 
 
 class BulkResult(NamedTuple):
@@ -173,6 +175,8 @@ class SesSender:
                 "ReplacementEmailContent": {"ReplacementTemplate": {
                     "ReplacementTemplateData": json.dumps(entry.data)}},
                 "ReplacementHeaders": [{"Name": n, "Value": v} for n, v in entry.headers],
+                **({"ReplacementTags": [{"Name": n, "Value": v} for n, v in entry.tags]}
+                   if entry.tags else {}),
             } for entry in entries]}
         if tags:
             request["DefaultEmailTags"] = [{"Name": n, "Value": v} for n, v in tags]
@@ -229,7 +233,7 @@ class Outbox:
             data = {**default_data, **entry.data}
             self.sent.append({"to": entry.to, "subject": subject, "template": template,
                               "data": data, "headers": (*default_headers, *entry.headers),
-                              "tags": dict(tags)})
+                              "tags": {**dict(tags), **dict(entry.tags)}})
             results.append(BulkResult("sent", f"outbox-{next(self._ids)}"))
         return results
 

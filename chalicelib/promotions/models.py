@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -55,6 +56,10 @@ class Delivery(BaseModel):
     attempt = UnicodeAttribute()
     at = UTCDateTimeAttribute()
     message_id = UnicodeAttribute(null=True)
+    # SES's Send or Delivery event for a message still ``claimed`` (its worker died before the
+    # ledger update): the reconciler then settles the claim as sent.
+    confirmed_message_id = UnicodeAttribute(null=True)
+    resent = BooleanAttribute(null=True)   # claimed again by the reconciler: never a third time
     expires_at = TTLAttribute()
 
     by_member = MemberDeliveryIndex()

@@ -30,7 +30,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Callable, Iterable, Iterator, NamedTuple, Optional
 
-from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
 
 from chalicelib import members, partners
 from chalicelib.platform import aws, clock, dynamo, mail, observability
@@ -53,6 +53,14 @@ PURPOSE_LABEL = {
     PARTNER_PROMOTIONS: "product promotions from eSmallOffice's marketing partners",
 }
 ONE_CLICK = ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+# Message tags naming each message's ledger entry: SES returns them with its Send and Delivery
+# events (ses_events.py), which confirm claims a dead worker left behind.
+TAG_PROMOTION = "eso-promotion"
+TAG_MEMBER = "eso-member"
+# A claim no event confirmed this long after it was made is resent once (SES publishes a Send
+# event seconds after accepting a message; a worker runs at most 2 minutes).
+RECONCILE_AFTER = timedelta(hours=1)
+RECONCILE_HORIZON = timedelta(days=2)  # promotions whose sending began this recently
 
 
 class BatchResult(NamedTuple):
@@ -186,7 +194,8 @@ def handle_queue_message(body: str) -> BatchResult:
     return send_batch(data["promotion_id"], data["member_ids"])
 
 
-def _claim(promotion_id: str, member_ids: list, attempt: str, now: datetime) -> set:
+def _claim(promotion_id: str, member_ids: list, attempt: str, now: datetime,
+           resend: bool = False) -> set:
     """Claim the ledger entries of ``member_ids`` that nobody holds yet; returns those claimed.
 
     One transaction of conditional puts per batch (one call instead of 50); members already in
@@ -200,7 +209,8 @@ def _claim(promotion_id: str, member_ids: list, attempt: str, now: datetime) -> 
             with storage_errors(), transaction() as tx:
                 for member_id in wanted:
                     tx.save(Delivery(promotion_id, member_id, status="claimed", attempt=attempt,
-                                     at=now, expires_at=now + LEDGER_TTL),
+                                     at=now, expires_at=now + LEDGER_TTL,
+                                     resent=True if resend else None),
                             condition=Delivery.member_id.does_not_exist())
             return set(wanted)
         except TransactWriteError as exc:
@@ -230,8 +240,9 @@ def _mark(promotion_id: str, outcomes: dict, attempt: str, now: datetime) -> Non
 
 
 def send_batch(promotion_id: str, member_ids: list, now: Optional[datetime] = None,
-               after_send: Optional[Callable] = None) -> BatchResult:
-    """Send one batch (see the module docstring). Safe to run again for the same batch."""
+               after_send: Optional[Callable] = None, resend: bool = False) -> BatchResult:
+    """Send one batch (see the module docstring). Safe to run again for the same batch.
+    ``resend``: the reconciler's second and last try for claims no event confirmed."""
     promotion = get(promotion_id)
     if promotion.status == "paused":
         return BatchResult(0, 0, 0)  # held: planned again when the promotion resumes
@@ -243,7 +254,7 @@ def send_batch(promotion_id: str, member_ids: list, now: Optional[datetime] = No
     found = members.read_many(member_ids)
     recipients = [found[m] for m in member_ids
                   if members.eligible(found.get(m), promotion.purpose)]
-    ours = _claim(promotion_id, [m.member_id for m in recipients], attempt, now)
+    ours = _claim(promotion_id, [m.member_id for m in recipients], attempt, now, resend)
     claimed = [m for m in recipients if m.member_id in ours]
     skipped = len(member_ids) - len(claimed)
     delivered = failed = 0
@@ -325,11 +336,12 @@ def _send_bulk(promotion: Promotion, recipients: list) -> tuple:
     for member in recipients:
         url = unsubscribe_url(member.member_id, promotion.purpose)
         entries.append(mail.BulkEntry(member.email, {"unsubscribe_url": url},
-                                      (("List-Unsubscribe", f"<{url}>"), ONE_CLICK)))
+                                      (("List-Unsubscribe", f"<{url}>"), ONE_CLICK),
+                                      ((TAG_MEMBER, member.member_id),)))
     _pace(len(recipients))
     try:
         results = mail.sender().send_bulk(template, {"unsubscribe_url": ""}, (ONE_CLICK,),
-                                          entries)
+                                          entries, tags=((TAG_PROMOTION, promotion.promotion_id),))
     except mail.ThrottledError:
         return {}, {m.member_id for m in recipients}, set()
     except mail.QuotaExceededError:
@@ -411,3 +423,68 @@ def forecast(promotion_id: str) -> "quota.Forecast":
     held = _in_ledger(promotion_id)
     audience = sum(1 for m in members.audience_ids(promotion.purpose) if m not in held)
     return quota.forecast(audience, quota.account(fresh=True), clock.now())
+
+
+def confirm_claim(promotion_id: str, member_id: str, message_id: str) -> bool:
+    """Record SES's Send or Delivery event on a ledger entry still ``claimed`` (its worker died
+    between SES and the ledger update); the reconciler then settles it as sent. An entry
+    already settled, or absent (released, erased), is left as it is."""
+    try:
+        with storage_errors():
+            Delivery(promotion_id, member_id).update(
+                actions=[Delivery.confirmed_message_id.set(message_id)],
+                condition=Delivery.status == "claimed")
+    except UpdateError:
+        return False
+    return True
+
+
+class Reconciled(NamedTuple):
+    confirmed: int   # claims an SES event confirmed: now ``sent``
+    resent: int      # claims without an event, sent again (once)
+    failed: int      # claims resent once and still without an event: given up
+
+
+def reconcile_claims(now: Optional[datetime] = None) -> Reconciled:
+    """Settle the claims left ``claimed`` for over an hour by a worker that died: confirmed by
+    an SES event → ``sent`` (and counted); no event → released and sent again, once; resent and
+    still no event → ``failed``, never a third message. Run by the stage's schedule and by
+    ``promotions reconcile``."""
+    now = now or clock.now()
+    cutoff = now - RECONCILE_AFTER
+    confirmed = resent = failed = 0
+    with storage_errors():
+        recent = [p for p in Promotion.scan(Promotion.status.is_in("sending", "sent", "paused"))
+                  if p.window_started_at and p.window_started_at >= now - RECONCILE_HORIZON]
+    for promotion in recent:
+        with storage_errors():
+            stale = list(Delivery.query(
+                promotion.promotion_id, consistent_read=True,
+                filter_condition=(Delivery.status == "claimed") & (Delivery.at < cutoff)))
+        again, settled = [], {"sent": 0, "failed": 0}
+        for entry in stale:
+            outcome = ("sent" if entry.confirmed_message_id else
+                       "failed" if entry.resent else None)
+            ours = (Delivery.status == "claimed") & (Delivery.attempt == entry.attempt)
+            try:
+                with storage_errors():
+                    if outcome is None:
+                        Delivery(promotion.promotion_id, entry.member_id).delete(condition=ours)
+                        again.append(entry.member_id)
+                        continue
+                    Delivery(promotion.promotion_id, entry.member_id, status=outcome,
+                             attempt=entry.attempt, at=now, resent=entry.resent,
+                             message_id=entry.confirmed_message_id,
+                             expires_at=now + LEDGER_TTL).save(condition=ours)
+            except (DeleteError, PutError):
+                continue  # settled by someone else meanwhile
+            settled[outcome] += 1
+        if settled["sent"] or settled["failed"]:
+            with storage_errors():
+                promotion.update(actions=[Promotion.delivered.add(settled["sent"]),
+                                          Promotion.failed.add(settled["failed"])])
+        confirmed += settled["sent"]
+        failed += settled["failed"]
+        for batch in batches(again):
+            resent += send_batch(promotion.promotion_id, batch, resend=True).delivered
+    return Reconciled(confirmed, resent, failed)
