@@ -20,8 +20,10 @@ promotion is *paused* instead: the batch is done with (no SQS retry, no dead let
 batches of a paused promotion do nothing, and ``resume_due`` (the scheduled sweeper) plans it
 again for the members not yet in its ledger once the quota allows.
 
-A worker that dies after a claim and before SES answered leaves that member ``claimed``; a
-retry does not send to them again (at most once is the promise, duplicates are worse).
+A worker that dies after a claim and before the ledger update leaves that member ``claimed``;
+a retry does not send to them again. Each message carries SES tags naming its ledger entry,
+SES's Send and Delivery events confirm such claims (ses_events.py), and ``reconcile_claims``
+settles the ones over an hour old: confirmed → ``sent``, no event → resent once.
 """
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ import fnmatch
 import json
 import re
 import time
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from urllib.parse import quote, urlencode
 
 import pyotp
@@ -17,7 +17,7 @@ from app import app
 from chalicelib import members, promotions
 from chalicelib.members.models import EmailClaim
 from chalicelib.platform import mail
-from chalicelib.promotions.models import Promotion
+from chalicelib.promotions.models import Delivery, Promotion
 from chalicelib.web import middleware
 from chalicelib.web.cookies import VISITOR_COOKIE
 from devstack.servers import ROOT
@@ -299,16 +299,30 @@ def journey(client, mailbox, lambda_scope):
             queue_name="eso-sends"))
     # The sweeper (the send worker's role) resumes promotions paused for the daily quota: one
     # of each purpose, so both audience indexes are read.
+    # It also settles a claim a dead worker left two hours ago: no SES event came, so it is
+    # released and sent again.
     offer = promotions.create("offer", "IAM offer", "x")
     for paused in (promotion_id, offer.promotion_id):
         Promotion.get(paused).update(actions=[
             Promotion.status.set("paused"), Promotion.paused_reason.set("daily_quota"),
             Promotion.resume_at.set(datetime(2026, 1, 1, tzinfo=timezone.utc))])
+    stale = datetime.now(timezone.utc) - timedelta(hours=2)
+    Delivery(offer.promotion_id, member_ids[0], status="claimed", attempt="dead", at=stale,
+             expires_at=stale + timedelta(days=1)).save()
     with lambda_scope("send_worker"):
         client.lambda_.invoke("send_sweeper", client.events.generate_cw_event(
             source="aws.events", detail_type="Scheduled Event", detail={},
             resources=["arn:aws:events:us-east-1:123456789012:rule/eso-local-send_sweeper"]))
     assert promotions.get(offer.promotion_id).status == "sent"
+    assert Delivery.get(offer.promotion_id, member_ids[0]).status == "sent"
+    # SES's Send event for a message whose worker died before the ledger update.
+    Delivery(promotion_id, "iam-claimed", status="claimed", attempt="dead", at=stale,
+             expires_at=stale + timedelta(days=1)).save()
+    with lambda_scope("ses_events"):
+        client.lambda_.invoke("ses_events", client.events.generate_sns_event(message=json.dumps(
+            {"eventType": "Send", "mail": {"messageId": "iam-message", "tags": {
+                "eso-promotion": [promotion_id], "eso-member": ["iam-claimed"]}}, "send": {}})))
+    assert Delivery.get(promotion_id, "iam-claimed").confirmed_message_id == "iam-message"
     with lambda_scope("ses_events"):
         client.lambda_.invoke("ses_events", client.events.generate_sns_event(message=json.dumps(
             {"eventType": "Complaint", "complaint": {"complainedRecipients": [{"emailAddress": second}]}})))

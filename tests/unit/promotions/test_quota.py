@@ -1,6 +1,7 @@
 """The SES account's limits without servers: the quota arithmetic announced at approval, the
 stage's rate shared by the bounded workers, and pausing at the daily quota (moto, a fake clock,
 an outbox that refuses as SES does once its 24-hour quota is used)."""
+import json
 from datetime import timedelta
 
 import pytest
@@ -145,3 +146,70 @@ def test_ses_s_refusal_for_the_daily_quota_is_told_from_throttling(message):
                                        "Message": "Maximum sending rate exceeded."}},
                             "SendBulkEmail")
     assert mail._quota_refusal(refusal) and not mail._quota_refusal(throttled)
+
+
+# --- claims a dead worker left -------------------------------------------------------------------
+
+
+def test_each_message_names_its_promotion_and_member_in_its_tags(moto_world):
+    (member_id,) = _members(1)
+    offer = promotions.create("offer", "Tags", "Body")
+    promotions.send_batch(offer.promotion_id, [member_id])
+    (sent,) = [m for m in moto_world.outbox.sent if m["subject"] == "Tags"]
+    assert sent["tags"] == {"eso-promotion": offer.promotion_id, "eso-member": member_id}
+
+
+def _claim(promotion_id, member_id, at, resent=None, confirmed=None):
+    Delivery(promotion_id, member_id, status="claimed", attempt="dead", at=at,
+             expires_at=at + timedelta(days=1), resent=resent,
+             confirmed_message_id=confirmed).save()
+
+
+def _status(promotion_id, member_id):
+    return Delivery.get(promotion_id, member_id, consistent_read=True).status
+
+
+def test_an_event_confirms_only_a_claim(moto_world):
+    offer = promotions.create("offer", "Confirm", "Body")
+    now = moto_world.clock.now()
+    _claim(offer.promotion_id, "m-claimed", now)
+    Delivery(offer.promotion_id, "m-sent", status="sent", attempt="a", at=now,
+             expires_at=now + timedelta(days=1), message_id="x").save()
+    assert promotions.confirm_claim(offer.promotion_id, "m-claimed", "ses-1")
+    assert not promotions.confirm_claim(offer.promotion_id, "m-sent", "ses-2")
+    assert not promotions.confirm_claim(offer.promotion_id, "m-gone", "ses-3")  # never recreated
+    assert Delivery.get(offer.promotion_id, "m-sent").message_id == "x"
+    assert list(Delivery.query(offer.promotion_id, Delivery.member_id == "m-gone")) == []
+
+
+def test_an_unconfirmed_claim_is_resent_once_and_then_given_up(moto_world):
+    (member_id,) = _members(1)
+    offer = promotions.create("offer", "Once more", "Body")
+    promotions.dispatch(offer.promotion_id, send=lambda p, b: None)
+    start = moto_world.clock.now()
+    _claim(offer.promotion_id, member_id, start)
+    _claim(offer.promotion_id, "m-confirmed", start, confirmed="ses-9")
+    moto_world.clock.advance(30 * 60)
+    assert promotions.reconcile_claims() == (0, 0, 0)        # younger than an hour: wait
+    moto_world.clock.advance(31 * 60)
+    assert promotions.reconcile_claims() == (1, 1, 0)
+    assert _status(offer.promotion_id, "m-confirmed") == "sent"
+    assert _status(offer.promotion_id, member_id) == "sent"
+    assert len([m for m in moto_world.outbox.sent if m["subject"] == "Once more"]) == 1
+    stored = promotions.get(offer.promotion_id)
+    assert (stored.delivered, stored.failed) == (2, 0)
+
+    # A resent claim that again has no event (its worker died too) is never sent a third time.
+    _claim(offer.promotion_id, "m-resent", moto_world.clock.now(), resent=True)
+    moto_world.clock.advance(2 * 3600)
+    assert promotions.reconcile_claims() == (0, 0, 1)
+    assert _status(offer.promotion_id, "m-resent") == "failed"
+    assert promotions.get(offer.promotion_id).failed == 1
+
+
+def test_the_events_of_other_mail_change_nothing(moto_world):
+    from chalicelib.promotions import ses_events
+
+    assert ses_events.handle_ses_event(json.dumps(
+        {"eventType": "Send", "mail": {"messageId": "m", "tags": {"ses:caller-identity": ["x"]}},
+         "send": {}})) == 0
