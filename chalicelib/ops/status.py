@@ -52,14 +52,17 @@ def stage_status() -> dict:
 
 
 def _paused_promotions() -> list:
+    from botocore.exceptions import BotoCoreError, ClientError
+    from pynamodb.exceptions import PynamoDBException
+
     from chalicelib import promotions
     from chalicelib.platform.clock import iso
     from chalicelib.platform.errors import EsoError
 
     try:
         paused = promotions.list_all("paused")
-    except EsoError as exc:
-        raise AwsCallError(str(exc)) from exc
+    except (EsoError, ClientError, BotoCoreError, PynamoDBException) as exc:
+        raise AwsCallError(f"promotions table: {exc}"[:300]) from exc
     return [{"id": p.promotion_id, "subject": p.subject, "paused_reason": p.paused_reason,
              "resume_at": iso(p.resume_at) if p.resume_at else None,
              "delivered": int(p.delivered)} for p in paused]
