@@ -304,7 +304,6 @@ def measure_usage() -> dict:
 
     with local_stack(log_level="INFO"), Meter() as meter:
         from app import app
-
         from chalicelib import ads
 
         # The home page shows an ad, as on a live portal: its rotation state is written per view.

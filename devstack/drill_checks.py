@@ -356,6 +356,15 @@ def _sqs_source(c, fn: ExpectedFunction, event: dict, stage: str) -> str:
         raise Mismatch(f"batch size {found[0]['BatchSize']}, expected {batch}")
     if found[0].get("State") not in ("Enabled", "Creating", None):
         raise Mismatch(f"mapping is {found[0]['State']}")
+    # The maximum concurrency bounds how many workers send at once (the stage's SES rate is
+    # shared between them): the deployed mapping must carry the template's.
+    scaling = event["Properties"].get("ScalingConfig") or {}
+    deployed = found[0].get("ScalingConfig") or {}
+    if deployed.get("MaximumConcurrency") != scaling.get("MaximumConcurrency"):
+        raise Mismatch(f"maximum concurrency {deployed.get('MaximumConcurrency')}, expected "
+                       f"{scaling.get('MaximumConcurrency')}")
+    if scaling:
+        return f"batch size {batch}, at most {scaling['MaximumConcurrency']} at once"
     return f"batch size {batch}"
 
 

@@ -107,7 +107,7 @@ def _disabled_then_enable(world) -> list:
 
 
 PROMOTION_ROW = {"id", "kind", "status", "partner_id", "subject", "created_at", "delivered",
-                 "skipped", "failed"}
+                 "skipped", "failed", "paused_reason", "resume_at"}
 
 CASES = {
     "local tables": Case(lambda w: ["local", "tables"], {"created"}),
@@ -123,13 +123,17 @@ CASES = {
                             PROMOTION_ROW | {"text", "html", "html_text", "footer", "headers",
                                              "partner", "from"}),
     "promotions approve": Case(lambda w: ["promotions", "approve", w.pending_promotion()],
-                               PROMOTION_ROW | {"batches"}, differs=("id", "created_at")),
+                               PROMOTION_ROW | {"batches", "forecast"},
+                               differs=("id", "created_at", "forecast")),
     "promotions reject": Case(lambda w: ["promotions", "reject", w.pending_promotion()],
                               PROMOTION_ROW, differs=("id", "created_at")),
     "offers send": Case(lambda w: ["offers", "send", "--subject", "Case offer",
                                    "--text", "Our own offer."],
-                        PROMOTION_ROW | {"promotion_id", "batches"},
-                        differs=("id", "promotion_id", "created_at")),
+                        PROMOTION_ROW | {"promotion_id", "batches", "forecast"},
+                        differs=("id", "promotion_id", "created_at", "forecast")),
+    "promotions reconcile": Case(lambda w: ["promotions", "reconcile"],
+                                 {"resumed", "confirmed", "resent", "failed"},
+                                 differs=("resumed", "confirmed", "resent", "failed")),
     "slots add": Case(_fresh_slot, {"slot", "description", "built_in", "created_at"},
                       differs=("slot", "created_at"), check=_both_slots_listed),
     "slots list": Case(lambda w: ["slots", "list"], {"slots"}),

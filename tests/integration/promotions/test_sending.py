@@ -159,8 +159,8 @@ class CrashAfterSending:
     def __getattr__(self, name):
         return getattr(self.real, name)
 
-    def send_bulk(self, *args):
-        results = self.real.send_bulk(*args)
+    def send_bulk(self, *args, **kwargs):
+        results = self.real.send_bulk(*args, **kwargs)
         if not self.crashed:
             self.crashed = True
             raise OSError("killed")
@@ -190,13 +190,13 @@ class ThrottlingSender:
     def __getattr__(self, name):
         return getattr(self.real, name)
 
-    def send_bulk(self, template, data, headers, entries):
+    def send_bulk(self, template, data, headers, entries, tags=()):
         self.calls += 1
         if self.calls <= self.times:
             if self.per_entry:
                 return [mail.BulkResult("retry") for _ in entries]
             raise mail.ThrottledError()
-        return self.real.send_bulk(template, data, headers, entries)
+        return self.real.send_bulk(template, data, headers, entries, tags=tags)
 
 
 @pytest.mark.parametrize("per_entry", [False, True])

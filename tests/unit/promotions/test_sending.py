@@ -60,7 +60,7 @@ class FlakySes(mail.Outbox):
         self.script = list(script)
         self.calls = 0
 
-    def send_bulk(self, template, default_data, default_headers, entries):
+    def send_bulk(self, template, default_data, default_headers, entries, tags=()):
         self.calls += 1
         step = self.script.pop(0) if self.script else None
         if step == "throttle":
@@ -69,9 +69,9 @@ class FlakySes(mail.Outbox):
             raise RuntimeError("SES answered nonsense")
         if isinstance(step, set):
             kept = [e for e in entries if e.to not in step]
-            sent = iter(super().send_bulk(template, default_data, default_headers, kept))
+            sent = iter(super().send_bulk(template, default_data, default_headers, kept, tags))
             return [mail.BulkResult("retry") if e.to in step else next(sent) for e in entries]
-        return super().send_bulk(template, default_data, default_headers, entries)
+        return super().send_bulk(template, default_data, default_headers, entries, tags)
 
 
 # --- planning ------------------------------------------------------------------------------------
