@@ -58,7 +58,7 @@ def deploy_gateway_responses(out: Output):
 
 # The functions of the app by their name in .chalice/config.json; `chalice deploy` names the
 # API's function after the app and stage alone.
-FUNCTIONS = ("api_handler", "send_worker", "ses_events")
+FUNCTIONS = ("api_handler", "send_worker", "send_sweeper", "ses_events")
 
 
 @deploy_group.command("log-retention")

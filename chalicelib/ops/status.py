@@ -57,9 +57,9 @@ def _paused_promotions() -> list:
 
     try:
         paused = promotions.list_all("paused")
+        counts = promotions.delivery_counts_many(paused) if paused else {}
     except Exception as exc:  # a missing table or an AWS error: reported, never a crash
         raise AwsCallError(f"promotions table: {type(exc).__name__}: {exc}"[:300]) from exc
-    counts = promotions.delivery_counts_many(paused) if paused else {}
     return [{"id": p.promotion_id, "subject": p.subject, "paused_reason": p.paused_reason,
              "resume_at": iso(p.resume_at) if p.resume_at else None,
              "delivered": counts[p.promotion_id].delivered} for p in paused]

@@ -26,11 +26,17 @@ def aws(tmp_path_factory):
         return session.client(service, endpoint_url=simulator.endpoint)
 
     sqs, cloudwatch, sns = client("sqs"), client("cloudwatch"), client("sns")
-    dynamodb = client("dynamodb")  # the promotions table, with one promotion waiting for the quota
+    dynamodb = client("dynamodb")  # a promotion waiting for the quota, its counts in both layouts
     dynamodb.create_table(TableName="eso-dev-promotions", BillingMode="PAY_PER_REQUEST",
                           KeySchema=[{"AttributeName": "promotion_id", "KeyType": "HASH"}],
                           AttributeDefinitions=[{"AttributeName": "promotion_id",
                                                  "AttributeType": "S"}])
+    dynamodb.create_table(TableName="eso-dev-promotion-counts", BillingMode="PAY_PER_REQUEST",
+                          KeySchema=[{"AttributeName": "promotion_id", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "promotion_id",
+                                                 "AttributeType": "S"}])
+    dynamodb.put_item(TableName="eso-dev-promotion-counts", Item={
+        "promotion_id": {"S": "p-big"}, "delivered": {"N": "1000"}})
     dynamodb.put_item(TableName="eso-dev-promotions", Item={
         "promotion_id": {"S": "p-big"}, "kind": {"S": "offer"}, "purpose": {"S": "offers"},
         "subject": {"S": "Big"}, "text": {"S": "x"}, "status": {"S": "paused"},
@@ -83,7 +89,7 @@ def test_status_of_a_deployed_stage_shows_its_alarms_queues_and_problems(aws):
            "account: create it with DKIM and verify it (docs/operations.md)" in problems
     assert status["paused_promotions"] == [
         {"id": "p-big", "subject": "Big", "paused_reason": "daily_quota",
-         "resume_at": "2026-12-02T09:00:00Z", "delivered": 50000}]
+         "resume_at": "2026-12-02T09:00:00Z", "delivered": 51000}]
     # The simulator has no SES account: status says so and still shows everything else.
     assert set(status["unavailable"]) == {"ses_account"}
     assert any(p.startswith("could not read ses account: SES account") for p in problems)
@@ -99,7 +105,7 @@ def test_status_in_a_terminal_lists_the_same(aws):
     queue_line = next(line for line in out.splitlines() if line.startswith("eso-sends-dlq"))
     assert queue_line.split()[1] == "2"
     assert "problem(s):" in out
-    assert ("  p-big: paused: daily quota, resumes at 2026-12-02 09:00 UTC, 50,000 delivered so "
+    assert ("  p-big: paused: daily quota, resumes at 2026-12-02 09:00 UTC, 51,000 delivered so "
             "far") in out
 
 
