@@ -22,6 +22,7 @@ from chalicelib.ops.catalogue_commands import (
     promotions_group,
     slots_group,
 )
+from chalicelib.ops.operator_commands import operators_group
 from chalicelib.ops.output import Output
 from chalicelib.ops.stage_commands import deploy_group, status_command
 from chalicelib.partners import transactions
@@ -168,7 +169,7 @@ def report(out: Output, start, end, html_path):
 
 
 for command in (promotions_group, offers_group, slots_group, ads_group, partners_group,
-                status_command, deploy_group):
+                operators_group, status_command, deploy_group):
     main.add_command(command)
 
 

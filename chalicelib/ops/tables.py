@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from chalicelib.ads.models import MODELS as ADS
 from chalicelib.members.models import MODELS as MEMBERS
+from chalicelib.operators.models import MODELS as OPERATORS
 from chalicelib.partners.models import MODELS as PARTNERS
 from chalicelib.platform.ratelimit import MODELS as PLATFORM
 from chalicelib.promotions.models import MODELS as PROMOTIONS
 from chalicelib.statistics.models import MODELS as STATISTICS
 
-ALL_MODELS = (*MEMBERS, *PLATFORM, *STATISTICS, *PROMOTIONS, *ADS, *PARTNERS)
+ALL_MODELS = (*MEMBERS, *PLATFORM, *STATISTICS, *PROMOTIONS, *ADS, *PARTNERS, *OPERATORS)
 
 
 def create_missing(progress=lambda message: None) -> list:

@@ -18,7 +18,8 @@ HOME_AD_SLOT = "home"
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 ASSETS = {"site.css": "text/css; charset=utf-8", "site.js": "text/javascript; charset=utf-8",
-          "passkeys.js": "text/javascript; charset=utf-8"}
+          "passkeys.js": "text/javascript; charset=utf-8",
+          "admin.js": "text/javascript; charset=utf-8", "admin.css": "text/css; charset=utf-8"}
 
 
 @bp.route("/", methods=["GET"])
