@@ -286,8 +286,8 @@ def register(context: OperatorContext, credential: dict, name: str | None = None
 
 def _save_passkeys(operator: Operator, keys: dict, actions: list = ()) -> None:
     version = operator.factors_version or 0
-    same = Operator.factors_version.does_not_exist() if not version else (
-        Operator.factors_version == version)
+    same = (Operator.factors_version == version) if version else (
+        Operator.factors_version.does_not_exist() | (Operator.factors_version == 0))
     try:
         with storage_errors():
             operator.update(actions=[Operator.passkeys.set(keys),

@@ -14,7 +14,13 @@ from chalice import Blueprint, Response
 
 from chalicelib import operators, reporting
 from chalicelib.platform import clock
-from chalicelib.platform.errors import AuthenticationError, EsoError, ValidationError
+from chalicelib.platform.errors import (
+    AuthenticationError,
+    EsoError,
+    RateLimitedError,
+    UnavailableError,
+    ValidationError,
+)
 from chalicelib.web import cookies
 from chalicelib.web.admin_auth import admin_cookie_value, current_operator, request_id
 from chalicelib.web.auth import check_csrf_token, csrf_token
@@ -42,8 +48,14 @@ EMPTY_SCHEMA = {"type": "object", "additionalProperties": False, "properties": {
 
 
 def _page(request, template: str, status_code: int = 200, headers: dict | None = None,
-          **context) -> Response:
+          exc: EsoError | None = None, **context) -> Response:
+    """A console page; given the error it answers, its status, message and Retry-After."""
     context.setdefault("operator", None)
+    if exc is not None:
+        status_code = status_for(exc)
+        context.setdefault("error", exc.message)
+        if isinstance(exc, (RateLimitedError, UnavailableError)):
+            headers = {**(headers or {}), "Retry-After": str(exc.retry_after)}
     return page(template, status_code=status_code, headers=headers, member=False,
                 csrf_token=csrf_token(request), **context)
 
@@ -109,8 +121,8 @@ def setup_page():
     try:
         operator = operators.operator_of_link(token)
     except EsoError as exc:
-        return _page(request, "admin/message.html", status_code=status_for(exc),
-                     title="Set-up link", error=exc.message)
+        return _page(request, "admin/message.html", exc=exc,
+                     title="Set-up link")
     return _page(request, "admin/setup.html", token=token, email=operator.email)
 
 
@@ -124,11 +136,11 @@ def setup_submit():
             form.get("token", ""), form.get("password", ""), request.headers.get("user-agent"))
     except EsoError as exc:
         if exc.code == "weak_password":
-            return _page(request, "admin/setup.html", status_code=status_for(exc),
-                         token=form.get("token", ""), error=exc.message, error_fields=("password",),
+            return _page(request, "admin/setup.html", exc=exc,
+                         token=form.get("token", ""), error_fields=("password",),
                          email="")
-        return _page(request, "admin/message.html", status_code=status_for(exc),
-                     title="Set-up link", error=exc.message)
+        return _page(request, "admin/message.html", exc=exc,
+                     title="Set-up link")
     operators.audit.record(operator.operator_id, "password_set", actor_email=operator.email,
                  target=operator.operator_id, request_id=request_id(request))
     return _with_cookie(redirect("/admin/setup/second-factor"), value, max_age)
@@ -164,11 +176,11 @@ def setup_totp_submit():
     except EsoError as exc:
         app = operators.factors.totp_setup(context) if exc.code == "invalid_code" else None
         if app is None:
-            return _page(request, "admin/message.html", status_code=status_for(exc),
-                         title="Set-up", error=exc.message)
-        return _page(request, "admin/setup_factor.html", status_code=status_for(exc),
+            return _page(request, "admin/message.html", exc=exc,
+                         title="Set-up")
+        return _page(request, "admin/setup_factor.html", exc=exc,
                      secret=app["secret"], qr=qr_code(app["otpauth_uri"]), email=context.email,
-                     error=exc.message, error_fields=("code",))
+                     error_fields=("code",))
     value, max_age = _enrolled(request, context, "totp", shown)
     return _with_cookie(_page(request, "admin/recovery_codes.html", recovery_codes=shown or [],
                               operator=context), value, max_age)
@@ -219,8 +231,8 @@ def sign_in_submit():
             form.get("email", ""), form.get("password", ""), client_address(request),
             request.headers.get("user-agent"))
     except EsoError as exc:
-        return _page(request, "admin/sign_in.html", status_code=status_for(exc),
-                     error=exc.message, email=form.get("email", ""),
+        return _page(request, "admin/sign_in.html", exc=exc,
+                     email=form.get("email", ""),
                      error_fields=("email", "password") if exc.code == "invalid_credentials"
                      else ())
     operators.sessions.revoke(admin_cookie_value(request))  # whatever this browser held before
@@ -253,11 +265,11 @@ def second_factor_totp():
     except EsoError as exc:
         _refused_second_factor(request, context, exc)
         if exc.code == "too_many_attempts":
-            return _page(request, "admin/sign_in.html", status_code=status_for(exc),
-                         error=exc.message, email="")
-        return _page(request, "admin/second_factor.html", status_code=status_for(exc),
+            return _page(request, "admin/sign_in.html", exc=exc,
+                         email="")
+        return _page(request, "admin/second_factor.html", exc=exc,
                      has_passkey=context.has_passkey, has_totp=context.has_totp,
-                     error=exc.message, error_fields=("code",))
+                     error_fields=("code",))
     value, max_age = operators.sessions.promote(context, request.headers.get("user-agent"))
     _record(request, context, "signed_in", method=method)
     return _with_cookie(redirect("/admin"), value, max_age)
@@ -327,9 +339,9 @@ def audit_page():
     try:
         day = operators.audit.parse_day(query_param(request, "day"), "day", today)
     except EsoError as exc:
-        return _page(request, "admin/message.html", status_code=status_for(exc),
-                     operator=context, title="Audit log", error=exc.message)
-    return _page(request, "admin/operators.audit.html", operator=context, day=day.isoformat(),
+        return _page(request, "admin/message.html", exc=exc,
+                     operator=context, title="Audit log")
+    return _page(request, "admin/audit.html", operator=context, day=day.isoformat(),
                  previous=(day - timedelta(days=1)).isoformat(),
                  following=(day + timedelta(days=1)).isoformat() if day < today else None,
                  entries=operators.audit.entries_of_day(day), export_from=(today - timedelta(days=6)).isoformat(),
@@ -348,8 +360,8 @@ def audit_export():
         last = operators.audit.parse_day(query_param(request, "to"), "to", today)
         entries = operators.audit.entries_between(first, last)
     except EsoError as exc:
-        return _page(request, "admin/message.html", status_code=status_for(exc),
-                     operator=context, title="Audit log", error=exc.message)
+        return _page(request, "admin/message.html", exc=exc,
+                     operator=context, title="Audit log")
     _record(request, context, "audit_exported", **{"from": first.isoformat(),
                                                    "to": last.isoformat(), "rows": len(entries)})
     return Response(body=operators.audit.as_csv(entries), status_code=200, headers={
