@@ -118,7 +118,7 @@ def mark_verified(session_hash: str, now: datetime | None = None) -> None:
     with storage_errors():
         OperatorSession(session_hash).update(
             actions=[OperatorSession.authenticated_at.set(now or clock.now()),
-                     OperatorSession.challenge_hash.remove()],
+                     OperatorSession.challenge_hash.remove(), OperatorSession.attempts.set(0)],
             condition=OperatorSession.session_hash.exists())
 
 

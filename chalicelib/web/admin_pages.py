@@ -354,6 +354,8 @@ def audit_export():
     context, elsewhere = _signed_in(request)
     if elsewhere:
         return elsewhere
+    if not operators.sessions.recently_verified(context):
+        return redirect("/admin/confirm?next=audit")
     today = clock.today()
     try:
         first = operators.audit.parse_day(query_param(request, "from"), "from", today)
@@ -367,3 +369,76 @@ def audit_export():
     return Response(body=operators.audit.as_csv(entries), status_code=200, headers={
         "Content-Type": "text/csv; charset=utf-8", "Cache-Control": "no-store",
         "Content-Disposition": f'attachment; filename="eso-audit-{first}-{last}.csv"'})
+
+
+# --- re-authentication before dangerous actions -------------------------------------------------------
+
+# Where a confirmation may send the browser back to: fixed pages only, never a URL from the
+# request.
+CONFIRM_NEXT = {"audit": "/admin/audit", "today": "/admin"}
+
+
+def _confirm_next(value) -> str:
+    return CONFIRM_NEXT.get(value or "", "/admin")
+
+
+@bp.route("/admin/confirm", methods=["GET"])
+def confirm_page():
+    request = bp.current_request
+    context, elsewhere = _signed_in(request)
+    if elsewhere:
+        return elsewhere
+    nxt = query_param(request, "next")
+    return _page(request, "admin/confirm.html", operator=context,
+                 next_key=nxt if nxt in CONFIRM_NEXT else "today",
+                 has_passkey=context.has_passkey, has_totp=context.has_totp)
+
+
+@bp.route("/admin/confirm/totp", methods=["POST"], content_types=ANY_CONTENT)
+def confirm_totp():
+    request = bp.current_request
+    context, elsewhere = _signed_in(request)
+    if elsewhere:
+        return elsewhere
+    form = {}
+    try:
+        form = _form(request)
+        method = operators.factors.check_code(context, form.get("code", ""))
+    except EsoError as exc:
+        _refused_second_factor(request, context, exc)
+        if exc.code == "too_many_attempts":
+            return _page(request, "admin/sign_in.html", exc=exc, email="")
+        return _page(request, "admin/confirm.html", exc=exc, operator=context,
+                     next_key=form.get("next") if form.get("next") in CONFIRM_NEXT else "today",
+                     has_passkey=context.has_passkey, has_totp=context.has_totp,
+                     error_fields=("code",))
+    operators.sessions.mark_verified(context.session_hash)
+    _record(request, context, "identity_confirmed", method=method)
+    return redirect(_confirm_next(form.get("next")))
+
+
+@bp.route("/admin/confirm/passkey/options", methods=["POST"], content_types=ANY_CONTENT)
+def confirm_passkey_options():
+    request = bp.current_request
+
+    def work(context):
+        _json_body(request, EMPTY_SCHEMA)
+        return json_response({"publicKey": operators.factors.sign_in_options(context)})
+    return _json_step(request, operators.sessions.SIGNED_IN, work)
+
+
+@bp.route("/admin/confirm/passkey", methods=["POST"], content_types=ANY_CONTENT)
+def confirm_passkey():
+    request = bp.current_request
+
+    def work(context):
+        body = json_body(request, CREDENTIAL_SCHEMA)
+        try:
+            operators.factors.check_passkey(context, body["credential"])
+        except EsoError as exc:
+            _refused_second_factor(request, context, exc)
+            raise
+        operators.sessions.mark_verified(context.session_hash)
+        _record(request, context, "identity_confirmed", method="passkey")
+        return json_response({"next": "/admin/audit"})
+    return _json_step(request, operators.sessions.SIGNED_IN, work)

@@ -245,6 +245,7 @@ OPERATOR_PAGES = {
     "console today": _go("/admin"),
     "console audit log": _go("/admin/audit"),
     "console audit log, an empty day": _go("/admin/audit?day=2020-01-01"),
+    "console confirm before a dangerous action": _go("/admin/confirm?next=audit"),
 }
 
 

@@ -422,3 +422,46 @@ def test_the_today_page_shows_the_days_figures(client, fake_clock):
     body = operator["browser"].get("/admin").body.decode()
     assert "Registrations" in body and "Visits (distinct visitors)" in body
     assert origin() in ("http://127.0.0.1:" + origin().rsplit(":", 1)[1],) or origin()
+
+
+# --- re-authentication -------------------------------------------------------------------------------------
+
+
+def test_exporting_the_audit_log_needs_the_second_factor_within_10_minutes(client, fake_clock):
+    operator = set_up_with_totp(client)
+    browser = operator["browser"]
+    day = clock.now().date().isoformat()
+    export = f"/admin/audit/export?from={day}&to={day}"
+    assert browser.get(export).status_code == 200  # just signed in: recent enough
+    fake_clock.advance(10 * 60 + 1)
+    assert browser.get("/admin").status_code == 200  # the session lives on ...
+    asked = browser.get(export)  # ... but the export asks again
+    assert asked.status_code == 303 and asked.headers["Location"] == "/admin/confirm?next=audit"
+    assert browser.get("/admin/confirm?next=audit").status_code == 200
+    wrong = browser.form("/admin/confirm/totp", {"code": "000000", "next": "audit"})
+    assert wrong.status_code == 401
+    assert browser.get(export).status_code == 303
+    right = browser.form("/admin/confirm/totp", {"code": code_now(operator["secret"]), "next": "audit"})
+    assert right.status_code == 303 and right.headers["Location"] == "/admin/audit"
+    assert browser.get(export).status_code == 200
+    elsewhere = browser.form("/admin/confirm/totp", {"code": operator["recovery_codes"][0],
+                                                    "next": "https://evil.example/"})
+    assert elsewhere.headers["Location"] == "/admin"  # never a place named by the request
+    assert actions_of(operator["operator_id"]).count("identity_confirmed") == 2
+
+
+def test_re_confirming_with_a_passkey(client, fake_clock):
+    email = new_email("operator")
+    added = operators.add(email)
+    device = SoftAuthenticator(_rp_origin())
+    browser = Browser(client)
+    browser.form("/admin/setup", {"token": token_of(added["setup_url"]), "password": OPERATOR_PASSWORD})
+    options = browser.json("/admin/setup/passkey/options").json_body["publicKey"]
+    browser.json("/admin/setup/passkey", {"credential": device.create(options)})
+    fake_clock.advance(11 * 60)
+    day = clock.now().date().isoformat()
+    assert browser.get(f"/admin/audit/export?from={day}&to={day}").status_code == 303
+    challenge = browser.json("/admin/confirm/passkey/options").json_body["publicKey"]
+    done = browser.json("/admin/confirm/passkey", {"credential": device.get(challenge)})
+    assert done.status_code == 200, done.body
+    assert browser.get(f"/admin/audit/export?from={day}&to={day}").status_code == 200

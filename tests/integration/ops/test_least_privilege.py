@@ -425,6 +425,11 @@ def operator_console(client):
     challenge = keyed.json("/admin/sign-in/passkey/options").json_body["publicKey"]
     keyed.json("/admin/sign-in/passkey", {"credential": device.get(challenge)})
     keyed.get("/admin")
+    keyed.get("/admin/confirm?next=audit")  # re-authentication before a dangerous action
+    challenge = keyed.json("/admin/confirm/passkey/options").json_body["publicKey"]
+    keyed.json("/admin/confirm/passkey", {"credential": device.get(challenge)})
+    browser.form("/admin/confirm/totp", {"code": pyotp.TOTP(secret).at(time.time() + 30),
+                                         "next": "audit"})
 
 
 def test_the_stage_policies_allow_exactly_what_the_lambda_calls(client, mailbox, monkeypatch):
