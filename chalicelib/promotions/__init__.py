@@ -26,6 +26,7 @@ _EXPORTS = {
     "preview": "sending",
     "read_unsubscribe_token": "unsubscribe_links",
     "reject": "campaigns",
+    "review_queue": "campaigns",
     "send_batch": "sending",
     "unsubscribe": "unsubscribe_links",
     "unsubscribe_token": "unsubscribe_links",

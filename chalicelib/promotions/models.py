@@ -7,9 +7,21 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
 from chalicelib.platform.models import BaseModel, table_meta
+
+
+class ReviewQueueIndex(GlobalSecondaryIndex):
+    """Sparse: only promotions waiting for review carry ``review_queue``, so the review queue
+    is one Query, oldest first, without scanning the table."""
+
+    class Meta:
+        index_name = "review-queue"
+        projection = AllProjection()
+
+    review_queue = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
 
 
 class Promotion(BaseModel):
@@ -27,9 +39,13 @@ class Promotion(BaseModel):
     status = UnicodeAttribute()            # pending_review | approved | rejected | sending | sent
     created_at = UTCDateTimeAttribute()
     reviewed_at = UTCDateTimeAttribute(null=True)
+    review_reason = UnicodeAttribute(null=True)   # why it was rejected; the partner reads it
+    review_queue = UnicodeAttribute(null=True)    # "pending" while it waits for review
     delivered = NumberAttribute(default=0)
     skipped = NumberAttribute(default=0)
     failed = NumberAttribute(default=0)
+
+    awaiting_review = ReviewQueueIndex()
 
 
 class MemberDeliveryIndex(GlobalSecondaryIndex):

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from chalice import Blueprint, Response
 
-from chalicelib import operators, reporting
+from chalicelib import operators, promotions, reporting
 from chalicelib.platform import clock
 from chalicelib.platform.errors import (
     AuthenticationError,
@@ -63,7 +63,7 @@ def _page(request, template: str, status_code: int = 200, headers: dict | None =
 def _form(request) -> dict:
     if media_type(request) != FORM:
         raise ValidationError("Send the form as application/x-www-form-urlencoded.")
-    form = form_body(request)
+    form = form_body(request, multiline=("reason",))
     check_csrf_token(request, form)
     return form
 
@@ -442,3 +442,56 @@ def confirm_passkey():
         _record(request, context, "identity_confirmed", method="passkey")
         return json_response({"next": "/admin/audit"})
     return _json_step(request, operators.sessions.SIGNED_IN, work)
+
+
+# --- promotions: the review queue ---------------------------------------------------------------------
+
+
+@bp.route("/admin/promotions", methods=["GET"])
+def promotions_page():
+    request = bp.current_request
+    context, elsewhere = _signed_in(request)
+    if elsewhere:
+        return elsewhere
+    done = ("The promotion is rejected; the partner sees your reason."
+            if query_param(request, "done") == "rejected" else None)
+    return _page(request, "admin/promotions.html", operator=context, done=done,
+                 queue=promotions.review_queue())
+
+
+def _review_page(request, context, promotion_id: str, **extra) -> Response:
+    shown = promotions.preview(promotion_id)
+    return _page(request, "admin/promotion.html", operator=context, preview=shown,
+                 promotion=shown["promotion"], **extra)
+
+
+@bp.route("/admin/promotions/{promotion_id}", methods=["GET"])
+def promotion_page(promotion_id):
+    request = bp.current_request
+    context, elsewhere = _signed_in(request)
+    if elsewhere:
+        return elsewhere
+    return _review_page(request, context, promotion_id)
+
+
+@bp.route("/admin/promotions/{promotion_id}/reject", methods=["POST"], content_types=ANY_CONTENT)
+def promotion_reject(promotion_id):
+    request = bp.current_request
+    context, elsewhere = _signed_in(request)
+    if elsewhere:
+        return elsewhere
+    form = {}
+    try:
+        form = _form(request)
+        reason = form.get("reason", "")
+        if not reason.strip():
+            raise ValidationError("Give the partner a reason: they read it.", field="reason")
+        promotion = promotions.reject(promotion_id, reason=reason)
+    except EsoError as exc:
+        if exc.code == "not_found":
+            raise
+        return _review_page(request, context, promotion_id, exc=exc, reason=form.get("reason", ""),
+                            error_fields=(exc.field,) if exc.field else ())
+    _record(request, context, "promotion_rejected", target=promotion.promotion_id,
+            reason=" ".join(form.get("reason", "").split()))
+    return redirect("/admin/promotions?done=rejected")

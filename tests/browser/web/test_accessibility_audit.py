@@ -231,6 +231,16 @@ def _console_second_factor_with_an_error(page, w):
     assert page.locator("#code[aria-invalid=true]").count() == 1
 
 
+def _console_promotion_with_an_error(page, w):
+    partner_id, _ = new_partner("Audit review shop")
+    promotion = promotions.create("partner", "A toner deal for the review", "Half price.\nThis week.",
+                                  '<p>Half price, <a href="https://shop.example/">here</a>.</p>',
+                                  partner_id=partner_id)
+    page.goto(f"{w.base}/admin/promotions/{promotion.promotion_id}")
+    _submit(page, "#reject button[type=submit]")
+    assert page.locator("#reason[aria-invalid=true]").count() == 1
+
+
 # The console, as a visitor of it (no operator session) ...
 CONSOLE_PAGES = {
     "console sign-in": _go("/admin/sign-in"),
@@ -246,6 +256,8 @@ OPERATOR_PAGES = {
     "console audit log": _go("/admin/audit"),
     "console audit log, an empty day": _go("/admin/audit?day=2020-01-01"),
     "console confirm before a dangerous action": _go("/admin/confirm?next=audit"),
+    "console promotion review with a field error": _console_promotion_with_an_error,
+    "console review queue": _go("/admin/promotions"),
 }
 
 

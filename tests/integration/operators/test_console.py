@@ -468,3 +468,55 @@ def test_re_confirming_with_a_passkey(client, fake_clock):
     done = browser.json("/admin/confirm/passkey", {"credential": device.get(challenge)})
     assert done.status_code == 200, done.body
     assert browser.get(f"/admin/audit/export?from={day}&to={day}").status_code == 200
+
+
+# --- promotions ---------------------------------------------------------------------------------------------
+
+
+def _pending_promotion(subject: str) -> tuple:
+    from chalicelib import promotions
+    from chalicelib.platform.vocabulary import PARTNER
+    from tests.integration.partner_helpers import new_partner
+
+    partner_id, key = new_partner("Review shop", privacy_policy_url="https://shop.example/privacy")
+    promotion = promotions.create(PARTNER, subject, "Half price on toner, this week only.",
+                                  '<p>Half price, <a href="https://shop.example/">here</a>.</p>',
+                                  partner_id=partner_id)
+    return promotion.promotion_id, key
+
+
+def test_the_review_queue_previews_the_exact_mail(client, fake_clock):
+    operator = set_up_with_totp(client)
+    promotion_id, _ = _pending_promotion("Toner <b>deal</b> " + new_email("x")[:12])
+    queue = operator["browser"].get("/admin/promotions")
+    assert queue.status_code == 200 and f"/admin/promotions/{promotion_id}" in queue.body.decode()
+    page = operator["browser"].get(f"/admin/promotions/{promotion_id}").body.decode()
+    assert "Toner &lt;b&gt;deal&lt;/b&gt;" in page  # the subject as text, never as markup
+    assert "List-Unsubscribe" in page and "[each member&#39;s own token]" in page
+    assert "Half price on toner" in page and "1 Market Street" in page  # the footer's address
+    assert 'sandbox srcdoc="' in page and "<script" not in page.split("<main", 1)[1]
+
+
+def test_rejecting_with_a_reason_the_partner_reads(client, fake_clock):
+    from tests.integration.partner_helpers import bearer
+
+    operator = set_up_with_totp(client)
+    promotion_id, key = _pending_promotion("To reject")
+    browser = operator["browser"]
+    empty = browser.form(f"/admin/promotions/{promotion_id}/reject", {"reason": "  "})
+    assert empty.status_code == 400 and 'id="reason"' in empty.body.decode()
+    seen = client.http.get(f"/partner/v1/promotions/{promotion_id}", headers=bearer(key)).json_body
+    assert seen["promotion"]["status"] == "pending_review"  # a refused form changes nothing
+
+    done = browser.form(f"/admin/promotions/{promotion_id}/reject",
+                        {"reason": "The offer needs\nits end date."})
+    assert done.status_code == 303 and done.headers["Location"] == "/admin/promotions?done=rejected"
+    seen = client.http.get(f"/partner/v1/promotions/{promotion_id}", headers=bearer(key)).json_body
+    assert seen["promotion"]["status"] == "rejected"
+    assert seen["promotion"]["review_reason"] == "The offer needs its end date."
+    assert f"/admin/promotions/{promotion_id}" not in browser.get("/admin/promotions").body.decode()
+    again = browser.form(f"/admin/promotions/{promotion_id}/reject", {"reason": "twice"})
+    assert again.status_code == 409
+    [entry] = [e for e in entries_of(operator["operator_id"]) if e["action"] == "promotion_rejected"]
+    assert entry["target"] == promotion_id and entry["detail"]["reason"].startswith("The offer needs")
+    assert browser.get("/admin/promotions/no-such-promotion").status_code == 404

@@ -430,6 +430,11 @@ def operator_console(client):
     keyed.json("/admin/confirm/passkey", {"credential": device.get(challenge)})
     browser.form("/admin/confirm/totp", {"code": pyotp.TOTP(secret).at(time.time() + 30),
                                          "next": "audit"})
+    partner_id, _ = new_partner("IAM review")
+    pending = promotions.create("partner", "IAM review", "x", partner_id=partner_id).promotion_id
+    browser.get("/admin/promotions")
+    browser.get(f"/admin/promotions/{pending}")
+    browser.form(f"/admin/promotions/{pending}/reject", {"reason": "Needs an end date."})
 
 
 def test_the_stage_policies_allow_exactly_what_the_lambda_calls(client, mailbox, monkeypatch):
