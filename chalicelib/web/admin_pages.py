@@ -326,7 +326,8 @@ def today_page():
         return elsewhere
     today = clock.today()
     return _page(request, "admin/today.html", operator=context, day=today.isoformat(),
-                 figures=reporting.day_figures(today))
+                 figures=reporting.day_figures(today),
+                 pending_reviews=len(promotions.review_queue()))
 
 
 @bp.route("/admin/audit", methods=["GET"])

@@ -497,6 +497,20 @@ def test_the_review_queue_previews_the_exact_mail(client, fake_clock):
     assert 'sandbox srcdoc="' in page and "<script" not in page.split("<main", 1)[1]
 
 
+def test_today_counts_the_promotions_waiting_for_review(client, fake_clock):
+    operator = set_up_with_totp(client)
+
+    def waiting() -> int:
+        body = operator["browser"].get("/admin").body.decode()
+        return int(re.search(r'id="pending-reviews"><a href="/admin/promotions">(\d+) promotion', body).group(1))
+
+    before = waiting()
+    promotion_id, _ = _pending_promotion("Counted")
+    assert waiting() == before + 1
+    operator["browser"].form(f"/admin/promotions/{promotion_id}/reject", {"reason": "No end date."})
+    assert waiting() == before
+
+
 def test_rejecting_with_a_reason_the_partner_reads(client, fake_clock):
     from tests.integration.partner_helpers import bearer
 
