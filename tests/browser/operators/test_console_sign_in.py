@@ -1,10 +1,13 @@
 """The operator console in Chromium: set up and sign in with a security key (a WebAuthn
 virtual authenticator over the DevTools protocol), and with an authenticator app; a replayed
-code is refused; the audit log shows each sign-in."""
+code is refused; a promotion is reviewed and rejected with a reason the partner reads; the
+audit log shows each sign-in."""
 from __future__ import annotations
 
+import json
 import re
 import time
+import urllib.request
 
 import pyotp
 
@@ -77,6 +80,29 @@ def test_an_operator_sets_up_and_signs_in_with_a_security_key(app_server, chromi
         context.close()
 
 
+def review_and_reject(page, base: str) -> None:
+    """Open a partner's pending promotion from the queue, read its preview, reject it with a
+    reason; the partner reads the reason through its API."""
+    from chalicelib import promotions
+    from tests.integration.partner_helpers import new_partner
+
+    partner_id, key = new_partner("Browser review shop")
+    promotion = promotions.create("partner", "Toner week", "Half price on toner.",
+                                  partner_id=partner_id)
+    page.click("text=Promotions")
+    page.click(f"a[href='/admin/promotions/{promotion.promotion_id}']")
+    assert "Half price on toner." in page.locator("#preview-text").inner_text()
+    assert "unsubscribe?token=" in page.locator("#preview-text").inner_text()
+    page.fill("#reason", "Say when the offer ends.")
+    page.click("#reject button[type=submit]")
+    page.wait_for_url(at_path("/admin/promotions"))
+    request = urllib.request.Request(f"{base}/partner/v1/promotions/{promotion.promotion_id}",
+                                     headers={"Authorization": f"Bearer {key}"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        seen = json.loads(answer.read())["promotion"]
+    assert (seen["status"], seen["review_reason"]) == ("rejected", "Say when the offer ends.")
+
+
 def test_an_operator_signs_in_with_an_authenticator_app_and_a_replayed_code_fails(
         app_server, chromium):
     base = app_server.url
@@ -94,6 +120,7 @@ def test_an_operator_signs_in_with_an_authenticator_app_and_a_replayed_code_fail
         page.fill("#code", code)
         page.click("#admin-code button[type=submit]")
         page.wait_for_url(at_path("/admin"))
+        review_and_reject(page, base)
         sign_out(page)
 
         password_step(page, base, email)
