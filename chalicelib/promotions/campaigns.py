@@ -21,7 +21,8 @@ from chalicelib.platform.vocabulary import KIND_PURPOSE
 from chalicelib.promotions.limits import MAX_HTML, MAX_SUBJECT, MAX_TEXT
 from chalicelib.promotions.models import Promotion
 
-PENDING = "pending"
+PENDING = "pending"       # a promotion's review_queue while it waits for review
+MAX_REASON = 500          # characters of a rejection's reason, which the partner reads
 
 
 def _check_content(subject: str, text: str, html: Optional[str]) -> None:
@@ -93,9 +94,6 @@ def review_queue() -> list:
     """Promotions waiting for review, oldest first (one Query of a sparse index)."""
     with storage_errors():
         return list(Promotion.awaiting_review.query(PENDING))
-
-
-MAX_REASON = 500
 
 
 def _transition(promotion_id: str, wanted: str, allowed_from: tuple, now=None,

@@ -71,11 +71,12 @@ ADMIN_PREFIX = "/admin"
 
 
 def _csrf_refusal(request):
-    if request_path(request).startswith(ADMIN_PREFIX):
+    path = request_path(request)
+    if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
         return _admin_refusal(request)
     if request.method not in UNSAFE_METHODS:
         return None
-    if request_path(request).startswith(ORIGIN_EXEMPT) or origin_allowed(request):
+    if path.startswith(ORIGIN_EXEMPT) or origin_allowed(request):
         return None
     return error_response("csrf", "Requests from other sites are not accepted here.", 403)
 
