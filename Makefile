@@ -9,7 +9,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_EC2_METADATA_DISABLED := true
 STAGE ?= dev
 
-.PHONY: run test lint test-unit test-integration test-browser bench fuzz mutants package drill install clean
+.PHONY: run test lint test-unit test-integration test-browser bench fuzz mutants package assets drill install clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	scripts/system-deps.sh
@@ -22,7 +22,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	scripts/install-local-servers.sh
 	touch $@
 
-.local/wheelhouse/.done: requirements.txt | $(VENV)/.installed
+# The functions run on arm64 (.chalice/config.json): the wheels are the aarch64 ones.
+.local/wheelhouse/.done-arm64: requirements.txt | $(VENV)/.installed
 	$(PY) -m devstack wheelhouse
 	touch $@
 
@@ -45,15 +46,15 @@ endif
 
 ## make test: the lint, then every test (unit, integration, browser); installs what is missing.
 # pytest exits 5 when it collects no tests: that is a failure here, like any non-zero exit.
-test: install .local/wheelhouse/.done lint
+test: install .local/wheelhouse/.done-arm64 lint
 	scripts/system-deps.sh --browser
 	@echo "test order seed: $(TEST_SEED) (the same order again: make test TEST_SEED=$(TEST_SEED))"
 	$(PY) -m pytest -q -p randomly --randomly-seed=$(TEST_SEED)
 
-test-unit: install .local/wheelhouse/.done
+test-unit: install .local/wheelhouse/.done-arm64
 	$(PY) -m pytest -q tests/unit
 
-test-integration: install .local/wheelhouse/.done
+test-integration: install .local/wheelhouse/.done-arm64
 	$(PY) -m pytest -q tests/integration
 
 test-browser: install
@@ -79,8 +80,12 @@ mutants: install
 package: install
 	$(PY) -m devstack package --stage $(STAGE)
 
+## make assets STAGE=dev: the static files into the stage's S3 bucket (after deploying the package).
+assets: install
+	$(PY) -m devstack assets --stage $(STAGE)
+
 ## make drill STAGE=dev: both deploy paths of docs/operations.md, rehearsed on an AWS simulator.
-drill: install .local/wheelhouse/.done
+drill: install .local/wheelhouse/.done-arm64
 	$(PY) -m devstack drill --stage $(STAGE)
 
 clean:

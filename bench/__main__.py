@@ -1,11 +1,16 @@
-"""``make bench``: run every benchmark of bench/ and print one table."""
+"""``make bench``: run every benchmark of bench/, print one table and write it to
+build/bench.json (one object per row: name, figures, target, ok) so runs can be compared.
+``python -m bench cost`` runs only the benchmarks named."""
 from __future__ import annotations
 
 import importlib
+import json
 import sys
+from pathlib import Path
 
 BENCHMARKS = ["bench.coldstart", "bench.members", "bench.ads", "bench.partners", "bench.fanout",
-              "bench.stats", "bench.load"]
+              "bench.stats", "bench.keyload", "bench.load", "bench.cost"]
+OUTPUT = Path(__file__).resolve().parent.parent / "build" / "bench.json"
 COLUMNS = ["operation", "dynamodb_calls", "ses_calls", "items_read", "median_ms", "p95_ms",
            "ratio", "target", "ok"]
 
@@ -29,20 +34,41 @@ def print_table(rows: list) -> None:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
 
 
-def main() -> int:
+def as_json(rows: list) -> list:
+    """The table as data: one object per row, its figures apart from name, target and verdict."""
+    return [{"name": row["operation"],
+             "figures": {k: v for k, v in row.items() if k not in ("operation", "target", "ok")
+                         and v is not None},
+             "target": row.get("target"), "ok": row.get("ok")} for row in rows]
+
+
+def write_json(rows: list, path: Path = OUTPUT) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(as_json(rows), indent=2, default=str) + "\n")
+    return path
+
+
+def main(argv: list | None = None) -> int:
     import contextlib
     import io
     import os
 
+    only = [f"bench.{name}" for name in (argv if argv is not None else sys.argv[1:])]
+    unknown = [name for name in only if name not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; known: "
+              f"{', '.join(b.split('.', 1)[1] for b in BENCHMARKS)}", file=sys.stderr)
+        return 2
     os.environ.setdefault("ESO_LOG_LEVEL", "WARNING")
     rows = []
-    for name in BENCHMARKS:
+    for name in only or BENCHMARKS:
         print(f"running {name} …", file=sys.stderr, flush=True)
         # The app's request logs and metrics go to stdout: keep them out of the table.
         with contextlib.redirect_stdout(io.StringIO()):
             result = importlib.import_module(name).measure()
         rows.extend(result if isinstance(result, list) else [result])
     print_table(rows)
+    print(f"written to {write_json(rows).relative_to(Path.cwd()) if OUTPUT.is_relative_to(Path.cwd()) else OUTPUT}")
     return 0 if all(row.get("ok") is not False for row in rows) else 1
 
 

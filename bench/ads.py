@@ -80,7 +80,7 @@ def _bare_app():
                                     "at": (entry["at"] + [int(now.timestamp() * 1000)])[-5:]}}
         item.expires_at = now + timedelta(days=30)
         item.save()
-        DailyCounter("ad_impressions|ad-bench-0", f"{now.date().isoformat()}#00").update(
+        DailyCounter("ad_impressions|ad-bench-0|00", now.date().isoformat()).update(
             actions=[DailyCounter.n.add(1)])
         return {"ad": {"id": "ad-bench-0"}}
 

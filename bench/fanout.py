@@ -81,7 +81,7 @@ def _fan_out(opted_in: int) -> dict:
         elapsed = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-    delivered = int(promotions.get(offer.promotion_id).delivered)
+    delivered = promotions.delivery_counts(promotions.get(offer.promotion_id)).delivered
     return {"delivered": delivered, "seconds": elapsed, "peak_bytes": peak,
             "items_read": aws.stats["items"], "capacity": aws.stats["capacity"],
             "ses_calls": aws.count("sesv2"), "dynamodb_calls": aws.count("dynamodb")}

@@ -108,8 +108,8 @@ def _report(calls) -> list:
         now = datetime.combine(start + timedelta(days=i), datetime.min.time(), timezone.utc)
         counters.increment("registrations", amount=5 + i, now=now)
         for ad_id in ad_ids:
-            counters.increment("ad_impressions", dimension=ad_id, amount=100 + i, shards=4, now=now)
-        counters.increment("referral_clicks", dimension=shop, amount=i, shards=8, now=now)
+            counters.increment("ad_impressions", dimension=ad_id, amount=100 + i, now=now)
+        counters.increment("referral_clicks", dimension=shop, amount=i, now=now)
         for v in range(20):
             visits.record(f"r-{i}-{v}", now=now)
     calls.clear()

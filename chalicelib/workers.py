@@ -1,4 +1,4 @@
-"""Event handlers: the SQS send worker and the SES bounce/complaint handler (SNS).
+"""Event handlers: the SQS send worker, its scheduled sweeper, and the SES event handler (SNS).
 
 Queue and topic names are fixed because Chalice binds them when the app is imported; each
 stage is deployed to its own AWS account (see docs/operations.md, Deploying to AWS).
@@ -14,9 +14,14 @@ bp = Blueprint(__name__)
 
 SEND_QUEUE = "eso-sends"
 SES_EVENTS_TOPIC = "eso-ses-events"
+# At most this many send workers run at once (the event source's maximum concurrency): each
+# paces itself at this share of the SES account's rate (chalicelib/promotions/quota.py).
+SEND_CONCURRENCY = 2
+SWEEP_SCHEDULE = "rate(5 minutes)"
 
 
-@bp.on_sqs_message(queue=SEND_QUEUE, batch_size=1, name="send_worker")
+@bp.on_sqs_message(queue=SEND_QUEUE, batch_size=1, name="send_worker",
+                   maximum_concurrency=SEND_CONCURRENCY)
 def send_worker(event):
     """One batch of up to 50 members of a promotion; raising returns it to the queue."""
     try:
@@ -29,9 +34,21 @@ def send_worker(event):
 
 @bp.on_sns_message(topic=SES_EVENTS_TOPIC, name="ses_events")
 def ses_events(event):
-    """Bounces and complaints from the configuration set."""
+    """Bounces, complaints, and Send and Delivery events from the configuration set."""
     set_correlation_id(event.to_dict()["Records"][0]["Sns"].get("MessageId"))
     try:
         promotions.handle_ses_event(event.message)
+    finally:
+        flush_metrics()
+
+
+@bp.schedule(SWEEP_SCHEDULE, name="send_sweeper")
+def send_sweeper(event):
+    """Every 5 minutes: resume promotions paused for the daily quota once it allows, and settle
+    the ledger claims a dead worker left (confirmed by SES's events → sent, else resent once)."""
+    set_correlation_id(event.to_dict().get("id"))
+    try:
+        promotions.resume_due()
+        promotions.reconcile_claims()
     finally:
         flush_metrics()

@@ -126,6 +126,10 @@ def main(argv: list) -> int:
 
         print(fetch_wheelhouse())
         return 0
+    if args[:1] == ["assets"]:
+        from devstack.assets import main as assets_main
+
+        return assets_main(args[1:])
     if args[:1] == ["drill"]:
         from devstack.drill import main as drill_main
 
@@ -136,7 +140,7 @@ def main(argv: list) -> int:
         print(f"template: {package(args[2]) / 'sam.json'}")
         return 0
     print("usage: python -m devstack run | wheelhouse | package --stage STAGE"
-          " | drill --stage STAGE", file=sys.stderr)
+          " | assets --stage STAGE | drill --stage STAGE", file=sys.stderr)
     return 2
 
 

@@ -6,9 +6,9 @@ from chalicelib.ops.infra import INFRA, load
 __all__ = ["INFRA", "MERGED_FILES", "load", "merged_template"]
 
 # What `chalice package --merge-template` merges into Chalice's own template, in this order:
-# the data stack, the monitoring stack, the gateway responses of Chalice's REST API, and the
-# names of Chalice's functions.
-MERGED_FILES = ("data.yaml", "monitoring.yaml", "api.yaml", "functions.yaml")
+# the data stack, the monitoring stack, the gateway responses of Chalice's REST API, the
+# names (and log groups) of Chalice's functions, and CloudFront with the assets bucket.
+MERGED_FILES = ("data.yaml", "monitoring.yaml", "api.yaml", "functions.yaml", "assets.yaml")
 
 
 def merged_template(stage: str) -> dict:

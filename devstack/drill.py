@@ -52,6 +52,11 @@ NOT_VERIFIABLE = (
     "invoking the functions and serving HTTP (moto needs Docker for Lambda and serves no "
     "execute-api URLs)",
     "the confirmation of the alarm e-mail subscription (SNS mails a link)",
+    "the functions' architecture on the package path (moto's CloudFormation ignores "
+    "Architectures; the chalice path checks it)",
+    "the CloudFront distribution of the site, its origin access control and the assets "
+    "bucket's policy (moto's CloudFormation has no CloudFront and skips "
+    "AWS::S3::BucketPolicy)",
 )
 COVERED_BY = "tests/unit/ops/test_deploy_templates.py and tests/unit/ops/test_monitoring.py"
 
@@ -172,11 +177,16 @@ def _link_or_copy(source: Path, dest: Path) -> None:
 
 def dependency_zip_name(project: Path) -> str:
     """The name Chalice gives its zip of the dependencies and code of ``project`` (a hash of
-    requirements.txt and the app's files): built once, reused while neither changes."""
+    requirements.txt and the app's files, and the functions' architecture): built once, reused
+    while none of them changes."""
     from chalice.deploy.packager import LambdaDeploymentPackager
     from chalice.utils import OSUtils
 
-    packager = LambdaDeploymentPackager(osutils=OSUtils(), dependency_builder=None, ui=None)
+    from devstack.package import lambda_architecture
+
+    packager = LambdaDeploymentPackager(  # the name ends in the architecture unless x86_64
+        osutils=OSUtils(), dependency_builder=None, ui=None,
+        architecture=lambda_architecture(project / ".chalice" / "config.json"))
     return Path(packager.deployment_package_filename(str(project), "python3.11")).name
 
 

@@ -34,6 +34,7 @@ class Clients:
     apigateway: object
     dynamodb: object
     cloudwatch: object
+    logs: object
 
 
 def clients(drill) -> Clients:
@@ -53,7 +54,7 @@ def clients(drill) -> Clients:
         cached = drill._clients = Clients(
             s3=make("s3"), lam=make("lambda"), iam=make("iam"), sqs=make("sqs"),
             sns=make("sns"), apigateway=make("apigateway"), dynamodb=make("dynamodb"),
-            cloudwatch=make("cloudwatch"))
+            cloudwatch=make("cloudwatch"), logs=make("logs"))
     return cached
 
 
@@ -92,6 +93,8 @@ class ExpectedFunction:
     logical_id: str
     handler: str
     runtime: str
+    architecture: str
+    log_days: int
     memory: int
     timeout: int
     environment: dict
@@ -138,6 +141,8 @@ def expected_functions(drill) -> list:
         found.append(ExpectedFunction(
             name=name, chalice_name=chalice_name, logical_id=logical_id,
             handler=props["Handler"], runtime=props["Runtime"],
+            architecture=setting("lambda_architecture", "x86_64"),
+            log_days=setting("log_retention_in_days"),
             memory=setting("lambda_memory_size", 128), timeout=setting("lambda_timeout", 60),
             environment=environment, policy_file=policy_file,
             policy=json.loads((project / ".chalice" / policy_file).read_text()),
@@ -202,10 +207,14 @@ def deployed_stage(drill) -> list:
     deployed = {}
     checks = []
     for fn in functions:
-        checks.append(_check(f"function {fn.name}: handler, runtime, memory, timeout, environment",
-                             lambda fn=fn: _function_config(c, fn, deployed)))
+        checks.append(_check(f"function {fn.name}: handler, runtime, architecture, memory, "
+                             "timeout, environment",
+                             lambda fn=fn: _function_config(c, fn, deployed,
+                                                            drill_path(drill) == "chalice")))
         checks.append(_check(f"function {fn.name}: its role holds exactly {fn.policy_file}",
                              lambda fn=fn: _function_role(c, fn)))
+        checks.append(_check(f"function {fn.name}: its logs kept as .chalice/config.json says",
+                             lambda fn=fn: _log_retention(c, fn)))
         for event in fn.events.values():
             if event["Type"] == "SQS":
                 checks.append(_check(
@@ -238,22 +247,71 @@ def deployed_stage(drill) -> list:
                lambda: _dashboard(c, stage)),
         _check("`python -m chalicelib.cli status` reads the stage", lambda: _status(drill)),
     ]
+    if any(r.get("Type") == "AWS::S3::Bucket" and "Assets" in name for name, r in
+           packaged_template(drill)["Resources"].items()) and drill_path(drill) == "package":
+        checks.append(_check("assets: every static file in the stage's bucket, by its hashed "
+                             "name, kept a year", lambda: _assets(c, drill)))
     return checks
 
 
-def _function_config(c, fn: ExpectedFunction, deployed: dict) -> str:
+def drill_path(drill) -> str:
+    """Which deploy path ``drill`` rehearses (the chalice path builds a reference template)."""
+    return "chalice" if getattr(drill, "reference", None) is not None else "package"
+
+
+def _log_retention(c, fn: ExpectedFunction) -> str:
+    if not fn.log_days:
+        raise Mismatch("no log_retention_in_days in .chalice/config.json: logs kept forever")
+    group = f"/aws/lambda/{fn.name}"
+    found = [g for g in c.logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+             if g["logGroupName"] == group]
+    if not found:
+        raise Mismatch(f"no log group {group}")
+    days = found[0].get("retentionInDays")
+    if days != fn.log_days:
+        raise Mismatch(f"{group} kept {days or 'forever'}, expected {fn.log_days} days")
+    return f"{group}: {days} days"
+
+
+def _assets(c, drill) -> str:
+    from chalicelib.platform import assets
+    from devstack.assets import bucket_name
+
+    bucket = bucket_name(drill.stage, "123456789012")
+    wrong = []
+    for asset in assets.manifest().values():
+        key = assets.PREFIX.lstrip("/") + asset.hashed_name
+        try:
+            head = c.s3.head_object(Bucket=bucket, Key=key)
+        except c.s3.exceptions.ClientError as exc:
+            wrong.append(f"{key}: {exc.response['Error'].get('Code')}")
+            continue
+        if head.get("CacheControl") != assets.IMMUTABLE or head.get("ContentType") != asset.media_type:
+            wrong.append(f"{key}: {head.get('ContentType')}, {head.get('CacheControl')}")
+    if wrong:
+        raise Mismatch("; ".join(wrong))
+    return f"{len(assets.manifest())} files in {bucket}"
+
+
+def _function_config(c, fn: ExpectedFunction, deployed: dict, architecture: bool = True) -> str:
+    """``architecture``: compare it too (moto's CloudFormation ignores a function's
+    Architectures, so on the package path only the template says it)."""
     config = c.lam.get_function_configuration(FunctionName=fn.name)
     deployed[fn.name] = config
     wanted = {"Handler": fn.handler, "Runtime": fn.runtime, "MemorySize": fn.memory,
-              "Timeout": fn.timeout, "Environment": fn.environment}
+              "Timeout": fn.timeout, "Environment": fn.environment,
+              "Architectures": [fn.architecture]}
     found = {"Handler": config.get("Handler"), "Runtime": config.get("Runtime"),
+             "Architectures": config.get("Architectures") or ["x86_64"],
              "MemorySize": config.get("MemorySize"), "Timeout": config.get("Timeout"),
              "Environment": (config.get("Environment") or {}).get("Variables", {})}
+    if not architecture:
+        del wanted["Architectures"]
     diffs = [f"{key} {found[key]!r}, expected {wanted[key]!r}"
              for key in wanted if found[key] != wanted[key]]
     if diffs:
         raise Mismatch("; ".join(diffs))
-    return f"{fn.memory} MB, {fn.timeout} s, {len(fn.environment)} variables"
+    return f"{fn.architecture}, {fn.memory} MB, {fn.timeout} s, {len(fn.environment)} variables"
 
 
 def _function_role(c, fn: ExpectedFunction) -> str:
@@ -298,6 +356,15 @@ def _sqs_source(c, fn: ExpectedFunction, event: dict, stage: str) -> str:
         raise Mismatch(f"batch size {found[0]['BatchSize']}, expected {batch}")
     if found[0].get("State") not in ("Enabled", "Creating", None):
         raise Mismatch(f"mapping is {found[0]['State']}")
+    # The maximum concurrency bounds how many workers send at once (the stage's SES rate is
+    # shared between them): the deployed mapping must carry the template's.
+    scaling = event["Properties"].get("ScalingConfig") or {}
+    deployed = found[0].get("ScalingConfig") or {}
+    if deployed.get("MaximumConcurrency") != scaling.get("MaximumConcurrency"):
+        raise Mismatch(f"maximum concurrency {deployed.get('MaximumConcurrency')}, expected "
+                       f"{scaling.get('MaximumConcurrency')}")
+    if scaling:
+        return f"batch size {batch}, at most {scaling['MaximumConcurrency']} at once"
     return f"batch size {batch}"
 
 

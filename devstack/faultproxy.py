@@ -20,6 +20,29 @@ SES_THROTTLE = (429, {"Content-Type": "application/json",
                 json.dumps({"message": "Maximum sending rate exceeded."}))
 
 
+SES_DAILY_QUOTA = (400, {"Content-Type": "application/json",
+                         "x-amzn-ErrorType": "ThrottlingException"},
+                   json.dumps({"message": "Daily message quota exceeded."}))
+
+
+class DailyQuota:
+    """An SES account with a 24-hour quota of ``limit`` messages: sends that would pass it are
+    refused with SES's own error, GetAccount reports it; ``new_day`` empties the window."""
+
+    def __init__(self, limit: int):
+        self.limit, self.sent, self.refused = limit, 0, 0
+
+    def new_day(self) -> None:
+        self.sent, self.refused = 0, 0
+
+    def account(self) -> dict:
+        sent = self.limit if self.refused else self.sent
+        return {"SendingEnabled": True, "ProductionAccessEnabled": True,
+                "EnforcementStatus": "HEALTHY",
+                "SendQuota": {"Max24HourSend": self.limit, "MaxSendRate": 1000,
+                              "SentLast24Hours": sent}}
+
+
 class Rule:
     """Fail requests for which ``matches(method, path, target)`` holds, ``times`` times
     (``None``: until cleared), with ``reply`` = (status, headers, body)."""
@@ -33,6 +56,7 @@ class FaultProxy:
         self.target = urlsplit(target_url)
         self.port = free_port()
         self.rules: list = []
+        self.quota = None
         self.forwarded = 0
         self._lock = threading.Lock()
         proxy = self
@@ -48,6 +72,8 @@ class FaultProxy:
                 body = self.rfile.read(length) if length else b""
                 reply = proxy._fault_for(self.command, self.path,
                                          self.headers.get("X-Amz-Target", ""))
+                if reply is None:
+                    reply = proxy._quota_reply(self.command, self.path, body)
                 if reply is None:
                     reply = proxy._forward(self.command, self.path, dict(self.headers), body)
                 status, headers, payload = reply
@@ -86,6 +112,29 @@ class FaultProxy:
 
     def throttle_ses(self, path_part: str, times=None) -> Rule:
         return self.fail(lambda method, path, target: path_part in path, SES_THROTTLE, times)
+
+    def daily_quota(self, limit: int) -> DailyQuota:
+        """From now on, SES answers as an account with a 24-hour quota of ``limit``."""
+        self.quota = DailyQuota(limit)
+        return self.quota
+
+    def _quota_reply(self, method, path, body):
+        quota = self.quota
+        if quota is None:
+            return None
+        if method == "GET" and path.rstrip("/").endswith("/v2/email/account"):
+            return 200, {"Content-Type": "application/json"}, json.dumps(quota.account())
+        if method != "POST" or not path.rstrip("/").endswith(("/v2/email/outbound-bulk-emails",
+                                                              "/v2/email/outbound-emails")):
+            return None
+        count = (len(json.loads(body or b"{}").get("BulkEmailEntries", []))
+                 if path.rstrip("/").endswith("bulk-emails") else 1)
+        with self._lock:
+            if quota.sent + count > quota.limit:
+                quota.refused += 1
+                return SES_DAILY_QUOTA
+            quota.sent += count
+        return None
 
     def clear(self) -> None:
         with self._lock:

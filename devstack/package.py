@@ -18,11 +18,23 @@ WHEELHOUSE = LOCAL / "wheelhouse"
 BUILD = ROOT / "build"
 
 
-def fetch_wheelhouse() -> Path:
-    """The Lambda platform's wheels of requirements.txt, for offline packaging."""
+# Lambda's architecture names and the machine names of wheel platform tags.
+MACHINES = {"x86_64": "x86_64", "arm64": "aarch64"}
+
+
+def lambda_architecture(config_path: Path | None = None) -> str:
+    """The functions' architecture in .chalice/config.json (Chalice's default: x86_64)."""
+    config = json.loads((config_path or ROOT / ".chalice" / "config.json").read_text())
+    return config.get("lambda_architecture", "x86_64")
+
+
+def fetch_wheelhouse(architecture: str | None = None) -> Path:
+    """The Lambda platform's wheels of requirements.txt for the functions' architecture, for
+    offline packaging (wheels of other architectures already there stay: the names differ)."""
+    machine = MACHINES[architecture or lambda_architecture()]
     WHEELHOUSE.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "pip", "download", "-q", "-d", str(WHEELHOUSE),
-                    "--platform", "manylinux2014_x86_64", "--only-binary=:all:",
+                    "--platform", f"manylinux2014_{machine}", "--only-binary=:all:",
                     "--python-version", "3.11", "--implementation", "cp",
                     "-r", str(ROOT / "requirements.txt")], check=True)
     return WHEELHOUSE

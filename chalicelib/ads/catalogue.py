@@ -28,8 +28,6 @@ VIEWS_TTL = timedelta(days=30)
 # Each round of a race has a winner, and a browser opens at most 6 connections to one host:
 # 6 attempts let every simultaneous request of one visitor through.
 SAVE_ATTEMPTS = 6
-IMPRESSION_SHARDS = 8
-CLICK_SHARDS = 4
 
 DEFAULT_WEIGHT = 1
 MAX_WEIGHT = 1000

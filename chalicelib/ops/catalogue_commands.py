@@ -30,24 +30,39 @@ def promotions_group():
     """Partners' promotions: read, review and send."""
 
 
-def _promotion_row(promotion) -> dict:
+def _promotion_row(promotion, counts=None) -> dict:
+    counts = counts or promotions.delivery_counts(promotion)
+    paused = promotion.status == "paused"
     return {"id": promotion.promotion_id, "kind": promotion.kind, "status": promotion.status,
             "partner_id": promotion.partner_id, "subject": promotion.subject,
-            "created_at": iso(promotion.created_at), "delivered": int(promotion.delivered),
-            "skipped": int(promotion.skipped), "failed": int(promotion.failed)}
+            "created_at": iso(promotion.created_at), "delivered": counts.delivered,
+            "skipped": counts.skipped, "failed": counts.failed,
+            "paused_reason": promotion.paused_reason if paused else None,
+            "resume_at": iso(promotion.resume_at) if paused and promotion.resume_at else None}
+
+
+def status_text(row: dict) -> str:
+    """A promotion's status as the operator reads it: a paused one says why and until when."""
+    if row["status"] != "paused":
+        return row["status"]
+    reason = {"daily_quota": "daily quota"}.get(row["paused_reason"], row["paused_reason"])
+    when = (row["resume_at"] or "-")[:16].replace("T", " ")
+    return f"paused: {reason}, resumes at {when} UTC"
 
 
 @promotions_group.command("list")
 @click.option("--status", type=click.Choice(["pending_review", "approved", "rejected",
-                                             "sending", "sent"]))
+                                             "sending", "paused", "sent"]))
 @click.pass_obj
 def promotions_list(out: Output, status):
     """Promotions, newest first."""
-    rows = [_promotion_row(p) for p in promotions.list_all(status)]
+    listed = promotions.list_all(status)
+    counts = promotions.delivery_counts_many(listed)
+    rows = [_promotion_row(p, counts[p.promotion_id]) for p in listed]
     text = table(
         ["id", "status", "kind", "partner", "created (UTC)", "delivered", "skipped", "failed",
          "subject"],
-        [[r["id"], r["status"], r["kind"], r["partner_id"], r["created_at"][:16].replace("T", " "),
+        [[r["id"], status_text(r), r["kind"], r["partner_id"], r["created_at"][:16].replace("T", " "),
           r["delivered"], r["skipped"], r["failed"], r["subject"]] for r in rows],
         right=("delivered", "skipped", "failed"), limits={"subject": 60},
         empty="no promotions")
@@ -78,7 +93,7 @@ def promotions_show(out: Output, promotion_id):
            else "eSmallOffice's own offer")
     rule = "─" * 72
     lines = [
-        f"promotion {promotion.promotion_id}: {promotion.status}, {who}, "
+        f"promotion {promotion.promotion_id}: {status_text(data)}, {who}, "
         f"created {_day(promotion.created_at)} UTC",
         f"From:    {shown['from']}",
         f"Subject: {shown['subject']}",
@@ -93,11 +108,31 @@ def promotions_show(out: Output, promotion_id):
     out.result(data, "\n".join(lines))
 
 
+def _forecast(out: Output, promotion_id: str) -> dict:
+    """Announce, before anything is sent, a promotion larger than the SES quota allows now."""
+    found = promotions.forecast(promotion_id)
+    warning = found.warning()
+    if warning:
+        out.progress(f"warning: {warning}")
+    return {"audience": found.audience, "quota_remaining": found.remaining,
+            "quota_per_24_hours": found.max_24_hour_send, "fits_in_quota": found.fits,
+            "finishes_at": iso(found.finishes_at), "warning": warning}
+
+
 def _send(out: Output, promotion_id: str) -> dict:
+    forecast = _forecast(out, promotion_id)
     where = "the send queue" if get_settings().send_queue else "SES (in-process)"
     batches = promotions.dispatch(
         promotion_id, progress=lambda n: out.progress(f"{n} batch(es) handed to {where}"))
-    return _promotion_row(promotions.get(promotion_id)) | {"batches": batches}
+    return _promotion_row(promotions.get(promotion_id)) | {"batches": batches,
+                                                           "forecast": forecast}
+
+
+def _sent_line(row: dict) -> str:
+    line = f"{row['batches']} batch(es), {row['delivered']} delivered, {row['skipped']} skipped"
+    if row["status"] == "paused":
+        line += f"; {status_text(row)}"
+    return line
 
 
 @promotions_group.command("approve")
@@ -107,8 +142,7 @@ def promotions_approve(out: Output, promotion_id):
     """Approve a pending promotion and send it to the members who may receive it."""
     promotions.approve(promotion_id)
     row = _send(out, promotion_id)
-    out.result(row, f"approved {promotion_id}: {row['batches']} batch(es), "
-                    f"{row['delivered']} delivered, {row['skipped']} skipped")
+    out.result(row, f"approved {promotion_id}: {_sent_line(row)}")
 
 
 @promotions_group.command("reject")
@@ -135,8 +169,21 @@ def offers_send(out: Output, subject, text, html):
     promotion = promotions.create(OFFER, subject, text, html)
     row = _send(out, promotion.promotion_id)
     out.result({"promotion_id": promotion.promotion_id} | row,
-               f"offer {promotion.promotion_id}: {row['batches']} batch(es), "
-               f"{row['delivered']} delivered, {row['skipped']} skipped")
+               f"offer {promotion.promotion_id}: {_sent_line(row)}")
+
+
+@promotions_group.command("reconcile")
+@click.pass_obj
+def promotions_reconcile(out: Output):
+    """Resume promotions paused for the SES daily quota once it allows, and settle claims a dead
+    worker left over an hour ago (the stage's schedule does both every 5 minutes)."""
+    resumed = promotions.resume_due()
+    settled = promotions.reconcile_claims()
+    out.result({"resumed": resumed, "confirmed": settled.confirmed, "resent": settled.resent,
+                "failed": settled.failed},
+               f"resumed {len(resumed)} promotion(s)" + "".join(f"\n  {p}" for p in resumed)
+               + f"\nclaims settled: {settled.confirmed} confirmed sent by SES events, "
+                 f"{settled.resent} sent again, {settled.failed} given up as failed")
 
 
 # --- ad slots ------------------------------------------------------------------------------------

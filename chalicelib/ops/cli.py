@@ -31,6 +31,7 @@ from chalicelib.platform.errors import EsoError, UnavailableError
 from chalicelib.platform.settings import get_settings
 from chalicelib.reporting import html as report_html
 from chalicelib.reporting import report as operator_report
+from chalicelib.statistics import counters, visits
 
 CONFIG = Path(__file__).resolve().parents[2] / ".chalice" / "config.json"
 LOCAL_AWS_ENV = {
@@ -143,6 +144,24 @@ def consent_verify(out: Output, member_ids, check_all):
                                       f"{'all intact' if not problems else f'{len(problems)} problem(s)'}"]))
     if problems:
         sys.exit(1)
+
+
+@main.group("stats")
+def stats_group():
+    """The aggregate statistics' storage."""
+
+
+@stats_group.command("migrate")
+@click.pass_obj
+def stats_migrate(out: Output):
+    """Move counters and visit sketches written before their shards became partition keys
+    (idempotent; reports read both layouts meanwhile, so it can run at any time)."""
+    out.progress("moving counters of the old layout")
+    moved = counters.migrate_legacy()
+    out.progress("moving visit-sketch parts of the old layout")
+    parts = visits.migrate_legacy()
+    out.result({"counters_moved": moved, "sketch_parts_moved": parts},
+               f"moved {moved} counter item(s) and {parts} visit-sketch part(s)")
 
 
 # --- reports -------------------------------------------------------------------------------------

@@ -56,6 +56,44 @@ def deploy_gateway_responses(out: Output):
                f"stage {api_stage!r} redeployed")
 
 
+# The functions of the app by their name in .chalice/config.json; `chalice deploy` names the
+# API's function after the app and stage alone.
+FUNCTIONS = ("api_handler", "send_worker", "ses_events")
+
+
+@deploy_group.command("log-retention")
+@click.pass_obj
+def deploy_log_retention(out: Output):
+    """After `chalice deploy`: keep each function's logs as long as .chalice/config.json says
+    (Chalice sets it on its workers' log groups but names the API function's group wrongly)."""
+    settings = get_settings()
+    groups = log_retention(settings.stage)
+    if settings.is_local:
+        out.result({"stage": settings.stage, "log_groups": groups, "applied": False},
+                   "nothing to do on the local stack: its logs are files under .local/logs/")
+        return
+    for name, days in groups.items():
+        monitoring.keep_logs(name, days)
+    out.result({"stage": settings.stage, "log_groups": groups, "applied": True},
+               "\n".join(f"{name}: kept {days} days" for name, days in groups.items()))
+
+
+def log_retention(stage: str) -> dict:
+    """{log group: days} of every function of ``stage``, from .chalice/config.json."""
+    config = json.loads((PROJECT / ".chalice" / "config.json").read_text())
+    app, stage_config = config["app_name"], config["stages"].get(stage, {})
+    groups = {}
+    for function in FUNCTIONS:
+        chain = [stage_config.get("lambda_functions", {}).get(function, {}), stage_config,
+                 config.get("lambda_functions", {}).get(function, {}), config]
+        days = next((level["log_retention_in_days"] for level in chain
+                     if "log_retention_in_days" in level), None)
+        name = f"{app}-{stage}" if function == "api_handler" else f"{app}-{stage}-{function}"
+        if days:
+            groups[f"/aws/lambda/{name}"] = days
+    return groups
+
+
 def _deployed_rest_api(stage: str) -> tuple:
     """The REST API that `chalice deploy` recorded for the stage, and its API Gateway stage."""
     record = PROJECT / ".chalice" / "deployed" / f"{stage}.json"

@@ -27,7 +27,8 @@ def stage_status() -> dict:
     settings = get_settings()
     stage = settings.stage
     status = {"stage": stage, "alarms": None, "queues": None, "alarm_recipients": None,
-              "ses_account": None, "ses_identity": None, "unavailable": {}, "problems": []}
+              "ses_account": None, "ses_identity": None, "paused_promotions": None,
+              "unavailable": {}, "problems": []}
     reads = {
         "alarms": lambda: monitoring.alarms(ALARM_PREFIX.format(stage=stage)),
         "queues": _queues,
@@ -35,6 +36,7 @@ def stage_status() -> dict:
             ALARM_TOPIC.format(stage=stage)),
         "ses_account": monitoring.ses_account,
         "ses_identity": lambda: monitoring.ses_identity(_mail_domain(settings.mail_from)),
+        "paused_promotions": _paused_promotions,
     }
     for part, read in reads.items():
         if settings.is_local and part in NOT_LOCAL:
@@ -47,6 +49,20 @@ def stage_status() -> dict:
             status["problems"].append(f"could not read {part.replace('_', ' ')}: {exc.message}")
     status["problems"] = _problems(status) + status["problems"]
     return status
+
+
+def _paused_promotions() -> list:
+    from chalicelib import promotions
+    from chalicelib.platform.clock import iso
+
+    try:
+        paused = promotions.list_all("paused")
+    except Exception as exc:  # a missing table or an AWS error: reported, never a crash
+        raise AwsCallError(f"promotions table: {type(exc).__name__}: {exc}"[:300]) from exc
+    counts = promotions.delivery_counts_many(paused) if paused else {}
+    return [{"id": p.promotion_id, "subject": p.subject, "paused_reason": p.paused_reason,
+             "resume_at": iso(p.resume_at) if p.resume_at else None,
+             "delivered": counts[p.promotion_id].delivered} for p in paused]
 
 
 def _mail_domain(mail_from: str) -> str:
@@ -105,6 +121,13 @@ def _problems(status: dict) -> list:
     return problems
 
 
+def paused_text(promotion: dict) -> str:
+    reason = {"daily_quota": "daily quota"}.get(promotion["paused_reason"],
+                                                 promotion["paused_reason"])
+    when = (promotion["resume_at"] or "")[:16].replace("T", " ")
+    return f"paused: {reason}, resumes at {when} UTC"
+
+
 def render_text(status: dict) -> str:
     """The status as an operator reads it in a terminal."""
     from chalicelib.ops.output import table
@@ -149,6 +172,11 @@ def render_text(status: dict) -> str:
                      f"DKIM {identity['dkim']}, MAIL FROM {identity['mail_from_domain'] or '-'} "
                      f"{identity['mail_from'] or ''}".rstrip())
     if account is not None or identity is not None:
+        lines.append("")
+    if status.get("paused_promotions"):
+        lines.append("promotions waiting for the SES quota (they resume on their own)")
+        lines += [f"  {p['id']}: {paused_text(p)}, {p['delivered']:,} delivered so far"
+                  for p in status["paused_promotions"]]
         lines.append("")
     for part, reason in status["unavailable"].items():
         lines.append(f"not available: {part.replace('_', ' ')}: {reason}")

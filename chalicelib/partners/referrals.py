@@ -18,7 +18,6 @@ ATTRIBUTION_WINDOW = timedelta(days=30)
 # Clicks outlive the window so a late report of a sale inside it still finds its click.
 CLICK_TTL = ATTRIBUTION_WINDOW + timedelta(days=15)
 CLICK_PARAM = "eso_click"
-CLICK_SHARDS = 8
 
 
 def landing_url_with_click(landing_url: str, click_id: str) -> str:
@@ -40,5 +39,5 @@ def record_click(partner_id: str, visitor_id: str, member_id: str | None = None,
                           member_id=member_id, clicked_at=now, expires_at=now + CLICK_TTL)
     with storage_errors():
         click.save(condition=ReferralClick.click_id.does_not_exist())
-    counters.record("referral_clicks", dimension=partner.partner_id, shards=CLICK_SHARDS, now=now)
+    counters.record("referral_clicks", dimension=partner.partner_id, now=now)
     return landing_url_with_click(partner.landing_url, click_id)

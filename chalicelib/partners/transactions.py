@@ -46,7 +46,6 @@ from chalicelib.statistics import counters
 from chalicelib.statistics.suppression import suppress
 
 CLOCK_SKEW = timedelta(minutes=2)
-TXN_SHARDS = 4
 MAX_ATTEMPTS = 8
 MAX_REPORT_DAYS = 366
 MAX_PAGE = 100
@@ -163,9 +162,9 @@ def report_transaction(partner_id: str, report: Report, now: datetime | None = N
             with storage_errors(), transaction() as tx:
                 tx.save(wanted, condition=PartnerTransaction.order_id.does_not_exist())
                 counters.add_in(tx, "partner_transactions", dimension=partner_id,
-                             label=wanted.currency, shards=TXN_SHARDS, now=day)
+                                label=wanted.currency, now=day)
                 counters.add_in(tx, "partner_revenue", dimension=partner_id, label=wanted.currency,
-                             amount=int(wanted.amount_minor), shards=TXN_SHARDS, now=day)
+                             amount=int(wanted.amount_minor), now=day)
                 if click.member_id:
                     # The member link is copied only while the click still carries it: an
                     # erasure running meanwhile (which removes it) cannot be undone by a report.
@@ -222,9 +221,9 @@ def reverse_transaction(partner_id: str, order_id: str, reason: str,
                                            PartnerTransaction.reversal_reason.set(reason)],
                           condition=PartnerTransaction.status == REPORTED)
                 counters.add_in(tx, "partner_reversals", dimension=partner_id,
-                             label=stored.currency, shards=TXN_SHARDS, now=day)
+                             label=stored.currency, now=day)
                 counters.add_in(tx, "partner_revenue", dimension=partner_id, label=stored.currency,
-                             amount=-minor, shards=TXN_SHARDS, now=day)
+                             amount=-minor, now=day)
         except TransactWriteError as exc:
             if not (0 in cancelled_by_condition(exc) or dynamo.only_contention(exc)):
                 raise

@@ -45,3 +45,8 @@ def sns():
 def apigateway():
     settings = get_settings()
     return _client("apigateway", None, settings.region)
+
+
+def logs():
+    settings = get_settings()
+    return _client("logs", None, settings.region)

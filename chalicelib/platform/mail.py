@@ -33,10 +33,15 @@ SUBJECTS = {
     "contact": "[eSO contact] {topic} question",
     "partner_contact": "An eSmallOffice member wrote to {partner_name}",
 }
-# SES answers for which sending the same entry again later may succeed.
-RETRY_STATUSES = {"ACCOUNT_THROTTLED", "TRANSIENT_FAILURE", "ACCOUNT_DAILY_QUOTA_EXCEEDED"}
+# SES answers for which sending the same entry again soon may succeed.
+RETRY_STATUSES = {"ACCOUNT_THROTTLED", "TRANSIENT_FAILURE"}
+# An entry SES refused because the account's 24-hour quota is used up: not sent, and sending it
+# again only helps once older messages leave the 24-hour window.
+QUOTA_STATUSES = {"ACCOUNT_DAILY_QUOTA_EXCEEDED"}
 THROTTLED = {"TooManyRequestsException", "LimitExceededException", "Throttling",
              "ThrottlingException"}
+# SES refuses a whole call over the daily quota with a throttling error saying this.
+QUOTA_MESSAGE = "daily message quota exceeded"
 
 
 class Message(NamedTuple):
@@ -47,20 +52,44 @@ class Message(NamedTuple):
 
 
 class BulkEntry(NamedTuple):
-    """One recipient of a templated bulk send: the address, template data, extra headers."""
+    """One recipient of a templated bulk send: the address, template data, extra headers, and
+    (name, value) message tags of this message (SES returns them with its events)."""
 
     to: str
     data: dict
     headers: tuple = ()
+    tags: tuple = ()
 
 
 class BulkResult(NamedTuple):
-    status: str            # "sent" | "retry" | "failed"
+    status: str            # "sent" | "retry" | "quota" | "failed"
     message_id: str | None = None
+
+
+class Account(NamedTuple):
+    """The sending account's limits, as SES reports them (GetAccount's SendQuota)."""
+
+    max_24_hour_send: float
+    max_send_rate: float
+    sent_last_24_hours: float
+
+    @property
+    def remaining(self) -> int:
+        """Messages the account may still send in the rolling 24-hour window."""
+        return max(0, int(self.max_24_hour_send - self.sent_last_24_hours))
 
 
 class ThrottledError(Exception):
     """The mail service refused the whole call for its rate: try the same call later."""
+
+
+class QuotaExceededError(Exception):
+    """The mail service refused the whole call: the account's 24-hour quota is used up."""
+
+
+def _quota_refusal(exc) -> bool:
+    error = exc.response.get("Error", {})
+    return QUOTA_MESSAGE in str(error.get("Message", "")).lower()
 
 
 def render(message: Message) -> tuple:
@@ -124,10 +153,18 @@ class SesSender:
                 raise
         _created_templates.add(name)
 
+    def account(self) -> Account:
+        """GetAccount: the 24-hour quota, the rate, what was sent in the last 24 hours."""
+        with storage_errors():
+            quota = aws.sesv2().get_account().get("SendQuota", {})
+        return Account(float(quota.get("Max24HourSend", 0)), float(quota.get("MaxSendRate", 1)),
+                       float(quota.get("SentLast24Hours", 0)))
+
     def send_bulk(self, template: str, default_data: dict, default_headers: tuple,
-                  entries: list) -> list:
+                  entries: list, tags: tuple = ()) -> list:
         """One SendBulkEmail; a ``BulkResult`` per entry, in order. ``ThrottledError`` when
-        the call as a whole was refused for its rate."""
+        the call as a whole was refused for its rate, ``QuotaExceededError`` for the daily
+        quota. ``tags``: (name, value) message tags SES returns with the message's events."""
         from botocore.exceptions import ClientError
 
         request = {**self._common(), "DefaultContent": {"Template": {
@@ -138,26 +175,42 @@ class SesSender:
                 "ReplacementEmailContent": {"ReplacementTemplate": {
                     "ReplacementTemplateData": json.dumps(entry.data)}},
                 "ReplacementHeaders": [{"Name": n, "Value": v} for n, v in entry.headers],
+                **({"ReplacementTags": [{"Name": n, "Value": v} for n, v in entry.tags]}
+                   if entry.tags else {}),
             } for entry in entries]}
+        if tags:
+            request["DefaultEmailTags"] = [{"Name": n, "Value": v} for n, v in tags]
         try:
             results = aws.sesv2().send_bulk_email(**request)["BulkEmailEntryResults"]
         except ClientError as exc:
+            if _quota_refusal(exc):
+                raise QuotaExceededError() from exc
             if exc.response.get("Error", {}).get("Code") in THROTTLED:
                 raise ThrottledError() from exc
             raise
         return [BulkResult("sent", r.get("MessageId")) if r["Status"] == "SUCCESS"
                 else BulkResult("retry") if r["Status"] in RETRY_STATUSES
+                else BulkResult("quota") if r["Status"] in QUOTA_STATUSES
                 else BulkResult("failed") for r in results]
 
 
 class Outbox:
-    """An in-memory sender for unit tests: what would have been sent, to whom."""
+    """An in-memory sender for unit tests: what would have been sent, to whom. ``daily_quota``
+    makes it refuse bulk calls as SES does once that many messages went out (``new_day``
+    empties the window); ``rate`` is the per-second rate its account reports."""
 
-    def __init__(self, fail_for: tuple = ()):
+    def __init__(self, fail_for: tuple = (), daily_quota: int = 1_000_000, rate: float = 1000):
         self.sent: list = []          # dicts: to, subject, text, html, reply_to, headers
         self.templates: dict = {}
         self.fail_for = set(fail_for)  # addresses whose bulk entries fail
+        self.daily_quota, self.rate, self.in_window = daily_quota, rate, 0
         self._ids = itertools.count(1)
+
+    def account(self) -> Account:
+        return Account(self.daily_quota, self.rate, self.in_window)
+
+    def new_day(self) -> None:
+        self.in_window = 0
 
     def send(self, to, subject, text, html, reply_to=None) -> str:
         self.sent.append({"to": to, "subject": subject, "text": text, "html": html,
@@ -167,16 +220,20 @@ class Outbox:
     def ensure_template(self, name, subject, text, html) -> None:
         self.templates.setdefault(name, (subject, text, html))
 
-    def send_bulk(self, template, default_data, default_headers, entries) -> list:
+    def send_bulk(self, template, default_data, default_headers, entries, tags=()) -> list:
         results = []
         subject, text, html = self.templates[template]
+        if self.in_window + len(entries) > self.daily_quota:
+            raise QuotaExceededError()
+        self.in_window += len(entries)
         for entry in entries:
             if entry.to in self.fail_for:
                 results.append(BulkResult("failed"))
                 continue
             data = {**default_data, **entry.data}
             self.sent.append({"to": entry.to, "subject": subject, "template": template,
-                              "data": data, "headers": (*default_headers, *entry.headers)})
+                              "data": data, "headers": (*default_headers, *entry.headers),
+                              "tags": {**dict(tags), **dict(entry.tags)}})
             results.append(BulkResult("sent", f"outbox-{next(self._ids)}"))
         return results
 

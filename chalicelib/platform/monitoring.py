@@ -139,3 +139,18 @@ def put_gateway_responses(rest_api_id: str, responses: list, stage_name: str) ->
             client.put_gateway_response(**arguments)
         client.create_deployment(restApiId=rest_api_id, stageName=stage_name,
                                  description="gateway responses of infra/api.yaml")
+
+
+def keep_logs(log_group: str, days: int) -> bool:
+    """Keep a function's log group ``days`` days (created when the function has not logged
+    yet); True when the group had to be created."""
+    client = aws.logs()
+    created = False
+    with _reading(f"log group {log_group}"):
+        try:
+            client.create_log_group(logGroupName=log_group)
+            created = True
+        except client.exceptions.ResourceAlreadyExistsException:
+            pass
+        client.put_retention_policy(logGroupName=log_group, retentionInDays=days)
+    return created

@@ -149,11 +149,14 @@ class Settings(NamedTuple):
         return int(raw) if raw else 10
 
     @property
-    def send_rate(self) -> float:
-        """Messages per second the send worker may hand to SES (the account's sending quota)."""
+    def send_rate_cap(self) -> Optional[float]:
+        """At most this many messages per second for the whole stage, below the SES account's
+        own rate (which applies anyway); unset: the account's rate."""
         raw = self._get(SEND_RATE)
+        if raw is None:
+            return None
         try:
-            rate = float(raw) if raw else 14.0
+            rate = float(raw)
         except ValueError as exc:
             raise SettingsError(f"{SEND_RATE} must be a number, not {raw!r}") from exc
         if rate <= 0:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+from chalicelib.platform.assets import asset_url
+
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
@@ -26,6 +28,7 @@ def _environment():
         lstrip_blocks=True,
     )
     env.filters["possessive"] = possessive
+    env.globals["asset_url"] = asset_url
     return env
 
 

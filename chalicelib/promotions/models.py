@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -36,11 +37,28 @@ class Promotion(BaseModel):
     subject = UnicodeAttribute()
     text = UnicodeAttribute()
     html = UnicodeAttribute(null=True)
-    status = UnicodeAttribute()            # pending_review | approved | rejected | sending | sent
+    status = UnicodeAttribute()            # pending_review | approved | rejected | sending | paused | sent
     created_at = UTCDateTimeAttribute()
     reviewed_at = UTCDateTimeAttribute(null=True)
     review_reason = UnicodeAttribute(null=True)   # why it was rejected; the partner reads it
     review_queue = UnicodeAttribute(null=True)    # "pending" while it waits for review
+    window_started_at = UTCDateTimeAttribute(null=True)  # when the current run of sending began
+    paused_reason = UnicodeAttribute(null=True)          # "daily_quota" while paused
+    resume_at = UTCDateTimeAttribute(null=True)          # when a paused promotion goes on
+    # Counts of batches sent before they moved to DeliveryCounts; no longer written, still
+    # added in when the counts are read (chalicelib/promotions/counts.py).
+    delivered = NumberAttribute(default=0)
+    skipped = NumberAttribute(default=0)
+    failed = NumberAttribute(default=0)
+
+
+class DeliveryCounts(BaseModel):
+    """A promotion's aggregate delivery counts, in a small item of their own (one write unit
+    per batch, never a rewrite of the promotion's content). No member id."""
+
+    Meta = table_meta("promotion-counts")
+
+    promotion_id = UnicodeAttribute(hash_key=True)
     delivered = NumberAttribute(default=0)
     skipped = NumberAttribute(default=0)
     failed = NumberAttribute(default=0)
@@ -68,9 +86,13 @@ class Delivery(BaseModel):
     attempt = UnicodeAttribute()
     at = UTCDateTimeAttribute()
     message_id = UnicodeAttribute(null=True)
+    # SES's Send or Delivery event for a message still ``claimed`` (its worker died before the
+    # ledger update): the reconciler then settles the claim as sent.
+    confirmed_message_id = UnicodeAttribute(null=True)
+    resent = BooleanAttribute(null=True)   # claimed again by the reconciler: never a third time
     expires_at = TTLAttribute()
 
     by_member = MemberDeliveryIndex()
 
 
-MODELS = (Promotion, Delivery,)
+MODELS = (Promotion, DeliveryCounts, Delivery,)

@@ -15,8 +15,15 @@ stack — which, right before calling SES:
 4. marks each entry ``sent`` or ``failed``; throttled or transiently failed entries release
    their claim and are retried with backoff, then the batch is raised back to SQS.
 
-A worker that dies after a claim and before SES answered leaves that member ``claimed``; a
-retry does not send to them again (at most once is the promise, duplicates are worse).
+At the account's daily quota (quota.py) the batch's unsent claims are released and the
+promotion is *paused* instead: the batch is done with (no SQS retry, no dead letters), later
+batches of a paused promotion do nothing, and ``resume_due`` (the scheduled sweeper) plans it
+again for the members not yet in its ledger once the quota allows.
+
+A worker that dies after a claim and before the ledger update leaves that member ``claimed``;
+a retry does not send to them again. Each message carries SES tags naming its ledger entry,
+SES's Send and Delivery events confirm such claims (ses_events.py), and ``reconcile_claims``
+settles the ones over an hour old: confirmed → ``sent``, no event → resent once.
 """
 from __future__ import annotations
 
@@ -25,7 +32,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Callable, Iterable, Iterator, NamedTuple, Optional
 
-from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
 
 from chalicelib import members, partners
 from chalicelib.platform import aws, clock, dynamo, mail, observability
@@ -34,7 +41,9 @@ from chalicelib.platform.errors import ConflictError, UnavailableError
 from chalicelib.platform.settings import get_settings
 from chalicelib.platform.templates import render_text
 from chalicelib.platform.vocabulary import OFFERS, PARTNER, PARTNER_PROMOTIONS
+from chalicelib.promotions import quota
 from chalicelib.promotions.campaigns import get, partner_may_send
+from chalicelib.promotions.counts import add_delivery_counts
 from chalicelib.promotions.models import Delivery, Promotion
 from chalicelib.promotions.unsubscribe_links import unsubscribe_url
 from chalicelib.statistics import counters
@@ -47,6 +56,14 @@ PURPOSE_LABEL = {
     PARTNER_PROMOTIONS: "product promotions from eSmallOffice's marketing partners",
 }
 ONE_CLICK = ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+# Message tags naming each message's ledger entry: SES returns them with its Send and Delivery
+# events (ses_events.py), which confirm claims a dead worker left behind.
+TAG_PROMOTION = "eso-promotion"
+TAG_MEMBER = "eso-member"
+# A claim no event confirmed this long after it was made is resent once (SES publishes a Send
+# event seconds after accepting a message; a worker runs at most 2 minutes).
+RECONCILE_AFTER = timedelta(hours=1)
+RECONCILE_HORIZON = timedelta(days=2)  # promotions whose sending began this recently
 
 
 class BatchResult(NamedTuple):
@@ -71,26 +88,90 @@ def dispatch(promotion_id: str, send: Optional[Callable] = None, progress=lambda
     """Plan an approved promotion and hand its batches to ``send`` (default: the stage's way).
 
     Returns the number of batches. On AWS the batches go to SQS; on the local stack (or when
-    ``send`` is given) they are sent in-process by the same worker code.
+    ``send`` is given) they are sent in-process by the same worker code. Members already in
+    the delivery ledger are left out, so a resumed or re-run plan sends only to the rest.
     """
     promotion = get(promotion_id)
+    now = clock.now()
     try:
         with storage_errors():
-            promotion.update(actions=[Promotion.status.set("sending")],
+            promotion.update(actions=[Promotion.status.set("sending"),
+                                      Promotion.window_started_at.set(now),
+                                      Promotion.paused_reason.remove(),
+                                      Promotion.resume_at.remove()],
                              condition=Promotion.status.is_in("approved", "sending"))
     except UpdateError:
         raise ConflictError(f"The promotion is {promotion.status}: only an approved promotion is "
                             "sent. Approve it first.", code="invalid_state") from None
     if send is None:
         send = _enqueue if get_settings().send_queue else _send_now
+    held = _in_ledger(promotion_id)
     count = 0
-    for batch in batches(members.audience_ids(promotion.purpose), batch_size):
+    planned = (m for m in members.audience_ids(promotion.purpose) if m not in held)
+    for batch in batches(planned, batch_size):
         send(promotion_id, batch)
         count += 1
         progress(count)
-    with storage_errors():
-        promotion.update(actions=[Promotion.status.set("sent")])
+    try:
+        with storage_errors():  # unless a batch paused it meanwhile
+            promotion.update(actions=[Promotion.status.set("sent")],
+                             condition=Promotion.status == "sending")
+    except UpdateError:
+        pass
     return count
+
+
+def _in_ledger(promotion_id: str) -> set:
+    """Member ids the delivery ledger holds for the promotion (sent, failed or claimed)."""
+    with storage_errors():
+        return {d.member_id for d in Delivery.query(promotion_id, consistent_read=True,
+                                                    attributes_to_get=["member_id"])}
+
+
+def pause(promotion_id: str, now: Optional[datetime] = None) -> Optional[datetime]:
+    """Pause a promotion SES refused for the daily quota; returns when it resumes (or None when
+    it was not sending). Its batches still queued are held; ``resume_due`` plans the rest."""
+    quota.forget()
+    now = now or clock.now()
+    promotion = get(promotion_id)
+    resume_at = quota.resume_time(promotion.window_started_at, now)
+    try:
+        with storage_errors():
+            promotion.update(actions=[Promotion.status.set("paused"),
+                                      Promotion.paused_reason.set("daily_quota"),
+                                      Promotion.resume_at.set(resume_at)],
+                             condition=Promotion.status.is_in("sending", "sent"))
+    except UpdateError:
+        return None
+    observability.get_logger().warning("promotion paused: daily quota", extra={
+        "promotion_id": promotion_id, "resume_at": clock.iso(resume_at)})
+    return resume_at
+
+
+def resume_due(now: Optional[datetime] = None, send: Optional[Callable] = None) -> list:
+    """Resume the paused promotions whose time came (or, earlier, once a tenth of the daily
+    quota is free again): each is planned again for the members not yet in its ledger.
+    Returns the ids resumed. Run by the stage's schedule and by ``promotions reconcile``."""
+    now = now or clock.now()
+    resumed = []
+    with storage_errors():
+        paused = [p for p in Promotion.scan(Promotion.status == "paused")]
+    for promotion in paused:
+        go, next_at = quota.may_resume(promotion.resume_at, now)
+        try:
+            with storage_errors():
+                if not go:
+                    if next_at != promotion.resume_at:
+                        promotion.update(actions=[Promotion.resume_at.set(next_at)],
+                                         condition=Promotion.status == "paused")
+                    continue
+                promotion.update(actions=[Promotion.status.set("sending")],
+                                 condition=Promotion.status == "paused")
+        except UpdateError:
+            continue  # resumed or changed by someone else meanwhile
+        dispatch(promotion.promotion_id, send=send)
+        resumed.append(promotion.promotion_id)
+    return resumed
 
 
 def _enqueue(promotion_id: str, member_ids: list) -> None:
@@ -116,7 +197,8 @@ def handle_queue_message(body: str) -> BatchResult:
     return send_batch(data["promotion_id"], data["member_ids"])
 
 
-def _claim(promotion_id: str, member_ids: list, attempt: str, now: datetime) -> set:
+def _claim(promotion_id: str, member_ids: list, attempt: str, now: datetime,
+           resend: bool = False) -> set:
     """Claim the ledger entries of ``member_ids`` that nobody holds yet; returns those claimed.
 
     One transaction of conditional puts per batch (one call instead of 50); members already in
@@ -130,7 +212,8 @@ def _claim(promotion_id: str, member_ids: list, attempt: str, now: datetime) -> 
             with storage_errors(), transaction() as tx:
                 for member_id in wanted:
                     tx.save(Delivery(promotion_id, member_id, status="claimed", attempt=attempt,
-                                     at=now, expires_at=now + LEDGER_TTL),
+                                     at=now, expires_at=now + LEDGER_TTL,
+                                     resent=True if resend else None),
                             condition=Delivery.member_id.does_not_exist())
             return set(wanted)
         except TransactWriteError as exc:
@@ -160,9 +243,12 @@ def _mark(promotion_id: str, outcomes: dict, attempt: str, now: datetime) -> Non
 
 
 def send_batch(promotion_id: str, member_ids: list, now: Optional[datetime] = None,
-               after_send: Optional[Callable] = None) -> BatchResult:
-    """Send one batch (see the module docstring). Safe to run again for the same batch."""
+               after_send: Optional[Callable] = None, resend: bool = False) -> BatchResult:
+    """Send one batch (see the module docstring). Safe to run again for the same batch.
+    ``resend``: the reconciler's second and last try for claims no event confirmed."""
     promotion = get(promotion_id)
+    if promotion.status == "paused":
+        return BatchResult(0, 0, 0)  # held: planned again when the promotion resumes
     if promotion.status not in ("approved", "sending", "sent") or (
             promotion.kind == PARTNER and not partner_may_send(promotion.partner_id)):
         return BatchResult(0, len(member_ids), 0)
@@ -171,7 +257,7 @@ def send_batch(promotion_id: str, member_ids: list, now: Optional[datetime] = No
     found = members.read_many(member_ids)
     recipients = [found[m] for m in member_ids
                   if members.eligible(found.get(m), promotion.purpose)]
-    ours = _claim(promotion_id, [m.member_id for m in recipients], attempt, now)
+    ours = _claim(promotion_id, [m.member_id for m in recipients], attempt, now, resend)
     claimed = [m for m in recipients if m.member_id in ours]
     skipped = len(member_ids) - len(claimed)
     delivered = failed = 0
@@ -179,28 +265,41 @@ def send_batch(promotion_id: str, member_ids: list, now: Optional[datetime] = No
     # Claims SES has certainly not sent: only these may be released when something fails.
     # While a call is in flight its entries are uncertain and stay claimed (at most once).
     unsent = {m.member_id for m in claimed}
+    over_quota = False
     try:
         for retry in range(SES_RETRIES + 1):
             if not pending:
                 break
+            if quota.remaining() < len(pending):
+                over_quota = True  # the account's quota has no room for them: do not try
+                break
             unsent -= {m.member_id for m in pending}
-            outcomes, retry_ids = _send_bulk(promotion, pending)
-            unsent |= retry_ids
+            outcomes, retry_ids, refused = _send_bulk(promotion, pending)
+            unsent |= retry_ids | refused
+            quota.note_sent(len(outcomes))
             _mark(promotion_id, outcomes, attempt, now)
             delivered += sum(1 for status, _ in outcomes.values() if status == "sent")
             failed += sum(1 for status, _ in outcomes.values() if status == "failed")
             if after_send:
                 after_send(delivered)
+            if refused:
+                over_quota = True
+                break
             pending = [m for m in pending if m.member_id in retry_ids]
             if pending:
                 _backoff(retry)
-        if pending:
+        if pending and not over_quota:
             raise UnavailableError("SES keeps throttling. The batch will be retried.")
     except BaseException:
         _release(promotion_id, sorted(unsent), attempt)
         raise
     finally:
         _count(promotion, delivered, skipped, failed)
+    if over_quota:
+        # Not an error: the batch is done with, its unsent members wait for the resumption
+        # (which plans them again), and SQS does not redeliver it towards the dead letters.
+        _release(promotion_id, sorted(unsent), attempt)
+        pause(promotion_id)
     return BatchResult(delivered, skipped, failed)
 
 
@@ -211,12 +310,9 @@ def _backoff(retry: int) -> None:
 def _count(promotion: Promotion, delivered: int, skipped: int, failed: int) -> None:
     if not (delivered or skipped or failed):
         return
-    with storage_errors():
-        promotion.update(actions=[Promotion.delivered.add(delivered),
-                                  Promotion.skipped.add(skipped), Promotion.failed.add(failed)])
+    add_delivery_counts(promotion.promotion_id, delivered, skipped, failed)
     if delivered:
-        counters.increment("promotion_deliveries", dimension=promotion.kind, amount=delivered,
-                        shards=4)
+        counters.increment("promotion_deliveries", dimension=promotion.kind, amount=delivered)
         observability.count("PromotionsSent", delivered)
 
 
@@ -224,8 +320,8 @@ _last_send = [0.0]
 
 
 def _pace(count: int) -> None:
-    """Keep to the configured send rate (messages per second) across calls of this container."""
-    interval = count / get_settings().send_rate
+    """Keep this container to its share of the account's send rate (see quota.py)."""
+    interval = count / quota.container_rate()
     wait = _last_send[0] + interval - clock.monotonic()
     if 0 < wait <= interval:  # (a clock that jumped, e.g. a test's, never means a long wait)
         clock.sleep(wait)
@@ -233,26 +329,32 @@ def _pace(count: int) -> None:
 
 
 def _send_bulk(promotion: Promotion, recipients: list) -> tuple:
-    """One bulk send; returns (member id → (status, message id), ids to retry)."""
+    """One bulk send; returns (member id → (status, message id), ids to retry, ids SES
+    refused for the daily quota)."""
     template = ensure_template(promotion)
     entries = []
     for member in recipients:
         url = unsubscribe_url(member.member_id, promotion.purpose)
         entries.append(mail.BulkEntry(member.email, {"unsubscribe_url": url},
-                                      (("List-Unsubscribe", f"<{url}>"), ONE_CLICK)))
+                                      (("List-Unsubscribe", f"<{url}>"), ONE_CLICK),
+                                      ((TAG_MEMBER, member.member_id),)))
     _pace(len(recipients))
     try:
         results = mail.sender().send_bulk(template, {"unsubscribe_url": ""}, (ONE_CLICK,),
-                                          entries)
+                                          entries, tags=((TAG_PROMOTION, promotion.promotion_id),))
     except mail.ThrottledError:
-        return {}, {m.member_id for m in recipients}
-    outcomes, retry = {}, set()
+        return {}, {m.member_id for m in recipients}, set()
+    except mail.QuotaExceededError:
+        return {}, set(), {m.member_id for m in recipients}
+    outcomes, retry, refused = {}, set(), set()
     for member, result in zip(recipients, results):
         if result.status == "retry":
             retry.add(member.member_id)
+        elif result.status == "quota":
+            refused.add(member.member_id)
         else:
             outcomes[member.member_id] = (result.status, result.message_id)
-    return outcomes, retry
+    return outcomes, retry, refused
 
 
 def template_name(promotion: Promotion) -> str:
@@ -312,3 +414,74 @@ def _sender(promotion: Promotion) -> dict:
     return {"name": partner.name, "privacy_policy_url": partner.privacy_policy_url}
 
 
+
+
+def forecast(promotion_id: str) -> "quota.Forecast":
+    """What sending the promotion now meets: its audience (less the members it already
+    reached) against the account's 24-hour quota and rate, read afresh."""
+    promotion = get(promotion_id)
+    held = _in_ledger(promotion_id)
+    audience = sum(1 for m in members.audience_ids(promotion.purpose) if m not in held)
+    return quota.forecast(audience, quota.account(fresh=True), clock.now())
+
+
+def confirm_claim(promotion_id: str, member_id: str, message_id: str) -> bool:
+    """Record SES's Send or Delivery event on a ledger entry still ``claimed`` (its worker died
+    between SES and the ledger update); the reconciler then settles it as sent. An entry
+    already settled, or absent (released, erased), is left as it is."""
+    try:
+        with storage_errors():
+            Delivery(promotion_id, member_id).update(
+                actions=[Delivery.confirmed_message_id.set(message_id)],
+                condition=Delivery.status == "claimed")
+    except UpdateError:
+        return False
+    return True
+
+
+class Reconciled(NamedTuple):
+    confirmed: int   # claims an SES event confirmed: now ``sent``
+    resent: int      # claims without an event, sent again (once)
+    failed: int      # claims resent once and still without an event: given up
+
+
+def reconcile_claims(now: Optional[datetime] = None) -> Reconciled:
+    """Settle the claims left ``claimed`` for over an hour by a worker that died: confirmed by
+    an SES event → ``sent`` (and counted); no event → released and sent again, once; resent and
+    still no event → ``failed``, never a third message. Run by the stage's schedule and by
+    ``promotions reconcile``."""
+    now = now or clock.now()
+    cutoff = now - RECONCILE_AFTER
+    confirmed = resent = failed = 0
+    with storage_errors():
+        recent = [p for p in Promotion.scan(Promotion.status.is_in("sending", "sent", "paused"))
+                  if p.window_started_at and p.window_started_at >= now - RECONCILE_HORIZON]
+    for promotion in recent:
+        with storage_errors():
+            stale = list(Delivery.query(
+                promotion.promotion_id, consistent_read=True,
+                filter_condition=(Delivery.status == "claimed") & (Delivery.at < cutoff)))
+        again, settled = [], {"sent": 0, "failed": 0}
+        for entry in stale:
+            outcome = ("sent" if entry.confirmed_message_id else
+                       "failed" if entry.resent else None)
+            ours = (Delivery.status == "claimed") & (Delivery.attempt == entry.attempt)
+            try:
+                with storage_errors():
+                    if outcome is None:
+                        Delivery(promotion.promotion_id, entry.member_id).delete(condition=ours)
+                        again.append(entry.member_id)
+                        continue
+                    Delivery(promotion.promotion_id, entry.member_id, status=outcome,
+                             attempt=entry.attempt, at=now, resent=entry.resent,
+                             message_id=entry.confirmed_message_id,
+                             expires_at=now + LEDGER_TTL).save(condition=ours)
+            except (DeleteError, PutError):
+                continue  # settled by someone else meanwhile
+            settled[outcome] += 1
+        _count(promotion, settled["sent"], 0, settled["failed"])
+        confirmed += settled["sent"]
+        failed += settled["failed"]
+        for batch in batches(again):
+            resent += send_batch(promotion.promotion_id, batch, resend=True).delivered
+    return Reconciled(confirmed, resent, failed)

@@ -9,12 +9,15 @@ register keeps the largest "rank" seen (leading zeros of the other 52 bits, plus
 estimate is Ertl's improved raw estimator ("New cardinality estimation algorithms for
 HyperLogLog sketches", 2017), unbiased over the whole range without HLL++'s bias tables.
 
-In DynamoDB a day's sketch is 64 items (``visit-sketches``: ``day``, ``part``) of 64 registers
-each (attributes ``r0``..``r63``), so a change is one small conditional write,
+In DynamoDB a day's sketch is 64 items (``visit-sketches``: partition key ``"<day>#<part>"``,
+sort key ``part``) of 64 registers each (attributes ``r0``..``r63``): each part is a partition
+key of its own, so a busy day's writes spread over 64 partition keys, and a change is one small
+conditional write,
 ``SET r17 = :v`` only if ``r17`` is absent or smaller: the max-merge holds across any number of
 Lambda containers writing at once, and a stale container can only fail a condition.
 
-The cost per request stays low: a container loads the day's sketch once (one Query) and then
+The cost per request stays low: a container loads the day's sketch once (one BatchGetItem of
+the 64 parts, and one Query of the old layout, which kept a day's parts in one partition) and then
 writes only when its copy says the register would grow. A returning visitor costs no call at
 all, and after the first few thousand visitors of a day almost no new visitor does either.
 """
@@ -25,11 +28,11 @@ import hmac
 import math
 from datetime import date, datetime, timedelta
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib.platform import clock
 from chalicelib.platform.crypto import signing_key
-from chalicelib.platform.dynamo import storage_errors
+from chalicelib.platform.dynamo import storage_errors, transaction
 from chalicelib.statistics.models import SKETCH_PART_REGISTERS, SKETCH_PARTS, VisitSketch
 
 PRECISION = 12
@@ -117,10 +120,19 @@ class Sketch:
 # --- the sketch, in DynamoDB ---------------------------------------------------------------------
 
 
+def part_key(day: date, part: int) -> str:
+    """The partition key of one part of a day's sketch."""
+    return f"{day.isoformat()}#{part:02d}"
+
+
 def _load(day: date) -> Sketch:
-    """A day's sketch as stored: one Query of its 64 parts."""
+    """A day's sketch as stored: one BatchGetItem of its 64 parts, merged (maximum) with what
+    the old layout still holds for that day (one Query, empty once migrated)."""
     sketch = Sketch()
     with storage_errors():
+        for item in VisitSketch.batch_get([(part_key(day, part), part)
+                                           for part in range(SKETCH_PARTS)]):
+            _merge_item(sketch, item)
         for item in VisitSketch.query(day.isoformat()):
             _merge_item(sketch, item)
     return sketch
@@ -165,7 +177,7 @@ def record(visitor: str, now: datetime | None = None) -> bool:
 def _raise_register(sketch: Sketch, day: date, index: int, rank: int) -> bool:
     part, offset = divmod(index, SKETCH_PART_REGISTERS)
     register = getattr(VisitSketch, f"r{offset}")
-    item = VisitSketch(day.isoformat(), part)
+    item = VisitSketch(part_key(day, part), part)
     try:
         with storage_errors():
             # ALL_NEW (PynamoDB's default for update) refreshes the whole part in this copy.
@@ -183,7 +195,7 @@ def _raise_register(sketch: Sketch, day: date, index: int, rank: int) -> bool:
 def daily(start: date, end: date) -> dict:
     """Day → estimated distinct visitors, rounded, over [start, end] (days without any absent).
 
-    One Query per day (64 small items, about 25 KB).
+    Per day one BatchGetItem (64 small items, about 25 KB) and one Query of the old layout.
     """
     found = {}
     day = start
@@ -193,3 +205,25 @@ def daily(start: date, end: date) -> dict:
             found[day] = int(round(sketch.estimate()))
         day += timedelta(days=1)
     return found
+
+
+def migrate_legacy(progress=lambda n: None) -> int:
+    """Move each part of the old layout (the plain day as partition key) to its own partition
+    key; returns the parts moved. A part already written in the new layout (the day of the
+    move) is left where it is: reads merge both, taking each register's maximum."""
+    moved = 0
+    with storage_errors():
+        legacy = [item for item in VisitSketch.scan() if "#" not in item.day]
+    for old in legacy:
+        new = VisitSketch(part_key(date.fromisoformat(old.day), int(old.part)), int(old.part))
+        for offset in range(SKETCH_PART_REGISTERS):
+            setattr(new, f"r{offset}", getattr(old, f"r{offset}"))
+        try:
+            with storage_errors(), transaction() as tx:
+                tx.save(new, condition=VisitSketch.day.does_not_exist())
+                tx.delete(old)
+        except TransactWriteError:
+            continue
+        moved += 1
+        progress(moved)
+    return moved

@@ -1,12 +1,10 @@
 """HTML pages that belong to no single capability: home, privacy, static assets."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from chalice import Blueprint, Response
 
 from chalicelib import ads
-from chalicelib.platform import errors, observability
+from chalicelib.platform import assets, errors, observability
 from chalicelib.platform.policy import current_policy
 from chalicelib.web.fallback import not_found
 from chalicelib.web.views import member_page
@@ -15,11 +13,6 @@ from chalicelib.web.visitor import visitor_id
 bp = Blueprint(__name__)
 
 HOME_AD_SLOT = "home"
-
-STATIC = Path(__file__).resolve().parent.parent / "static"
-ASSETS = {"site.css": "text/css; charset=utf-8", "site.js": "text/javascript; charset=utf-8",
-          "passkeys.js": "text/javascript; charset=utf-8",
-          "admin.js": "text/javascript; charset=utf-8", "admin.css": "text/css; charset=utf-8"}
 
 
 @bp.route("/", methods=["GET"])
@@ -46,8 +39,23 @@ def privacy():
 
 @bp.route("/assets/{name}", methods=["GET"])
 def asset(name):
-    if name not in ASSETS:
+    """A static file by its content-hashed name, kept by browsers and caches for a year.
+
+    An old or unknown name is a 404, not a redirect to the current file: a stage serving
+    assets from S3 keeps the files of earlier releases, so only a name no release ever had
+    (or a page older than the previous one, served by this function) misses, and a permanent
+    redirect would pin an immutable URL to content that a later release replaces again."""
+    found = assets.find(name)
+    if found is None:
         return not_found()
-    body = (STATIC / name).read_text(encoding="utf-8")
-    return Response(body=body, status_code=200, headers={
-        "Content-Type": ASSETS[name], "Cache-Control": "public, max-age=3600"})
+    return Response(body=found.body.decode("utf-8"), status_code=200, headers={
+        "Content-Type": found.media_type, "Cache-Control": assets.IMMUTABLE})
+
+
+@bp.route("/favicon.ico", methods=["GET"])
+def favicon():
+    """The site icon for clients that ask for /favicon.ico rather than follow the pages'
+    ``<link rel="icon">``: the same SVG (text, so API Gateway passes it unchanged)."""
+    icon = assets.manifest()["favicon.svg"]
+    return Response(body=icon.body.decode("utf-8"), status_code=200, headers={
+        "Content-Type": icon.media_type, "Cache-Control": assets.FAVICON_CACHE})

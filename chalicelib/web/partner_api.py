@@ -126,4 +126,5 @@ def promotion_status(promotion_id):
         promotion = None
     if promotion is None or promotion.kind != PARTNER or promotion.partner_id != partner_id:
         raise NotFoundError("There is no promotion with this id. Check the id.")
-    return json_response({"promotion": presenters.promotion_status_json(promotion)})
+    return json_response({"promotion": presenters.promotion_status_json(
+        promotion, promotions.delivery_counts(promotion))})

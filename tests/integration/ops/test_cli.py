@@ -125,13 +125,15 @@ def _same_pending_operator_new_link(world, first, second):
 
 
 PROMOTION_ROW = {"id", "kind", "status", "partner_id", "subject", "created_at", "delivered",
-                 "skipped", "failed"}
+                 "skipped", "failed", "paused_reason", "resume_at"}
 
 CASES = {
     "local tables": Case(lambda w: ["local", "tables"], {"created"}),
     "local seed": Case(lambda w: ["local", "seed"], {"demo_member", "ads", "partners"}),
     "consent verify": Case(lambda w: ["consent", "verify", "--member", w.member_id],
                            {"checked", "problems", "intact"}),
+    "stats migrate": Case(lambda w: ["stats", "migrate"], {"counters_moved", "sketch_parts_moved"},
+                          differs=("counters_moved", "sketch_parts_moved")),
     "report": Case(lambda w: ["report", "--from", w.today, "--to", w.today], {"from", "to"}),
     "promotions list": Case(lambda w: ["promotions", "list", "--status", "pending_review"],
                             {"promotions"}),
@@ -139,13 +141,17 @@ CASES = {
                             PROMOTION_ROW | {"text", "html", "html_text", "footer", "headers",
                                              "partner", "from"}),
     "promotions approve": Case(lambda w: ["promotions", "approve", w.pending_promotion()],
-                               PROMOTION_ROW | {"batches"}, differs=("id", "created_at")),
+                               PROMOTION_ROW | {"batches", "forecast"},
+                               differs=("id", "created_at", "forecast")),
     "promotions reject": Case(lambda w: ["promotions", "reject", w.pending_promotion()],
                               PROMOTION_ROW, differs=("id", "created_at")),
     "offers send": Case(lambda w: ["offers", "send", "--subject", "Case offer",
                                    "--text", "Our own offer."],
-                        PROMOTION_ROW | {"promotion_id", "batches"},
-                        differs=("id", "promotion_id", "created_at")),
+                        PROMOTION_ROW | {"promotion_id", "batches", "forecast"},
+                        differs=("id", "promotion_id", "created_at", "forecast")),
+    "promotions reconcile": Case(lambda w: ["promotions", "reconcile"],
+                                 {"resumed", "confirmed", "resent", "failed"},
+                                 differs=("resumed", "confirmed", "resent", "failed")),
     "slots add": Case(_fresh_slot, {"slot", "description", "built_in", "created_at"},
                       differs=("slot", "created_at"), check=_both_slots_listed),
     "slots list": Case(lambda w: ["slots", "list"], {"slots"}),
@@ -181,6 +187,8 @@ CASES = {
                                           "problems"}),
     "deploy gateway-responses": Case(lambda w: ["deploy", "gateway-responses"],
                                      {"stage", "rest_api_id", "responses", "applied"}),
+    "deploy log-retention": Case(lambda w: ["deploy", "log-retention"],
+                                 {"stage", "log_groups", "applied"}),
 }
 
 

@@ -7,7 +7,7 @@ import fnmatch
 import json
 import re
 import time
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from urllib.parse import quote, urlencode
 
 import pyotp
@@ -17,6 +17,7 @@ from app import app
 from chalicelib import members, promotions
 from chalicelib.members.models import EmailClaim
 from chalicelib.platform import mail
+from chalicelib.promotions.models import Delivery, Promotion
 from chalicelib.web import middleware
 from chalicelib.web.cookies import VISITOR_COOKIE
 from devstack.servers import ROOT
@@ -33,8 +34,11 @@ _EVERY = {("logs:CreateLogGroup", "logs"), ("logs:CreateLogStream", "logs"),
           ("logs:PutLogEvents", "logs"), ("ssm:GetParameter", "parameter")}
 RUNTIME = {
     "api_handler": _EVERY,
+    # The sweeper (same role) plans resumed promotions into the queue on AWS: locally it
+    # sends in-process, so GetQueueUrl and SendMessage are not recorded here.
     "send_worker": _EVERY | {("sqs:ReceiveMessage", "eso-sends"), ("sqs:DeleteMessage", "eso-sends"),
-                             ("sqs:GetQueueAttributes", "eso-sends")},
+                             ("sqs:GetQueueAttributes", "eso-sends"),
+                             ("sqs:GetQueueUrl", "eso-sends"), ("sqs:SendMessage", "eso-sends")},
     "ses_events": _EVERY,
 }
 # Each Lambda function has its own role and policy file (.chalice/config.json lambda_functions).
@@ -102,6 +106,8 @@ def needs(service, operation, params):
         if params.get("IndexName"):
             table = f"{table}/index/{params['IndexName']}"
         return {(f"dynamodb:{operation}", table)}
+    if service == "sesv2" and operation == "GetAccount":
+        return {("ses:GetAccount", "*")}  # an account-wide read: SES has no resource for it
     if service == "sesv2":
         # On AWS stages every send names the stage's configuration set.
         pairs = ({(f"ses:{operation}", "identity"), (f"ses:{operation}", "configuration-set/eso-local")}
@@ -115,6 +121,8 @@ def needs(service, operation, params):
 
 
 def _arn(stage, resource):
+    if resource == "*":
+        return "*"
     if resource == "identity":
         return "arn:aws:ses:us-east-1:123456789012:identity/esmalloffice.example"
     if resource.startswith(("template/", "configuration-set/")):
@@ -230,8 +238,10 @@ def own_account(client, mailbox, vid, token):
 def journey(client, mailbox, lambda_scope):
     """Every route and both event handlers, as a member, a visitor and a partner use them."""
     today = date.today().isoformat()
+    from chalicelib.platform.assets import asset_url
+
     for path in ("/", "/privacy", "/healthz", "/api/v1/privacy", "/api/v1/openapi.json",
-                 "/assets/site.css", "/register",
+                 asset_url("site.css"), "/favicon.ico", "/register",
                  "/login", "/contact", "/reset-password", "/verify", "/members", "/account"):
         client.http.get(path)
     from chalicelib import ads
@@ -289,6 +299,32 @@ def journey(client, mailbox, lambda_scope):
         client.lambda_.invoke("send_worker", client.events.generate_sqs_event(
             message_bodies=[json.dumps({"promotion_id": promotion_id, "member_ids": member_ids})],
             queue_name="eso-sends"))
+    # The sweeper (the send worker's role) resumes promotions paused for the daily quota: one
+    # of each purpose, so both audience indexes are read.
+    # It also settles a claim a dead worker left two hours ago: no SES event came, so it is
+    # released and sent again.
+    offer = promotions.create("offer", "IAM offer", "x")
+    for paused in (promotion_id, offer.promotion_id):
+        Promotion.get(paused).update(actions=[
+            Promotion.status.set("paused"), Promotion.paused_reason.set("daily_quota"),
+            Promotion.resume_at.set(datetime(2026, 1, 1, tzinfo=timezone.utc))])
+    stale = datetime.now(timezone.utc) - timedelta(hours=2)
+    Delivery(offer.promotion_id, member_ids[0], status="claimed", attempt="dead", at=stale,
+             expires_at=stale + timedelta(days=1)).save()
+    with lambda_scope("send_worker"):
+        client.lambda_.invoke("send_sweeper", client.events.generate_cw_event(
+            source="aws.events", detail_type="Scheduled Event", detail={},
+            resources=["arn:aws:events:us-east-1:123456789012:rule/eso-local-send_sweeper"]))
+    assert promotions.get(offer.promotion_id).status == "sent"
+    assert Delivery.get(offer.promotion_id, member_ids[0]).status == "sent"
+    # SES's Send event for a message whose worker died before the ledger update.
+    Delivery(promotion_id, "iam-claimed", status="claimed", attempt="dead", at=stale,
+             expires_at=stale + timedelta(days=1)).save()
+    with lambda_scope("ses_events"):
+        client.lambda_.invoke("ses_events", client.events.generate_sns_event(message=json.dumps(
+            {"eventType": "Send", "mail": {"messageId": "iam-message", "tags": {
+                "eso-promotion": [promotion_id], "eso-member": ["iam-claimed"]}}, "send": {}})))
+    assert Delivery.get(promotion_id, "iam-claimed").confirmed_message_id == "iam-message"
     with lambda_scope("ses_events"):
         client.lambda_.invoke("ses_events", client.events.generate_sns_event(message=json.dumps(
             {"eventType": "Complaint", "complaint": {"complainedRecipients": [{"emailAddress": second}]}})))
@@ -473,8 +509,10 @@ def test_the_stage_policies_allow_exactly_what_the_lambda_calls(client, mailbox,
         used[function] |= needs(service, operation, params)
     everything = set().union(*used.values())
     assert {a.split(":")[0] for a, _ in everything} == {"dynamodb", "ses"}
+    # The one Scan: the sweeper reads the promotions table (one small item per promotion) for
+    # the paused ones.
     assert not any(a in ("dynamodb:Scan", "dynamodb:DeleteTable", "dynamodb:CreateTable")
-                   for a, _ in everything)
+                   for a, r in everything if (a, r) != ("dynamodb:Scan", "eso-local-promotions"))
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
 
     for stage in ("dev", "prod"):
@@ -483,6 +521,8 @@ def test_the_stage_policies_allow_exactly_what_the_lambda_calls(client, mailbox,
         for function in ("send_worker", "ses_events"):
             assert (stage_config["lambda_functions"][function]["iam_policy_file"]
                     == POLICY_FILES[function].format(stage=stage))
+        assert (stage_config["lambda_functions"]["send_sweeper"]["iam_policy_file"]
+                == POLICY_FILES["send_worker"].format(stage=stage))
         for function, file_name in POLICY_FILES.items():
             name = file_name.format(stage=stage)
             policy = json.loads((ROOT / ".chalice" / name).read_text())
@@ -507,6 +547,9 @@ def test_the_stage_policies_allow_exactly_what_the_lambda_calls(client, mailbox,
                 f"removing the grant.")
 
             for sid, action, resource in grants:
+                if resource == "*":  # only account-wide reads that have no resource
+                    assert action == "ses:GetAccount", (sid, action)
+                    continue
                 assert "*" not in resource.split(":")[2], (sid, resource)  # never all services
                 if action.startswith("dynamodb:"):
                     assert f":table/eso-{stage}-" in resource and not resource.endswith("/*"), (sid, resource)

@@ -26,6 +26,17 @@ def aws(tmp_path_factory):
         return session.client(service, endpoint_url=simulator.endpoint)
 
     sqs, cloudwatch, sns = client("sqs"), client("cloudwatch"), client("sns")
+    dynamodb = client("dynamodb")  # the promotions table, with one promotion waiting for the quota
+    dynamodb.create_table(TableName="eso-dev-promotions", BillingMode="PAY_PER_REQUEST",
+                          KeySchema=[{"AttributeName": "promotion_id", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "promotion_id",
+                                                 "AttributeType": "S"}])
+    dynamodb.put_item(TableName="eso-dev-promotions", Item={
+        "promotion_id": {"S": "p-big"}, "kind": {"S": "offer"}, "purpose": {"S": "offers"},
+        "subject": {"S": "Big"}, "text": {"S": "x"}, "status": {"S": "paused"},
+        "created_at": {"S": "2026-12-01T09:00:00.000000+0000"}, "delivered": {"N": "50000"},
+        "skipped": {"N": "0"}, "failed": {"N": "0"}, "paused_reason": {"S": "daily_quota"},
+        "resume_at": {"S": "2026-12-02T09:00:00.000000+0000"}})
     dead = sqs.create_queue(QueueName="eso-sends-dlq")["QueueUrl"]
     dead_arn = sqs.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])[
         "Attributes"]["QueueArn"]
@@ -70,6 +81,9 @@ def test_status_of_a_deployed_stage_shows_its_alarms_queues_and_problems(aws):
                for p in problems)
     assert "the sending domain dev.esmalloffice.example is not an SES identity of this " \
            "account: create it with DKIM and verify it (docs/operations.md)" in problems
+    assert status["paused_promotions"] == [
+        {"id": "p-big", "subject": "Big", "paused_reason": "daily_quota",
+         "resume_at": "2026-12-02T09:00:00Z", "delivered": 50000}]
     # The simulator has no SES account: status says so and still shows everything else.
     assert set(status["unavailable"]) == {"ses_account"}
     assert any(p.startswith("could not read ses account: SES account") for p in problems)
@@ -85,6 +99,8 @@ def test_status_in_a_terminal_lists_the_same(aws):
     queue_line = next(line for line in out.splitlines() if line.startswith("eso-sends-dlq"))
     assert queue_line.split()[1] == "2"
     assert "problem(s):" in out
+    assert ("  p-big: paused: daily quota, resumes at 2026-12-02 09:00 UTC, 50,000 delivered so "
+            "far") in out
 
 
 def test_status_says_when_a_queue_is_missing(aws):

@@ -95,7 +95,7 @@ def test_ses_sends_through_the_stage_configuration_set_and_its_events_reach_the_
     assert events["ConfigurationSetName"] == {"Ref": "ConfigurationSet"}
     destination = events["EventDestination"]
     assert destination["Enabled"] is True
-    assert sorted(destination["MatchingEventTypes"]) == ["bounce", "complaint"]
+    assert sorted(destination["MatchingEventTypes"]) == ["bounce", "complaint", "delivery", "send"]
     assert destination["SnsDestination"] == {"TopicARN": {"Ref": "SesEventsTopic"}}
     (statement,) = resources["SesEventsTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "ses.amazonaws.com"}

@@ -48,9 +48,24 @@ def _function_names() -> list:
 
 
 def test_the_packaged_template_names_the_functions_as_chalice_deploy_does():
-    names = {_sub(r["Properties"]["FunctionName"])
-             for r in cfn.load(cfn.INFRA / "functions.yaml")["Resources"].values()}
+    resources = cfn.load(cfn.INFRA / "functions.yaml")["Resources"]
+    names = {_sub(r["Properties"]["FunctionName"]) for r in resources.values()
+             if "FunctionName" in r["Properties"]}
     assert names == set(_function_names())
+    # Every function's log group is named after the function itself (retention applies to it).
+    groups = {r["Properties"]["LogGroupName"]["Fn::Sub"] for name, r in resources.items()
+              if name.endswith("LogGroup")}
+    assert groups == {f"/aws/lambda/${{{name}}}" for name, r in resources.items()
+                      if "FunctionName" in r["Properties"]}
+
+
+def test_log_retention_covers_every_function_by_its_deployed_name():
+    from chalicelib.ops.stage_commands import log_retention
+
+    for stage, days in (("dev", 30), ("prod", 90)):
+        groups = log_retention(stage)
+        wanted = {"/aws/lambda/" + n.replace("${Stage}", stage) for n in _function_names()}
+        assert groups == {group: days for group in wanted}
 
 
 @pytest.mark.parametrize("metric", ["Errors", "Throttles"])

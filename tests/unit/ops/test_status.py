@@ -73,3 +73,12 @@ def test_a_healthy_stage_has_no_problems():
 ])
 def test_each_problem_is_named_in_one_line(status, problem):
     assert _problems(status) == [problem]
+
+
+def test_a_promotion_waiting_for_the_daily_quota_is_shown_with_its_time_not_as_a_problem():
+    paused = {**HEALTHY, "paused_promotions": [
+        {"id": "p1", "subject": "Big", "paused_reason": "daily_quota",
+         "resume_at": "2026-12-02T09:00:00Z", "delivered": 50000}]}
+    assert _problems(paused) == []
+    assert ("  p1: paused: daily quota, resumes at 2026-12-02 09:00 UTC, 50,000 delivered so far"
+            in render_text(paused))

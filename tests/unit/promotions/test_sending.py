@@ -60,7 +60,7 @@ class FlakySes(mail.Outbox):
         self.script = list(script)
         self.calls = 0
 
-    def send_bulk(self, template, default_data, default_headers, entries):
+    def send_bulk(self, template, default_data, default_headers, entries, tags=()):
         self.calls += 1
         step = self.script.pop(0) if self.script else None
         if step == "throttle":
@@ -69,9 +69,9 @@ class FlakySes(mail.Outbox):
             raise RuntimeError("SES answered nonsense")
         if isinstance(step, set):
             kept = [e for e in entries if e.to not in step]
-            sent = iter(super().send_bulk(template, default_data, default_headers, kept))
+            sent = iter(super().send_bulk(template, default_data, default_headers, kept, tags))
             return [mail.BulkResult("retry") if e.to in step else next(sent) for e in entries]
-        return super().send_bulk(template, default_data, default_headers, entries)
+        return super().send_bulk(template, default_data, default_headers, entries, tags)
 
 
 # --- planning ------------------------------------------------------------------------------------
@@ -184,7 +184,7 @@ def test_a_batch_sends_to_the_eligible_and_records_each_in_the_ledger(moto_world
                                                           START + timedelta(days=400))
     assert entry.message_id and entry.message_id.startswith("outbox-")
     assert ledger(promotion.promotion_id, no_id) is None
-    stored = promotions.get(promotion.promotion_id)
+    stored = promotions.delivery_counts(promotions.get(promotion.promotion_id))
     assert (stored.delivered, stored.skipped, stored.failed) == (1, 2, 0)
 
 
@@ -197,7 +197,7 @@ def test_the_counts_add_up_over_batches_and_the_deliveries_are_counted_by_kind(m
     promotion = offer()
     promotions.send_batch(promotion.promotion_id, [first, "gone"])
     promotions.send_batch(promotion.promotion_id, [second, failing_id, first])
-    stored = promotions.get(promotion.promotion_id)
+    stored = promotions.delivery_counts(promotions.get(promotion.promotion_id))
     assert (stored.delivered, stored.skipped, stored.failed) == (2, 2, 1)
     assert ledger(promotion.promotion_id, failing_id).status == "failed"
     after = counters.daily("promotion_deliveries", day, day, dimension="offer").get(day, 0)
@@ -207,7 +207,7 @@ def test_the_counts_add_up_over_batches_and_the_deliveries_are_counted_by_kind(m
 def test_a_batch_with_nothing_to_do_counts_nothing(moto_world):
     promotion = offer()
     assert promotions.send_batch(promotion.promotion_id, []) == (0, 0, 0)
-    stored = promotions.get(promotion.promotion_id)
+    stored = promotions.delivery_counts(promotions.get(promotion.promotion_id))
     assert (stored.delivered, stored.skipped, stored.failed) == (0, 0, 0)
 
 
@@ -291,7 +291,7 @@ def test_when_ses_keeps_throttling_the_batch_is_given_back_and_sent_later(moto_w
             promotions.send_batch(promotion.promotion_id, [member_id])
     assert ses.calls == sending.SES_RETRIES + 1 and ses.sent == []
     assert ledger(promotion.promotion_id, member_id) is None  # the claim was released
-    stored = promotions.get(promotion.promotion_id)
+    stored = promotions.delivery_counts(promotions.get(promotion.promotion_id))
     assert (stored.delivered, stored.skipped, stored.failed) == (0, 0, 0)
     assert promotions.send_batch(promotion.promotion_id, [member_id]).delivered == 1
     assert len(moto_world.outbox.to(email)) == 1
@@ -322,7 +322,7 @@ def test_a_failure_before_the_call_keeps_the_claims_at_most_once(moto_world, mon
     with pytest.raises(UnavailableError):
         promotions.send_batch(promotion.promotion_id, [member_id])
     assert ledger(promotion.promotion_id, member_id).status == "claimed"
-    stored = promotions.get(promotion.promotion_id)
+    stored = promotions.delivery_counts(promotions.get(promotion.promotion_id))
     assert (stored.delivered, stored.skipped, stored.failed) == (0, 0, 0)
 
 

@@ -55,3 +55,40 @@ def test_merging_registers_by_maximum_is_the_union_of_two_containers():
         b.add(visits.keyed_hash(b"k", DAY, f"visitor-cookie-{i:06d}"))
     union = visits.Sketch(max(x, y) for x, y in zip(a.registers, b.registers))
     assert union.registers == sketch_of(b"k", 6_000).registers
+
+
+# --- the stored sketch (moto) --------------------------------------------------------------------
+
+
+def test_a_days_sketch_is_spread_over_one_partition_key_per_part(moto_world):
+    from datetime import datetime, timezone
+
+    from chalicelib.statistics.models import VisitSketch
+
+    day = date(2026, 6, 1)
+    visits._copy.clear()
+    for i in range(1000):
+        visits.record(f"spread-visitor-{i}", now=datetime(2026, 6, 1, 9, tzinfo=timezone.utc))
+    keys = {item.day for item in VisitSketch.scan() if item.day.startswith("2026-06-01")}
+    assert keys == {f"2026-06-01#{part:02d}" for part in range(64)}
+    visits._copy.clear()  # a new container reads the same estimate back
+    assert abs(visits.daily(day, day)[day] - 1000) <= 3 * visits.STANDARD_ERROR * 1000
+
+
+def test_parts_of_the_old_layout_are_merged_and_then_moved(moto_world):
+    from chalicelib.statistics.models import VisitSketch
+
+    day = date(2026, 1, 15)
+    reference = sketch_of(b"legacy", 300, day)
+    for part in range(64):   # the old layout: the plain day as the partition key
+        item = VisitSketch(day.isoformat(), part)
+        for offset in range(64):
+            value = reference.registers[part * 64 + offset]
+            setattr(item, f"r{offset}", value or None)
+        item.save()
+    expected = round(reference.estimate())
+    assert visits.daily(day, day) == {day: expected}
+    assert visits.migrate_legacy() == 64
+    assert visits.migrate_legacy() == 0
+    assert visits.daily(day, day) == {day: expected}
+    assert not [item for item in VisitSketch.scan() if item.day == day.isoformat()]

@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from chalicelib.platform.assets import hashed_name
 from chalicelib.platform.policy import POLICY_FILE
 from chalicelib.web.cookies import VISITOR_COOKIE
 
@@ -111,11 +112,44 @@ def test_wrong_method_on_a_known_path_uses_the_error_model(client):
     assert response.json_body["error"]["code"] == "method_not_allowed"
 
 
-def test_static_assets_are_served_and_unknown_ones_are_404(client):
-    css = client.http.get("/assets/site.css")
-    assert css.status_code == 200 and css.headers["Content-Type"].startswith("text/css")
-    assert client.http.get("/assets/../app.py").status_code == 404
-    assert client.http.get("/assets/secret.txt").status_code == 404
+def _linked_assets(page_html: str) -> list:
+    return re.findall(r'(?:href|src)="(/assets/[^"]+)"', page_html)
+
+
+def test_pages_link_assets_by_content_hash_and_those_are_kept_a_year(client):
+    page = client.http.get("/login", headers={"Accept": "text/html"}).body.decode()
+    linked = _linked_assets(page)
+    assert {re.sub(r"\.[0-9a-f]{12}\.", ".", url) for url in linked} >= {
+        "/assets/site.css", "/assets/site.js", "/assets/favicon.svg", "/assets/passkeys.js"}
+    for url in linked:
+        response = client.http.get(url)
+        assert response.status_code == 200, url
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        name = url.rsplit("/", 1)[1]
+        source = re.sub(r"\.[0-9a-f]{12}\.", ".", name)
+        body = response.body if isinstance(response.body, bytes) else response.body.encode()
+        assert name == hashed_name(source, body), "the name is the hash of what is served"
+    css = client.http.get(next(u for u in linked if u.endswith(".css")))
+    assert css.headers["Content-Type"].startswith("text/css")
+    assert 'rel="icon"' in page
+
+
+@pytest.mark.parametrize("path", [
+    "/assets/site.css",                    # the name without its hash
+    "/assets/site.000000000000.css",       # an old or made-up hash
+    "/assets/../app.py", "/assets/secret.txt", "/assets/site.py"])
+def test_unhashed_old_and_unknown_asset_names_are_404(client, path):
+    response = client.http.get(path)
+    assert response.status_code == 404
+    assert "immutable" not in response.headers.get("Cache-Control", "")
+
+
+def test_favicon_ico_is_the_site_icon_not_a_404(client):
+    response = client.http.get("/favicon.ico", headers={"Accept": "image/*,*/*;q=0.8"})
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "image/svg+xml"
+    assert response.body.decode().startswith("<svg")
+    assert "max-age=604800" in response.headers["Cache-Control"]
 
 
 def test_error_bodies_are_json(client):

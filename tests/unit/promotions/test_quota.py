@@ -1,0 +1,215 @@
+"""The SES account's limits without servers: the quota arithmetic announced at approval, the
+stage's rate shared by the bounded workers, and pausing at the daily quota (moto, a fake clock,
+an outbox that refuses as SES does once its 24-hour quota is used)."""
+import json
+from datetime import timedelta
+
+import pytest
+
+from chalicelib import members, promotions
+from chalicelib.members.consent import Provenance
+from chalicelib.platform import mail
+from chalicelib.promotions import quota, sending
+from chalicelib.promotions.models import Delivery
+from chalicelib.workers import SEND_CONCURRENCY
+
+PASSWORD = "correct horse battery staple"
+
+
+def account(max_24h=50_000, rate=14, sent=0):
+    return mail.Account(max_24h, rate, sent)
+
+
+def test_sixty_thousand_members_on_the_default_quota_take_two_windows(moto_world):
+    now = moto_world.clock.now()
+    found = quota.forecast(60_000, account(), now)
+    assert not found.fits and found.remaining == 50_000 and found.pauses == 1
+    # 10,000 left for the second window, at 14 per second: 714 s after it opens.
+    assert found.finishes_at == now + timedelta(hours=24, seconds=10_000 / 14)
+    text = found.warning()
+    assert "goes to 60,000 members" in text and "only 50,000 more" in text
+    assert "50,000 per 24 hours" in text and "2026-12-02 09:11 UTC" in text
+
+
+def test_what_was_sent_today_counts_and_a_fitting_promotion_has_no_warning(moto_world):
+    now = moto_world.clock.now()
+    assert quota.forecast(40_000, account(sent=20_000), now).pauses == 1
+    assert quota.forecast(130_001, account(sent=20_000), now).pauses == 3
+    fits = quota.forecast(1_400, account(), now)
+    assert fits.fits and fits.pauses == 0 and fits.warning() is None
+    assert fits.finishes_at == now + timedelta(seconds=100)
+
+
+def test_the_account_s_rate_is_shared_by_the_bounded_workers(moto_world, monkeypatch):
+    monkeypatch.delenv("ESO_SEND_RATE")
+    moto_world.outbox.rate = 14
+    assert quota.container_rate() == 14            # no queue: one process sends
+    monkeypatch.setenv("ESO_SEND_QUEUE", "eso-unit-send")
+    assert SEND_CONCURRENCY == quota.SEND_CONCURRENCY == 2
+    assert quota.container_rate() == 7             # two workers at most: 7 + 7 = 14
+    monkeypatch.setenv("ESO_SEND_RATE", "4")       # a stage cap below the account's rate
+    assert quota.container_rate() == 2
+
+
+def test_each_worker_paces_at_its_share(moto_world, monkeypatch):
+    monkeypatch.delenv("ESO_SEND_RATE")
+    monkeypatch.setenv("ESO_SEND_QUEUE", "eso-unit-send")
+    moto_world.outbox.rate = 14
+    monkeypatch.setattr(sending, "_last_send", [0.0])
+    sending._pace(7)
+    sending._pace(7)                               # 7 more at 7 per second: one second later
+    assert moto_world.clock.slept == [1.0]
+
+
+def test_the_account_is_read_once_a_minute_and_again_for_a_new_sender(moto_world):
+    moto_world.outbox.daily_quota = 100
+    assert quota.remaining() == 100
+    moto_world.outbox.in_window = 40               # sent by others: not seen for a minute
+    quota.note_sent(10)
+    assert quota.remaining() == 90
+    moto_world.clock.advance(61)
+    assert quota.remaining() == 60
+    with mail.use_sender(mail.Outbox(daily_quota=5)):
+        assert quota.remaining() == 5
+
+
+def _members(count):
+    return [members.register_confirmed(members.Registration(
+        email=f"quota-{n}-{id(object())}@example.org", password=PASSWORD,
+        consents={"offers": True, "partner_promotions": True}),
+        Provenance("registration", "/unit")) for n in range(count)]
+
+
+def test_the_daily_quota_pauses_the_promotion_and_the_schedule_resumes_it(moto_world):
+    _members(5)
+    offer = promotions.create("offer", "Quota", "Body")
+    audience = set(members.audience_ids("offers"))
+    outbox = moto_world.outbox
+    outbox.daily_quota = len(audience) - 2
+    quota.forget()
+    promotions.dispatch(offer.promotion_id, batch_size=1)
+    paused = promotions.get(offer.promotion_id)
+    assert (paused.status, paused.paused_reason) == ("paused", "daily_quota")
+    assert paused.resume_at == paused.window_started_at + timedelta(hours=24)
+    assert len(outbox.sent) == len(audience) - 2
+    statuses = [d.status for d in Delivery.query(offer.promotion_id)]
+    assert statuses == ["sent"] * (len(audience) - 2)   # nobody left claimed
+
+    moto_world.clock.advance(3600)
+    assert offer.promotion_id not in promotions.resume_due()  # still full, not yet time
+    outbox.new_day()
+    moto_world.clock.advance(23 * 3600)
+    assert offer.promotion_id in promotions.resume_due()
+    assert sorted(m["to"] for m in outbox.sent) == sorted(
+        m.email for m in members.read_many(sorted(audience)).values())
+    assert promotions.get(offer.promotion_id).status == "sent"
+
+
+class QuotaEntries(mail.Outbox):
+    """SES answering ACCOUNT_DAILY_QUOTA_EXCEEDED for every entry of a call."""
+
+    def send_bulk(self, template, default_data, default_headers, entries, tags=()):
+        return [mail.BulkResult("quota") for _ in entries]
+
+
+def test_entries_refused_for_the_quota_are_released_and_the_promotion_paused(moto_world):
+    (member_id,) = _members(1)
+    offer = promotions.create("offer", "Entries", "Body")
+    with mail.use_sender(QuotaEntries()) as ses:
+        quota.forget()
+        promotions.dispatch(offer.promotion_id, send=lambda p, b: None)
+        result = promotions.send_batch(offer.promotion_id, [member_id])
+    assert result == (0, 0, 0) and ses.sent == []
+    assert list(Delivery.query(offer.promotion_id)) == []
+    assert promotions.get(offer.promotion_id).status == "paused"
+
+
+def test_a_batch_that_cannot_fit_is_not_sent_at_all(moto_world):
+    ids = _members(3)
+    offer = promotions.create("offer", "Precheck", "Body")
+    moto_world.outbox.daily_quota = 2
+    quota.forget()
+    promotions.dispatch(offer.promotion_id, send=lambda p, b: None)
+    assert promotions.send_batch(offer.promotion_id, ids) == (0, 0, 0)
+    assert moto_world.outbox.sent == []
+    assert promotions.get(offer.promotion_id).status == "paused"
+
+
+@pytest.mark.parametrize("message", ["Daily message quota exceeded.",
+                                     "daily message quota exceeded"])
+def test_ses_s_refusal_for_the_daily_quota_is_told_from_throttling(message):
+    from botocore.exceptions import ClientError
+
+    refusal = ClientError({"Error": {"Code": "ThrottlingException", "Message": message}},
+                          "SendBulkEmail")
+    throttled = ClientError({"Error": {"Code": "ThrottlingException",
+                                       "Message": "Maximum sending rate exceeded."}},
+                            "SendBulkEmail")
+    assert mail._quota_refusal(refusal) and not mail._quota_refusal(throttled)
+
+
+# --- claims a dead worker left -------------------------------------------------------------------
+
+
+def test_each_message_names_its_promotion_and_member_in_its_tags(moto_world):
+    (member_id,) = _members(1)
+    offer = promotions.create("offer", "Tags", "Body")
+    promotions.send_batch(offer.promotion_id, [member_id])
+    (sent,) = [m for m in moto_world.outbox.sent if m["subject"] == "Tags"]
+    assert sent["tags"] == {"eso-promotion": offer.promotion_id, "eso-member": member_id}
+
+
+def _claim(promotion_id, member_id, at, resent=None, confirmed=None):
+    Delivery(promotion_id, member_id, status="claimed", attempt="dead", at=at,
+             expires_at=at + timedelta(days=1), resent=resent,
+             confirmed_message_id=confirmed).save()
+
+
+def _status(promotion_id, member_id):
+    return Delivery.get(promotion_id, member_id, consistent_read=True).status
+
+
+def test_an_event_confirms_only_a_claim(moto_world):
+    offer = promotions.create("offer", "Confirm", "Body")
+    now = moto_world.clock.now()
+    _claim(offer.promotion_id, "m-claimed", now)
+    Delivery(offer.promotion_id, "m-sent", status="sent", attempt="a", at=now,
+             expires_at=now + timedelta(days=1), message_id="x").save()
+    assert promotions.confirm_claim(offer.promotion_id, "m-claimed", "ses-1")
+    assert not promotions.confirm_claim(offer.promotion_id, "m-sent", "ses-2")
+    assert not promotions.confirm_claim(offer.promotion_id, "m-gone", "ses-3")  # never recreated
+    assert Delivery.get(offer.promotion_id, "m-sent").message_id == "x"
+    assert list(Delivery.query(offer.promotion_id, Delivery.member_id == "m-gone")) == []
+
+
+def test_an_unconfirmed_claim_is_resent_once_and_then_given_up(moto_world):
+    (member_id,) = _members(1)
+    offer = promotions.create("offer", "Once more", "Body")
+    promotions.dispatch(offer.promotion_id, send=lambda p, b: None)
+    start = moto_world.clock.now()
+    _claim(offer.promotion_id, member_id, start)
+    _claim(offer.promotion_id, "m-confirmed", start, confirmed="ses-9")
+    moto_world.clock.advance(30 * 60)
+    assert promotions.reconcile_claims() == (0, 0, 0)        # younger than an hour: wait
+    moto_world.clock.advance(31 * 60)
+    assert promotions.reconcile_claims() == (1, 1, 0)
+    assert _status(offer.promotion_id, "m-confirmed") == "sent"
+    assert _status(offer.promotion_id, member_id) == "sent"
+    assert len([m for m in moto_world.outbox.sent if m["subject"] == "Once more"]) == 1
+    stored = promotions.delivery_counts(promotions.get(offer.promotion_id))
+    assert (stored.delivered, stored.failed) == (2, 0)
+
+    # A resent claim that again has no event (its worker died too) is never sent a third time.
+    _claim(offer.promotion_id, "m-resent", moto_world.clock.now(), resent=True)
+    moto_world.clock.advance(2 * 3600)
+    assert promotions.reconcile_claims() == (0, 0, 1)
+    assert _status(offer.promotion_id, "m-resent") == "failed"
+    assert promotions.get(offer.promotion_id).failed == 1
+
+
+def test_the_events_of_other_mail_change_nothing(moto_world):
+    from chalicelib.promotions import ses_events
+
+    assert ses_events.handle_ses_event(json.dumps(
+        {"eventType": "Send", "mail": {"messageId": "m", "tags": {"ses:caller-identity": ["x"]}},
+         "send": {}})) == 0
