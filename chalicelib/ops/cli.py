@@ -106,7 +106,9 @@ def local_tables(out: Output):
     if not get_settings().is_local:
         raise click.UsageError("local tables only targets the local stack")
     created = tables.create_missing(progress=out.progress)
-    out.result({"created": created}, f"tables ready ({len(created)} created)")
+    indexes = tables.add_missing_indexes(progress=out.progress)
+    out.result({"created": created, "indexes_added": indexes},
+               f"tables ready ({len(created)} created, {len(indexes)} indexes added)")
 
 
 @local.command("seed")

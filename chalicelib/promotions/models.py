@@ -51,6 +51,8 @@ class Promotion(BaseModel):
     skipped = NumberAttribute(default=0)
     failed = NumberAttribute(default=0)
 
+    awaiting_review = ReviewQueueIndex()
+
 
 class DeliveryCounts(BaseModel):
     """A promotion's aggregate delivery counts, in a small item of their own (one write unit
@@ -62,8 +64,6 @@ class DeliveryCounts(BaseModel):
     delivered = NumberAttribute(default=0)
     skipped = NumberAttribute(default=0)
     failed = NumberAttribute(default=0)
-
-    awaiting_review = ReviewQueueIndex()
 
 
 class MemberDeliveryIndex(GlobalSecondaryIndex):

@@ -128,7 +128,7 @@ PROMOTION_ROW = {"id", "kind", "status", "partner_id", "subject", "created_at", 
                  "skipped", "failed", "paused_reason", "resume_at"}
 
 CASES = {
-    "local tables": Case(lambda w: ["local", "tables"], {"created"}),
+    "local tables": Case(lambda w: ["local", "tables"], {"created", "indexes_added"}),
     "local seed": Case(lambda w: ["local", "seed"], {"demo_member", "ads", "partners"}),
     "consent verify": Case(lambda w: ["consent", "verify", "--member", w.member_id],
                            {"checked", "problems", "intact"}),
