@@ -3,6 +3,7 @@ from chalice import Chalice
 
 from chalicelib import workers
 from chalicelib.web import (
+    admin_pages,
     ads,
     api,
     fallback,
@@ -30,6 +31,7 @@ app.register_blueprint(sign_in_pages.bp)
 app.register_blueprint(partner_api.bp)
 app.register_blueprint(partner_pages.bp)
 app.register_blueprint(unsubscribe.bp)
+app.register_blueprint(admin_pages.bp)
 app.register_blueprint(workers.bp)
 app.register_blueprint(fallback.bp)
 map_errors(app)

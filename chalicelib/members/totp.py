@@ -12,9 +12,6 @@
 from __future__ import annotations
 
 import contextlib
-import hmac
-import re
-import secrets
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import UpdateError
@@ -22,9 +19,9 @@ from pynamodb.exceptions import UpdateError
 from chalicelib.members import challenges, notices, sessions
 from chalicelib.members.accounts import confirm_password, get_member
 from chalicelib.members.models import Member
-from chalicelib.platform import clock, ratelimit
+from chalicelib.platform import clock, otp, ratelimit
 from chalicelib.platform.clock import iso
-from chalicelib.platform.crypto import seal, sha256_hex, sign, unseal
+from chalicelib.platform.crypto import seal, sign, unseal
 from chalicelib.platform.dynamo import condition_failed, storage_errors
 from chalicelib.platform.errors import (
     AuthenticationError,
@@ -35,32 +32,18 @@ from chalicelib.platform.errors import (
 from chalicelib.platform.observability import get_logger
 
 ISSUER = "eSmallOffice"
-INTERVAL_S = 30
-DRIFT_STEPS = 1
+INTERVAL_S = otp.INTERVAL_S
+DRIFT_STEPS = otp.DRIFT_STEPS
 SETUP_TTL = timedelta(minutes=15)
-RECOVERY_CODES = 10
-_RECOVERY_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # 32 symbols, no 0/o or 1/l
-_RECOVERY_LENGTH = 12                                   # 60 bits
+RECOVERY_CODES = otp.RECOVERY_CODES
+_RECOVERY_LENGTH = otp.RECOVERY_LENGTH
 _SEAL = "totp-secret"
 TRIES_PER_SIGN_IN = 5
 CODE_LIMITS = ((5, 15 * 60), (20, 24 * 3600))          # wrong codes per member: 15 min, 1 day
-_TOTP_CODE = re.compile(r"[0-9]{6}")
-
-
-def _totp(secret: str):
-    import pyotp  # only where a code is made or checked
-
-    return pyotp.TOTP(secret, interval=INTERVAL_S)
-
-
-def _step(now: datetime) -> int:
-    return int(now.timestamp()) // INTERVAL_S
-
-
-def _clean(code) -> str:
-    if not isinstance(code, str):
-        return ""
-    return re.sub(r"[\s-]", "", code).lower()
+_TOTP_CODE = otp.TOTP_CODE
+_totp = otp.totp
+_step = otp.step
+_clean = otp.clean
 
 
 def _wrong_code() -> AuthenticationError:
@@ -112,28 +95,9 @@ def _unsealed(sealed: str | None) -> str | None:
         return None
 
 
-def _matching_step(secret: str | None, code: str, now: datetime) -> int | None:
-    """The time step ``code`` belongs to (now, or one step either side), or None."""
-    if secret is None or not _TOTP_CODE.fullmatch(code):
-        return None
-    totp, current = _totp(secret), _step(now)
-    for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):
-        if hmac.compare_digest(totp.generate_otp(step), code):
-            return step
-    return None
-
-
-def _recovery_hash(member_id: str, code: str) -> str:
-    return sha256_hex(f"recovery-code:{member_id}:{code}")
-
-
-def _new_recovery_codes(member_id: str) -> tuple:
-    """(the codes as shown, grouped by four; their hashes)."""
-    shown = []
-    for _ in range(RECOVERY_CODES):
-        raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(_RECOVERY_LENGTH))
-        shown.append("-".join(raw[i:i + 4] for i in range(0, _RECOVERY_LENGTH, 4)))
-    return shown, {_recovery_hash(member_id, _clean(code)) for code in shown}
+_matching_step = otp.matching_step
+_recovery_hash = otp.recovery_hash
+_new_recovery_codes = otp.new_recovery_codes
 
 
 def use_code(member: Member, code: str, now: datetime) -> str:
@@ -176,14 +140,12 @@ def begin_setup(member_id: str, password: str, now: datetime | None = None,
                 source: str | None = None) -> dict:
     """A new secret for the member's app (not in force until a first code confirms it):
     ``{"secret", "otpauth_uri"}``."""
-    import pyotp
-
     now = now or clock.now()
     member = get_member(member_id)
     if member.totp_secret:
         raise ConflictError("two-step sign-in is already on", code="totp_already_enabled")
     confirm_password(member, password, now, source)
-    secret = pyotp.random_base32()  # 160 bits, as RFC 4226 recommends
+    secret = otp.random_secret()
     with storage_errors():
         member.update(actions=[Member.totp_pending_secret.set(seal(_SEAL, secret)),
                                Member.totp_pending_at.set(now)],

@@ -22,6 +22,7 @@ from chalicelib.ops.catalogue_commands import (
     promotions_group,
     slots_group,
 )
+from chalicelib.ops.operator_commands import operators_group
 from chalicelib.ops.output import Output
 from chalicelib.ops.stage_commands import deploy_group, status_command
 from chalicelib.partners import transactions
@@ -105,7 +106,9 @@ def local_tables(out: Output):
     if not get_settings().is_local:
         raise click.UsageError("local tables only targets the local stack")
     created = tables.create_missing(progress=out.progress)
-    out.result({"created": created}, f"tables ready ({len(created)} created)")
+    indexes = tables.add_missing_indexes(progress=out.progress)
+    out.result({"created": created, "indexes_added": indexes},
+               f"tables ready ({len(created)} created, {len(indexes)} indexes added)")
 
 
 @local.command("seed")
@@ -187,7 +190,7 @@ def report(out: Output, start, end, html_path):
 
 
 for command in (promotions_group, offers_group, slots_group, ads_group, partners_group,
-                status_command, deploy_group):
+                operators_group, status_command, deploy_group):
     main.add_command(command)
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from chalicelib.ads.models import MODELS as ADS
 from chalicelib.members.models import MODELS as MEMBERS
+from chalicelib.operators.models import MODELS as OPERATORS
 from chalicelib.partners.models import MODELS as PARTNERS
 from chalicelib.platform.ratelimit import MODELS as PLATFORM
 from chalicelib.promotions.models import MODELS as PROMOTIONS
 from chalicelib.statistics.models import MODELS as STATISTICS
 
-ALL_MODELS = (*MEMBERS, *PLATFORM, *STATISTICS, *PROMOTIONS, *ADS, *PARTNERS)
+ALL_MODELS = (*MEMBERS, *PLATFORM, *STATISTICS, *PROMOTIONS, *ADS, *PARTNERS, *OPERATORS)
 
 
 def create_missing(progress=lambda message: None) -> list:
@@ -23,3 +24,30 @@ def create_missing(progress=lambda message: None) -> list:
             model.create_table(wait=True)
             created.append(model.Meta.table_name)
     return created
+
+
+def add_missing_indexes(progress=lambda message: None) -> list:
+    """Add to existing tables the global secondary indexes their models gained since the
+    tables were made (a database kept by the local stack across versions); returns
+    ``table/index`` names added. On AWS, infra/data.yaml does this."""
+    added = []
+    for model in ALL_MODELS:
+        wanted = model._get_schema()["global_secondary_indexes"]
+        if not wanted or not model.exists():
+            continue
+        client = model._get_connection().connection.client
+        table = model.Meta.table_name
+        present = {index["IndexName"] for index in client.describe_table(TableName=table)
+                   ["Table"].get("GlobalSecondaryIndexes", [])}
+        for index in wanted:
+            if index["index_name"] in present:
+                continue
+            progress(f"adding index {index['index_name']} to table {table}")
+            client.update_table(
+                TableName=table, AttributeDefinitions=index["attribute_definitions"],
+                GlobalSecondaryIndexUpdates=[{"Create": {
+                    "IndexName": index["index_name"], "KeySchema": index["key_schema"],
+                    "Projection": index["projection"]}}])
+            client.get_waiter("table_exists").wait(TableName=table)
+            added.append(f"{table}/{index['index_name']}")
+    return added

@@ -19,6 +19,8 @@ MEDIA_TYPES = {
     "site.css": "text/css; charset=utf-8",
     "site.js": "text/javascript; charset=utf-8",
     "passkeys.js": "text/javascript; charset=utf-8",
+    "admin.css": "text/css; charset=utf-8",
+    "admin.js": "text/javascript; charset=utf-8",
     "favicon.svg": "image/svg+xml",
 }
 HASH_LENGTH = 12  # hex digits of SHA-256: 48 bits, no collision among a handful of files

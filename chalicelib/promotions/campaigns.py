@@ -21,6 +21,9 @@ from chalicelib.platform.vocabulary import KIND_PURPOSE
 from chalicelib.promotions.limits import MAX_HTML, MAX_SUBJECT, MAX_TEXT
 from chalicelib.promotions.models import Promotion
 
+PENDING = "pending"       # a promotion's review_queue while it waits for review
+MAX_REASON = 500          # characters of a rejection's reason, which the partner reads
+
 
 def _check_content(subject: str, text: str, html: Optional[str]) -> None:
     check_text(subject, "subject")
@@ -61,7 +64,8 @@ def create(kind: str, subject: str, text: str, html: Optional[str] = None,
     promotion = Promotion(
         uuid.uuid4().hex, kind=kind, purpose=KIND_PURPOSE[kind], partner_id=partner_id,
         subject=subject.strip(), text=text, html=html, created_at=now or clock.now(),
-        status="pending_review" if kind == "partner" else "approved")
+        status="pending_review" if kind == "partner" else "approved",
+        review_queue=PENDING if kind == "partner" else None)
     with storage_errors():
         promotion.save(condition=Promotion.promotion_id.does_not_exist())
     return promotion
@@ -86,12 +90,20 @@ def list_all(status: Optional[str] = None) -> list:
     return sorted(items, key=lambda p: p.created_at, reverse=True)
 
 
-def _transition(promotion_id: str, wanted: str, allowed_from: tuple, now=None) -> Promotion:
+def review_queue() -> list:
+    """Promotions waiting for review, oldest first (one Query of a sparse index)."""
+    with storage_errors():
+        return list(Promotion.awaiting_review.query(PENDING))
+
+
+def _transition(promotion_id: str, wanted: str, allowed_from: tuple, now=None,
+                extra: tuple = ()) -> Promotion:
     promotion = get(promotion_id)
     try:
         with storage_errors():
             promotion.update(actions=[Promotion.status.set(wanted),
-                                      Promotion.reviewed_at.set(now or clock.now())],
+                                      Promotion.reviewed_at.set(now or clock.now()),
+                                      Promotion.review_queue.remove(), *extra],
                              condition=Promotion.status.is_in(*allowed_from))
     except UpdateError:
         raise ConflictError(f"The promotion is {promotion.status}: it cannot become {wanted}.",
@@ -99,8 +111,16 @@ def _transition(promotion_id: str, wanted: str, allowed_from: tuple, now=None) -
     return promotion
 
 
-def reject(promotion_id: str, now=None) -> Promotion:
-    return _transition(promotion_id, "rejected", ("pending_review",), now)
+def reject(promotion_id: str, now=None, reason: Optional[str] = None) -> Promotion:
+    """Reject a pending promotion; ``reason`` (optional from the CLI) is shown to the partner."""
+    extra = ()
+    if reason is not None:
+        reason = " ".join(check_text(reason, "reason", multiline=True).split())
+        if not reason or len(reason) > MAX_REASON:
+            raise ValidationError(f"Give the partner a reason of 1 to {MAX_REASON} characters.",
+                                  field="reason")
+        extra = (Promotion.review_reason.set(reason),)
+    return _transition(promotion_id, "rejected", ("pending_review",), now, extra)
 
 
 def approve(promotion_id: str, now=None) -> Promotion:

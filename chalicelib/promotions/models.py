@@ -8,9 +8,21 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
 from chalicelib.platform.models import BaseModel, table_meta
+
+
+class ReviewQueueIndex(GlobalSecondaryIndex):
+    """Sparse: only promotions waiting for review carry ``review_queue``, so the review queue
+    is one Query, oldest first, without scanning the table."""
+
+    class Meta:
+        index_name = "review-queue"
+        projection = AllProjection()
+
+    review_queue = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
 
 
 class Promotion(BaseModel):
@@ -28,6 +40,8 @@ class Promotion(BaseModel):
     status = UnicodeAttribute()            # pending_review | approved | rejected | sending | paused | sent
     created_at = UTCDateTimeAttribute()
     reviewed_at = UTCDateTimeAttribute(null=True)
+    review_reason = UnicodeAttribute(null=True)   # why it was rejected; the partner reads it
+    review_queue = UnicodeAttribute(null=True)    # "pending" while it waits for review
     window_started_at = UTCDateTimeAttribute(null=True)  # when the current run of sending began
     paused_reason = UnicodeAttribute(null=True)          # "daily_quota" while paused
     resume_at = UTCDateTimeAttribute(null=True)          # when a paused promotion goes on
@@ -36,6 +50,8 @@ class Promotion(BaseModel):
     delivered = NumberAttribute(default=0)
     skipped = NumberAttribute(default=0)
     failed = NumberAttribute(default=0)
+
+    awaiting_review = ReviewQueueIndex()
 
 
 class DeliveryCounts(BaseModel):

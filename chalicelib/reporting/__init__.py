@@ -1,1 +1,7 @@
-"""The operator report: figures from the statistics, as text and as one HTML file."""
+"""The operator report: figures from the statistics, as text and as one HTML file; one day at
+a glance for the console."""
+from chalicelib.platform.lazy import lazy_exports
+
+_EXPORTS = {"day_figures": "today"}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -1,4 +1,5 @@
-"""The two cookies, exactly: host-only (``__Host-``), Secure, HttpOnly, Lax."""
+"""The cookies, exactly: host-only (``__Host-``), Secure, HttpOnly, Lax. The visitor's, the
+member's session, and the operator's session at /admin (a separate name and table)."""
 from __future__ import annotations
 
 import re
@@ -7,6 +8,7 @@ from typing import Optional
 
 VISITOR_COOKIE = "__Host-eso_vid"
 SESSION_COOKIE = "__Host-eso_session"
+ADMIN_COOKIE = "__Host-eso_admin"
 VISITOR_MAX_AGE = 365 * 24 * 3600
 
 # 24 URL-safe characters = 144 random bits; anything else is treated as absent.
@@ -56,6 +58,14 @@ def session_cookie(value: str, max_age: int) -> str:
 
 def clear_session_cookie() -> str:
     return _cookie(SESSION_COOKIE, "", 0)
+
+
+def admin_cookie(value: str, max_age: int) -> str:
+    return _cookie(ADMIN_COOKIE, value, max_age)
+
+
+def clear_admin_cookie() -> str:
+    return _cookie(ADMIN_COOKIE, "", 0)
 
 
 def add_set_cookie(response, cookie: str) -> None:

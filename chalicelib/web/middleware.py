@@ -67,17 +67,34 @@ UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 ORIGIN_EXEMPT = ("/partner/", "/unsubscribe")
 
 
+ADMIN_PREFIX = "/admin"
+
+
 def _csrf_refusal(request):
+    path = request_path(request)
+    if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
+        return _admin_refusal(request)
     if request.method not in UNSAFE_METHODS:
         return None
-    if request_path(request).startswith(ORIGIN_EXEMPT) or origin_allowed(request):
+    if path.startswith(ORIGIN_EXEMPT) or origin_allowed(request):
         return None
     return error_response("csrf", "Requests from other sites are not accepted here.", 403)
+
+
+def _admin_refusal(request):
+    """The console is stricter: a request naming another site is refused whatever its method,
+    and a state-changing one must name this site (a browser always sends Origin with it)."""
+    has_origin = request.headers.get("origin") is not None
+    if (has_origin and not origin_allowed(request)) or (
+            request.method in UNSAFE_METHODS and not has_origin):
+        return error_response("csrf", "Requests from other sites are not accepted here.", 403)
+    return None
 
 
 def eso_http_middleware(request, get_response):
     started = time.perf_counter()
     request_id = _request_id(request)
+    request.eso_request_id = request_id  # the audit log names the request of each action
     observability.set_correlation_id(request_id)
     vid = visitor_id(request)
     try:

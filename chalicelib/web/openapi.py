@@ -362,7 +362,10 @@ def _paths() -> dict:
                 "type": "object", "required": ["promotion"], "properties": {"promotion": {
                     "type": "object", "required": ["id", "status", "subject", "created_at",
                                                    "counts"],
-                    "properties": {"counts": {"type": "object", "additionalProperties": _COUNT}},
+                    "properties": {"counts": {"type": "object", "additionalProperties": _COUNT},
+                                   "review_reason": {"type": ["string", "null"], "description":
+                                                     "Why the promotion was rejected, when the "
+                                                     "reviewer gave a reason."}},
                     **_FORBIDDEN_IDENTIFIERS}}}},
             (404,), params=[_path_param("promotion_id")], **partner)},
     }

@@ -37,7 +37,8 @@ def promotion_status_json(promotion, counts) -> dict:
     return {"id": promotion.promotion_id, "status": promotion.status,
             "subject": promotion.subject, "created_at": iso(promotion.created_at),
             "counts": {name: statistics.suppression.suppress(int(getattr(counts, name)), k)
-                       for name in ("delivered", "skipped", "failed")}}
+                       for name in ("delivered", "skipped", "failed")},
+            "review_reason": promotion.review_reason}
 
 
 def policy_notice_json(member) -> dict:

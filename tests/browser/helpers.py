@@ -61,3 +61,29 @@ def describe(violations: list) -> str:
             lines.append(f"      at {' '.join(node['target'])}: {node['failureSummary']}"
                          .replace("\n", " "))
     return "\n".join(lines)
+
+
+OPERATOR_PASSWORD = "quiet harbour lantern 2026 operator"
+
+
+def set_up_operator_with_app(page, base: str, email: str) -> str:
+    """Add an operator as the CLI does and set it up in ``page`` with an authenticator app:
+    the browser ends signed in to the console. Returns the app's secret."""
+    import re
+
+    import pyotp
+
+    from chalicelib import operators
+
+    link = operators.add(email)["setup_url"]
+    page.goto(base + link[link.index("/admin/setup"):])
+    page.fill("#password", OPERATOR_PASSWORD)
+    with page.expect_navigation():
+        page.click("#admin-setup button[type=submit]")
+    secret = page.locator("#totp-secret").inner_text()
+    assert re.fullmatch(r"[A-Z2-7]+", secret)
+    page.fill("#code", pyotp.TOTP(secret).now())
+    with page.expect_navigation():
+        page.click("#admin-totp button[type=submit]")
+    assert page.locator("#recovery-codes li").count() == 10
+    return secret

@@ -9,12 +9,14 @@ import pytest
 from chalicelib import members, partners, promotions
 from chalicelib.members.consent import Provenance
 from tests.browser.helpers import (
+    OPERATOR_PASSWORD,
     VIEWPORTS,
     axe_violations,
     describe,
     horizontal_overflow,
     log_in,
     open_every_details,
+    set_up_operator_with_app,
 )
 from tests.integration.helpers import PASSWORD, new_email, token_from
 from tests.integration.partner_helpers import bearer, new_partner
@@ -28,6 +30,7 @@ class World:
     partner_id: str
     verify_token: str        # a usable confirmation link of an unconfirmed registration
     unsubscribe_token: str   # the member's unsubscribe link for eSO offers
+    operator_email: str = ""  # an operator set up with an app, for the console's pages
 
 
 @pytest.fixture(scope="module")
@@ -195,6 +198,69 @@ MEMBER_PAGES = {
 }
 
 
+def _console_sign_in_with_an_error(page, w):
+    page.goto(w.base + "/admin/sign-in")
+    page.fill("#email", new_email("audit-nobody"))
+    page.fill("#password", "not the password at all")
+    _submit(page)
+    assert page.locator("#password[aria-invalid=true]").count() == 1
+
+
+def _console_setup_link(page, w):
+    from chalicelib import operators
+
+    link = operators.add(new_email("audit-operator-link"))["setup_url"]
+    page.goto(w.base + link[link.index("/admin/setup"):])
+    assert page.locator("#admin-setup").count() == 1
+
+
+def _console_setup_second_factor(page, w):
+    _console_setup_link(page, w)
+    page.fill("#password", OPERATOR_PASSWORD)
+    _submit(page)
+    assert page.locator("#totp-secret").count() == 1 and page.locator("#admin-passkey").count() == 1
+
+
+def _console_second_factor_with_an_error(page, w):
+    page.goto(w.base + "/admin/sign-in")
+    page.fill("#email", w.operator_email)
+    page.fill("#password", OPERATOR_PASSWORD)
+    _submit(page)
+    page.fill("#code", "000000")
+    _submit(page, "#admin-code button[type=submit]")
+    assert page.locator("#code[aria-invalid=true]").count() == 1
+
+
+def _console_promotion_with_an_error(page, w):
+    partner_id, _ = new_partner("Audit review shop")
+    promotion = promotions.create("partner", "A toner deal for the review", "Half price.\nThis week.",
+                                  '<p>Half price, <a href="https://shop.example/">here</a>.</p>',
+                                  partner_id=partner_id)
+    page.goto(f"{w.base}/admin/promotions/{promotion.promotion_id}")
+    _submit(page, "#reject button[type=submit]")
+    assert page.locator("#reason[aria-invalid=true]").count() == 1
+
+
+# The console, as a visitor of it (no operator session) ...
+CONSOLE_PAGES = {
+    "console sign-in": _go("/admin/sign-in"),
+    "console sign-in with a field error": _console_sign_in_with_an_error,
+    "console set-up link": _console_setup_link,
+    "console set-up with a bad link": _go("/admin/setup?token=op_x.not-a-link"),
+    "console set-up: second factor": _console_setup_second_factor,
+    "console second step with a field error": _console_second_factor_with_an_error,
+}
+# ... and signed in (the context's operator, set up in the browser first).
+OPERATOR_PAGES = {
+    "console today": _go("/admin"),
+    "console audit log": _go("/admin/audit"),
+    "console audit log, an empty day": _go("/admin/audit?day=2020-01-01"),
+    "console confirm before a dangerous action": _go("/admin/confirm?next=audit"),
+    "console promotion review with a field error": _console_promotion_with_an_error,
+    "console review queue": _go("/admin/promotions"),
+}
+
+
 def _audit(page, w, pages: dict) -> list:
     problems = []
     for name, visit in pages.items():
@@ -225,6 +291,27 @@ def test_every_page_passes_axe_and_fits_the_screen(world, chromium, width):
             problems += _audit(context.new_page(), world, pages)
         finally:
             context.close()
+    assert not problems, f"at {width}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("width", list(VIEWPORTS))
+def test_every_console_page_passes_axe_and_fits_the_screen(world, chromium, width):
+    problems = []
+    context = chromium.new_context(viewport=VIEWPORTS[width], bypass_csp=True)
+    try:
+        page = context.new_page()
+        w = world
+        w.operator_email = new_email("audit-operator")
+        set_up_operator_with_app(page, w.base, w.operator_email)
+        problems += _audit(page, w, {"console recovery codes": lambda page, w: None})
+        problems += _audit(page, w, OPERATOR_PAGES)
+    finally:
+        context.close()
+    context = chromium.new_context(viewport=VIEWPORTS[width], bypass_csp=True)
+    try:
+        problems += _audit(context.new_page(), world, CONSOLE_PAGES)
+    finally:
+        context.close()
     assert not problems, f"at {width}:\n" + "\n".join(problems)
 
 

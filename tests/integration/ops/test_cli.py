@@ -106,11 +106,29 @@ def _disabled_then_enable(world) -> list:
     return ["partners", "enable", world.enable_partner_id]
 
 
+CASE_OPERATOR = f"case-operator-{uuid.uuid4().hex[:8]}@example.org"
+
+
+def _new_operator_to_disable(world) -> list:
+    from chalicelib import operators
+
+    return ["operators", "disable",
+            operators.add(f"gone-{uuid.uuid4().hex[:8]}@example.org")["operator_id"]]
+
+
+def _same_pending_operator_new_link(world, first, second):
+    from chalicelib import operators
+
+    assert first["operator_id"] == second["operator_id"]
+    assert first["setup_url"] != second["setup_url"]  # adding again replaces the link
+    assert operators.get_operator(first["operator_id"]).status == "pending"
+
+
 PROMOTION_ROW = {"id", "kind", "status", "partner_id", "subject", "created_at", "delivered",
                  "skipped", "failed", "paused_reason", "resume_at"}
 
 CASES = {
-    "local tables": Case(lambda w: ["local", "tables"], {"created"}),
+    "local tables": Case(lambda w: ["local", "tables"], {"created", "indexes_added"}),
     "local seed": Case(lambda w: ["local", "seed"], {"demo_member", "ads", "partners"}),
     "consent verify": Case(lambda w: ["consent", "verify", "--member", w.member_id],
                            {"checked", "problems", "intact"}),
@@ -158,6 +176,12 @@ CASES = {
     "partners enable": Case(_disabled_then_enable, {"partner_id", "status", "api_key"},
                             differs=("api_key",)),
     "partners list": Case(lambda w: ["partners", "list"], {"partners"}),
+    "operators add": Case(lambda w: ["operators", "add", "--email", CASE_OPERATOR],
+                          {"operator_id", "setup_url"}, differs=("setup_url",),
+                          check=_same_pending_operator_new_link),
+    "operators list": Case(lambda w: ["operators", "list"], {"operators"}),
+    "operators disable": Case(_new_operator_to_disable, {"operator_id", "status", "sessions_ended"},
+                              differs=("operator_id",)),
     "status": Case(lambda w: ["status"], {"stage", "alarms", "queues", "alarm_recipients",
                                           "ses_account", "ses_identity", "unavailable",
                                           "problems"}),

@@ -359,6 +359,7 @@ def journey(client, mailbox, lambda_scope):
     for path in ("/account", "/api/v1/me/export"):  # now with referrals, contacts, promotions
         client.http.get(path, headers=member)
     own_account(client, mailbox, vid, token)
+    operator_console(client)
     post_json(client, "/api/v1/password-reset", {"email": email})  # a token left outstanding
     post_json(client, "/api/v1/me", {"password": "new password 12345"}, headers=member,
               method="DELETE")
@@ -424,6 +425,52 @@ def sign_in_methods(client, mailbox, vid, token):
     form(client, "/account/totp/confirm", {"code": app_code()}, vid, token, session)
     post_json(client, "/api/v1/session", {"email": email, "password": PASSWORD}, visitor)
     post_json(client, "/api/v1/me", {"password": PASSWORD}, headers=member, method="DELETE")
+
+
+def operator_console(client):
+    """The console at /admin: set-up with an app and with a passkey, sign-in both ways, the
+    pages, the audit export, sign-out; the operators are added as the CLI does (not recorded)."""
+    from chalicelib import operators
+    from tests.integration.operator_helpers import OPERATOR_PASSWORD, Browser, token_of
+
+    with_app, with_key = new_email("iam-operator"), new_email("iam-operator-key")
+    links = {email: token_of(operators.add(email)["setup_url"]) for email in (with_app, with_key)}
+    setup = Browser(client)
+    setup.get(f"/admin/setup?token={links[with_app]}")
+    setup.form("/admin/setup", {"token": links[with_app], "password": OPERATOR_PASSWORD})
+    page = setup.get("/admin/setup/second-factor").body.decode()
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)
+    setup.form("/admin/setup/totp", {"code": pyotp.TOTP(secret).now()})
+    for path in ("/admin", "/admin/audit", f"/admin/audit/export?from={date.today()}&to={date.today()}",
+                 "/assets/admin.js", "/assets/admin.css"):
+        setup.get(path)
+    setup.form("/admin/sign-out", {})
+    browser = Browser(client)
+    browser.get("/admin/sign-in")
+    browser.form("/admin/sign-in", {"email": with_app, "password": OPERATOR_PASSWORD})
+    browser.get("/admin/sign-in/second-factor")
+    browser.form("/admin/sign-in/totp", {"code": pyotp.TOTP(secret).at(time.time() + 30)})
+
+    device = SoftAuthenticator(members.passkeys.relying_party()[1])
+    keyed = Browser(client)
+    keyed.form("/admin/setup", {"token": links[with_key], "password": OPERATOR_PASSWORD})
+    options = keyed.json("/admin/setup/passkey/options").json_body["publicKey"]
+    keyed.json("/admin/setup/passkey", {"credential": device.create(options)})
+    keyed = Browser(client)
+    keyed.form("/admin/sign-in", {"email": with_key, "password": OPERATOR_PASSWORD})
+    challenge = keyed.json("/admin/sign-in/passkey/options").json_body["publicKey"]
+    keyed.json("/admin/sign-in/passkey", {"credential": device.get(challenge)})
+    keyed.get("/admin")
+    keyed.get("/admin/confirm?next=audit")  # re-authentication before a dangerous action
+    challenge = keyed.json("/admin/confirm/passkey/options").json_body["publicKey"]
+    keyed.json("/admin/confirm/passkey", {"credential": device.get(challenge)})
+    browser.form("/admin/confirm/totp", {"code": pyotp.TOTP(secret).at(time.time() + 30),
+                                         "next": "audit"})
+    partner_id, _ = new_partner("IAM review")
+    pending = promotions.create("partner", "IAM review", "x", partner_id=partner_id).promotion_id
+    browser.get("/admin/promotions")
+    browser.get(f"/admin/promotions/{pending}")
+    browser.form(f"/admin/promotions/{pending}/reject", {"reason": "Needs an end date."})
 
 
 def test_the_stage_policies_allow_exactly_what_the_lambda_calls(client, mailbox, monkeypatch):

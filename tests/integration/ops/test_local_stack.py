@@ -25,7 +25,7 @@ def test_tables_exist_with_their_indexes_and_ttl(stack):
 def test_cli_local_tables_and_seed_are_idempotent(stack):
     first = cli("--json", "local", "tables")
     assert first.returncode == 0, first.stderr
-    assert json.loads(first.stdout) == {"created": []}
+    assert json.loads(first.stdout) == {"created": [], "indexes_added": []}
     for _ in range(2):
         seeded = cli("--json", "local", "seed")
         assert seeded.returncode == 0, seeded.stderr

@@ -29,3 +29,18 @@ def test_models_follow_the_table_prefix(moto_stage, monkeypatch):
     assert Session.Meta.table_name == "eso-unit-sessions"
     monkeypatch.setenv("ESO_TABLE_PREFIX", "eso-other-")
     assert Session.Meta.table_name == "eso-other-sessions"
+
+
+def test_an_index_a_model_gained_is_added_to_a_table_made_before_it(moto_stage):
+    from chalicelib.promotions.models import Promotion
+
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    client.create_table(TableName=Promotion.Meta.table_name, BillingMode="PAY_PER_REQUEST",
+                        KeySchema=[{"AttributeName": "promotion_id", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "promotion_id",
+                                               "AttributeType": "S"}])
+    tables.create_missing()
+    assert tables.add_missing_indexes() == [f"{Promotion.Meta.table_name}/review-queue"]
+    assert tables.add_missing_indexes() == []
+    described = client.describe_table(TableName=Promotion.Meta.table_name)["Table"]
+    assert [i["IndexName"] for i in described["GlobalSecondaryIndexes"]] == ["review-queue"]
