@@ -190,7 +190,12 @@ class Load:
         from chalicelib.statistics import counters
 
         time.sleep(counters.FLUSH_SECONDS)
-        self.visitor()
+        for _ in range(10):  # until an impression is counted: that is what makes it write
+            before = sum(n for name, n in self.counts.items() if name.startswith("ad_impressions|"))
+            self.visitor()
+            if sum(n for name, n in self.counts.items()
+                   if name.startswith("ad_impressions|")) > before:
+                return
 
     # --- what the tables say ---------------------------------------------------------------------
 
