@@ -20,7 +20,9 @@ and that the patch fills it. Nothing here is used by the product.
   and GetRolePolicy then answers its Python repr.
 - CloudFormation creates the types the stack uses that moto's CloudFormation skips although
   moto has the API: ``AWS::ApiGateway::GatewayResponse``, ``AWS::ApiGateway::Stage``,
-  ``AWS::SNS::Subscription`` and ``AWS::CloudWatch::Alarm``.
+  ``AWS::SNS::Subscription`` and ``AWS::CloudWatch::Alarm``; and a stand-in
+  ``AWS::CloudFront::Distribution`` (an id and a ``*.cloudfront.net`` host, nothing served),
+  so that what refers to it (the API function's ``ESO_ASSETS_ORIGIN``) can be created.
 
 Types moto has no API for at all (``AWS::SES::*``, ``AWS::SNS::TopicPolicy``) stay skipped;
 the drill lists them as not verifiable here.
@@ -237,9 +239,10 @@ def patch_role_policies() -> None:
 
 # --- CloudFormation: types moto's API has but its CloudFormation skips -----------------------
 
-def _added_type(type_name: str, create, delete=None):
+def _added_type(type_name: str, create, delete=None, attributes=None):
     """A CloudFormation model for ``type_name``: ``create(properties, account, region)`` makes
-    the resource through moto's own backend and returns its physical id."""
+    the resource through moto's own backend and returns its physical id; ``attributes``
+    (physical id → {name: value}) answers its ``GetAtt``."""
     class Added:
         """Quacks as moto's CloudFormationModel; not a subclass, so that it is found only
         while the patch is applied (see patch_skipped_types)."""
@@ -264,7 +267,12 @@ def _added_type(type_name: str, create, delete=None):
 
         @classmethod
         def has_cfn_attr(cls, attr: str) -> bool:
-            return False
+            return attributes is not None and attr in attributes("")
+
+        def get_cfn_attribute(self, attr: str):
+            if attributes is None or attr not in attributes(self.physical_id):
+                raise NotImplementedError(f"{type_name} has no attribute {attr}")
+            return attributes(self.physical_id)[attr]
 
         @classmethod
         def create_from_cloudformation_json(cls, resource_name, cloudformation_json,
@@ -380,7 +388,21 @@ def _delete_alarm(physical_id, properties, account_id, region):
     cloudwatch_backends[account_id][region].delete_alarms([physical_id])
 
 
+def _distribution(properties, account_id, region):
+    """A stand-in: moto's CloudFront API takes another shape of configuration than the
+    template's, so only the distribution's id and host exist (for the references to it)."""
+    import secrets
+
+    return "E" + secrets.token_hex(6).upper()
+
+
+def distribution_attributes(physical_id: str) -> dict:
+    """The ``GetAtt`` of a stand-in distribution: its host is derived from its id."""
+    return {"Id": physical_id, "DomainName": f"{physical_id.lower()}.cloudfront.net"}
+
+
 ADDED_TYPES = {
+    "AWS::CloudFront::Distribution": (_distribution, None, distribution_attributes),
     "AWS::ApiGateway::GatewayResponse": (_gateway_response, None),
     "AWS::ApiGateway::Stage": (_stage, None),
     "AWS::SNS::Subscription": (_subscription, _unsubscribe),
@@ -395,8 +417,8 @@ def patch_skipped_types() -> None:
     from moto.cloudformation import parsing
 
     known = parsing.get_model_map()
-    _ADDED_MODELS.update({type_name: _added_type(type_name, create, delete)
-                          for type_name, (create, delete) in ADDED_TYPES.items()
+    _ADDED_MODELS.update({type_name: _added_type(type_name, *functions)
+                          for type_name, functions in ADDED_TYPES.items()
                           if type_name not in known})
     model_list = parsing.get_model_list.__wrapped__  # moto's: CloudFormationModel subclasses
 

@@ -239,6 +239,8 @@ def deployed_stage(drill) -> list:
                lambda: _routes_reach(c, drill, api)),
         _check("API stage as .chalice/config.json names it", lambda: _api_stage(c, drill)),
         _check("gateway responses as infra/api.yaml", lambda: _gateway_responses(c, drill)),
+        _check("API compresses answers as .chalice/config.json says",
+               lambda: _compression(c, drill)),
         _check("alarms: every alarm of infra/monitoring.yaml, on something that exists",
                lambda: _alarms(c, drill, functions)),
         _check(f"alarm topic eso-{stage}-alarms mails the alarm address",
@@ -307,6 +309,13 @@ def _function_config(c, fn: ExpectedFunction, deployed: dict, architecture: bool
              "Environment": (config.get("Environment") or {}).get("Variables", {})}
     if not architecture:
         del wanted["Architectures"]
+    origin = found["Environment"].get("ESO_ASSETS_ORIGIN")
+    if not architecture and fn.chalice_name == "api_handler":   # the package path's template
+        if origin is None or not ASSETS_ORIGIN.fullmatch(origin):
+            raise Mismatch(f"ESO_ASSETS_ORIGIN {origin!r}, expected the distribution's "
+                           "https://….cloudfront.net")
+        found["Environment"] = {k: v for k, v in found["Environment"].items()
+                                if k != "ESO_ASSETS_ORIGIN"}
     diffs = [f"{key} {found[key]!r}, expected {wanted[key]!r}"
              for key in wanted if found[key] != wanted[key]]
     if diffs:
@@ -487,6 +496,21 @@ def _api_stage(c, drill) -> str:
     if wanted not in names:
         raise Mismatch(f"stages {names}, expected {wanted!r}")
     return wanted
+
+
+def _compression(c, drill) -> str:
+    config = json.loads((drill.project / ".chalice" / "config.json").read_text())
+    wanted = config["stages"][drill.stage].get("minimum_compression_size",
+                                                config.get("minimum_compression_size"))
+    found = _rest_api(c).get("minimumCompressionSize")
+    if found != wanted:
+        raise Mismatch(f"minimumCompressionSize {found!r}, expected {wanted!r}")
+    return f"answers above {found} bytes compressed"
+
+
+# What the packaged template adds to the API function's environment (infra/assets.yaml): the
+# host of the assets' distribution (a stand-in's on the simulator: an id and a host).
+ASSETS_ORIGIN = re.compile(r"https://[a-z0-9]+\.cloudfront\.net")
 
 
 def _gateway_responses(c, drill) -> str:
