@@ -75,4 +75,4 @@ def test_no_assets_origin_means_the_pages_own(monkeypatch):
 def test_an_assets_origin_that_is_not_an_https_origin_is_refused(monkeypatch, value):
     monkeypatch.setenv("ESO_ASSETS_ORIGIN", value)
     with pytest.raises(SettingsError, match="ESO_ASSETS_ORIGIN"):
-        get_settings().assets_origin
+        _ = get_settings().assets_origin
