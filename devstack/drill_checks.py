@@ -249,6 +249,9 @@ def deployed_stage(drill) -> list:
                lambda: _dashboard(c, stage)),
         _check("`python -m chalicelib.cli status` reads the stage", lambda: _status(drill)),
     ]
+    if drill_path(drill) == "package":
+        checks.append(_check("assets distribution: the bucket only, compressed; the API "
+                             "function links its host", lambda: _assets_distribution(drill)))
     if any(r.get("Type") == "AWS::S3::Bucket" and "Assets" in name for name, r in
            packaged_template(drill)["Resources"].items()) and drill_path(drill) == "package":
         checks.append(_check("assets: every static file in the stage's bucket, by its hashed "
@@ -496,6 +499,45 @@ def _api_stage(c, drill) -> str:
     if wanted not in names:
         raise Mismatch(f"stages {names}, expected {wanted!r}")
     return wanted
+
+
+def assets_distribution_problems(template: dict) -> list:
+    """What differs from the design in a template's CloudFront distribution: it serves the
+    assets bucket only (no API origin, no other behaviour), compressed, GET and HEAD only, and
+    the API function's ESO_ASSETS_ORIGIN is its host."""
+    resources = template["Resources"]
+    problems = []
+    distributions = {n: r for n, r in resources.items()
+                     if r.get("Type") == "AWS::CloudFront::Distribution"}
+    if list(distributions) != ["SiteDistribution"]:
+        return [f"distributions {sorted(distributions)}, expected SiteDistribution only"]
+    config = distributions["SiteDistribution"]["Properties"]["DistributionConfig"]
+    origins = config.get("Origins", [])
+    if len(origins) != 1 or "S3OriginConfig" not in origins[0]:
+        problems.append(f"origins {[o.get('Id') for o in origins]}, expected the bucket only")
+    elif origins[0].get("DomainName") != {"Fn::GetAtt": ["AssetsBucket", "RegionalDomainName"]}:
+        problems.append(f"origin {origins[0].get('DomainName')!r} is not the assets bucket")
+    if config.get("CacheBehaviors"):
+        problems.append("other behaviours than the default one")
+    default = config.get("DefaultCacheBehavior", {})
+    if default.get("Compress") is not True:
+        problems.append("the static files are not compressed")
+    if sorted(default.get("AllowedMethods", [])) != ["GET", "HEAD"]:
+        problems.append(f"methods {default.get('AllowedMethods')}, expected GET and HEAD")
+    variables = (resources.get("APIHandler", {}).get("Properties", {}).get("Environment", {})
+                 .get("Variables", {}))
+    wanted = {"Fn::Sub": "https://${SiteDistribution.DomainName}"}
+    if variables.get("ESO_ASSETS_ORIGIN") != wanted:
+        problems.append(f"the API function's ESO_ASSETS_ORIGIN is "
+                        f"{variables.get('ESO_ASSETS_ORIGIN')!r}, not the distribution's host")
+    return problems
+
+
+def _assets_distribution(drill) -> str:
+    problems = assets_distribution_problems(packaged_template(drill))
+    if problems:
+        raise Mismatch("; ".join(problems))
+    return "/assets/* from S3 on the distribution's own host"
 
 
 def _compression(c, drill) -> str:
