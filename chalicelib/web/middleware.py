@@ -53,12 +53,15 @@ def content_security_policy(assets_origin: Optional[str]) -> str:
             "object-src 'none'")
 
 
+@functools.lru_cache(maxsize=4)
+def _headers_for(assets_origin: Optional[str]) -> dict:
+    return {**SECURITY_HEADERS,
+            "Content-Security-Policy": content_security_policy(assets_origin)}
+
+
 def security_headers() -> dict:
     """The security headers of every response, for the asset origin in force."""
-    policy = content_security_policy(get_settings().assets_origin)
-    if policy == CSP:
-        return SECURITY_HEADERS
-    return {**SECURITY_HEADERS, "Content-Security-Policy": policy}
+    return _headers_for(get_settings().assets_origin)
 
 
 _CHALICE_MESSAGES = {
