@@ -7,12 +7,15 @@ Chalice's test client) and records what AWS would bill: API Gateway requests, La
 invocations and their duration, DynamoDB read and write request units as DynamoDB Local
 reports them (``ReturnConsumedCapacity``: item sizes, not calls; transactions as reported),
 SES e-mails, SQS requests, CloudWatch Logs bytes (the app's log lines plus Lambda's own three
-per invocation) and, for the static files, CloudFront requests and bytes. ``bench/prices.json``
+per invocation), the pages' bytes out of API Gateway (gzip-compressed where API Gateway
+compresses them: above the stage's ``minimum_compression_size``, to a browser that accepts
+gzip) and, for the static files, CloudFront requests and compressed bytes. ``bench/prices.json``
 holds the prices, with their date and source; ``price`` turns usage into dollars.
 
 A visit is three pages by a browser that keeps what the responses allow it to keep: the first
-visit fetches the stylesheet, the scripts and the icon once (from CloudFront in a deployment
-of the packaged template), a returning visit asks for its three pages only.
+visit fetches the stylesheet and the scripts once (from CloudFront, on its own host, in a
+deployment of the packaged template; the icon comes inside the page), a returning visit asks
+for its three pages only. Pages go straight to API Gateway: no CloudFront request.
 """
 from __future__ import annotations
 
@@ -53,6 +56,7 @@ class Usage:
     emails: float = 0.0
     sqs_requests: float = 0.0
     log_bytes: float = 0.0
+    api_bytes: float = 0.0            # pages' bytes out of API Gateway, as sent
     cdn_requests: float = 0.0
     cdn_bytes: float = 0.0
     detail: dict = field(default_factory=dict)
@@ -76,11 +80,27 @@ def lambda_settings(stage: str = "prod") -> tuple:
     return memory, architecture
 
 
+def compression_threshold(stage: str = "prod") -> int | None:
+    """The stage's ``minimum_compression_size`` in .chalice/config.json: API Gateway
+    compresses a response body above it for a client that accepts gzip; None: never."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    return next((level["minimum_compression_size"] for level in (config["stages"][stage], config)
+                 if "minimum_compression_size" in level), None)
+
+
+def sent_bytes(body: bytes, threshold: int | None, accepts_gzip: bool = True) -> int:
+    """The bytes API Gateway sends for ``body``: gzip-compressed above ``threshold``."""
+    if threshold is not None and accepts_gzip and len(body) > threshold:
+        return len(gzip.compress(body))
+    return len(body)
+
+
 def price(usage: Usage, prices: dict, memory_mb: int, architecture: str) -> dict:
     """Dollars for ``usage``, by service, and their total."""
     gb_seconds = usage.lambda_ms / 1000 * memory_mb / 1024
     lines = {
-        "api_gateway": usage.api_requests * prices["api_gateway_rest_per_million_requests"] / 1e6,
+        "api_gateway": (usage.api_requests * prices["api_gateway_rest_per_million_requests"] / 1e6
+                        + usage.api_bytes / GB * prices["api_gateway_transfer_out_per_gb"]),
         "lambda": (usage.lambda_invocations * prices["lambda_per_million_requests"] / 1e6
                    + gb_seconds * prices["lambda_per_gb_second"][architecture]),
         "dynamodb": (usage.wru * prices["dynamodb_per_million_wru"]
@@ -156,15 +176,16 @@ class Meter:
 class Browser:
     """Keeps what a response's Cache-Control lets a browser keep, and the cookies it sets."""
 
-    def __init__(self, client):
+    def __init__(self, client, compression: int | None = None):
         self.client = client
+        self.compression = compression   # the stage's minimum_compression_size
         self.cache: dict = {}
         self.cookies: dict = {}
 
     def get(self, path: str, usage: Usage, via_cdn: bool = False):
         if path in self.cache:
             return None
-        headers = {"Accept": "text/html,*/*"}
+        headers = {"Accept": "text/html,*/*", "Accept-Encoding": "gzip, deflate, br"}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         with contextlib.redirect_stdout(io.StringIO()) as logs:
@@ -180,8 +201,9 @@ class Browser:
             usage.lambda_invocations += 1
             usage.lambda_ms += max(1.0, elapsed_ms)
             usage.log_bytes += len(logs.getvalue().encode()) + LAMBDA_LOG_BYTES
-            usage.cdn_requests += 1      # every page passes through the distribution too
-            usage.cdn_bytes += len(body)
+            # straight from API Gateway (no CloudFront), which compresses as configured
+            usage.api_bytes += sent_bytes(body, self.compression,
+                                          "gzip" in headers["Accept-Encoding"])
         cached = re.search(r"max-age=(\d+)", response.headers.get("Cache-Control", ""))
         if response.status_code == 200 and cached and int(cached.group(1)) > 0:
             self.cache[path] = True
@@ -194,7 +216,9 @@ class Browser:
     def visit(self, pages, usage: Usage) -> None:
         for page in pages:
             html = self.get(page, usage)
-            for asset in re.findall(r'(?:href|src)="(/assets/[^"]+)"', html or ""):
+            # on the asset origin when one is set, else on the pages' own
+            for asset in re.findall(r'(?:href|src)="(?:https://[^/"]+)?(/assets/[^"]+)"',
+                                    html or ""):
                 self.get(asset, usage, via_cdn=True)
 
 
@@ -202,7 +226,7 @@ def _visits(client, meter) -> tuple:
     """Usage of first visits and of returning visits (the same browsers again, the same day:
     the day's visitor sketch holds them already; a visit on another day writes it once more)."""
     first, again = Usage(), Usage()
-    browsers = [Browser(client) for _ in range(VISITORS)]
+    browsers = [Browser(client, compression_threshold("prod")) for _ in range(VISITORS)]
     for browser in browsers:
         before = asdict(meter.usage)
         browser.visit(VISIT_PAGES, first)

@@ -15,12 +15,18 @@ and that the patch fills it. Nothing here is used by the product.
   ``GetAtt``, ``Sub``), as CloudFormation does; moto's change sets follow the template's order
   and create a referenced resource early, ignoring its ``DependsOn``.
 - CloudFormation creates a ``AWS::ApiGateway::RestApi`` from its ``Body`` (name from the
-  document's title, as API Gateway does); moto requires ``Name`` and ignores the body.
+  document's title, as API Gateway does) with its ``MinimumCompressionSize``; moto requires
+  ``Name`` and ignores the body and the compression.
+- API Gateway's UpdateRestApi replaces ``/minimumCompressionSize`` (``chalice deploy`` sets it
+  so); moto ignores that operation.
 - CloudFormation keeps a role's inline policies as JSON; moto keeps the template's mapping,
   and GetRolePolicy then answers its Python repr.
 - CloudFormation creates the types the stack uses that moto's CloudFormation skips although
   moto has the API: ``AWS::ApiGateway::GatewayResponse``, ``AWS::ApiGateway::Stage``,
-  ``AWS::SNS::Subscription`` and ``AWS::CloudWatch::Alarm``.
+  ``AWS::SNS::Subscription`` and ``AWS::CloudWatch::Alarm``; and stand-ins for
+  ``AWS::CloudFront::Distribution`` (an id and a ``*.cloudfront.net`` host, nothing served)
+  and ``AWS::CloudFront::OriginAccessControl`` (an id), so that what refers to them (the API
+  function's ``ESO_ASSETS_ORIGIN``) can be created.
 
 Types moto has no API for at all (``AWS::SES::*``, ``AWS::SNS::TopicPolicy``) stay skipped;
 the drill lists them as not verifiable here.
@@ -204,15 +210,38 @@ def patch_rest_api_body() -> None:
         body = properties.get("Body")
         backend = apigateway_backends[account_id][region_name]
         name = properties.get("Name") or (body or {}).get("info", {}).get("title")
+        compression = properties.get("MinimumCompressionSize")
         api = backend.create_rest_api(name=name,
                                       description=properties.get("Description", ""),
                                       endpoint_configuration=properties.get(
-                                          "EndpointConfiguration"))
+                                          "EndpointConfiguration"),
+                                      minimum_compression_size=(
+                                          int(compression) if compression is not None else None))
         if body:
             backend.put_rest_api(api.id, body, fail_on_warnings=False)
         return api
 
     _replace(RestAPI, "create_from_cloudformation_json", create_from_cloudformation_json)
+
+
+# --- API Gateway: a REST API's minimum compression size --------------------------------------
+
+def patch_rest_api_compression() -> None:
+    from moto.apigateway.models import RestAPI
+
+    apply_patch_operations = RestAPI.apply_patch_operations
+
+    def with_compression(self, patch_operations: list) -> None:
+        others = []
+        for op in patch_operations:
+            if op.get("path") == "/minimumCompressionSize" and op.get("op") == "replace":
+                value = op.get("value")
+                self.minimum_compression_size = int(value) if value not in (None, "") else None
+            else:
+                others.append(op)
+        apply_patch_operations(self, others)
+
+    _replace(RestAPI, "apply_patch_operations", with_compression)
 
 
 # --- CloudFormation: a role's inline policies as JSON -----------------------------------------
@@ -237,9 +266,10 @@ def patch_role_policies() -> None:
 
 # --- CloudFormation: types moto's API has but its CloudFormation skips -----------------------
 
-def _added_type(type_name: str, create, delete=None):
+def _added_type(type_name: str, create, delete=None, attributes=None):
     """A CloudFormation model for ``type_name``: ``create(properties, account, region)`` makes
-    the resource through moto's own backend and returns its physical id."""
+    the resource through moto's own backend and returns its physical id; ``attributes``
+    (physical id → {name: value}) answers its ``GetAtt``."""
     class Added:
         """Quacks as moto's CloudFormationModel; not a subclass, so that it is found only
         while the patch is applied (see patch_skipped_types)."""
@@ -264,7 +294,12 @@ def _added_type(type_name: str, create, delete=None):
 
         @classmethod
         def has_cfn_attr(cls, attr: str) -> bool:
-            return False
+            return attributes is not None and attr in attributes("")
+
+        def get_cfn_attribute(self, attr: str):
+            if attributes is None or attr not in attributes(self.physical_id):
+                raise NotImplementedError(f"{type_name} has no attribute {attr}")
+            return attributes(self.physical_id)[attr]
 
         @classmethod
         def create_from_cloudformation_json(cls, resource_name, cloudformation_json,
@@ -380,7 +415,30 @@ def _delete_alarm(physical_id, properties, account_id, region):
     cloudwatch_backends[account_id][region].delete_alarms([physical_id])
 
 
+def _distribution(properties, account_id, region):
+    """A stand-in: moto's CloudFront API takes another shape of configuration than the
+    template's, so only the distribution's id and host exist (for the references to it)."""
+    import secrets
+
+    return "E" + secrets.token_hex(6).upper()
+
+
+def distribution_attributes(physical_id: str) -> dict:
+    """The ``GetAtt`` of a stand-in distribution: its host is derived from its id."""
+    return {"Id": physical_id, "DomainName": f"{physical_id.lower()}.cloudfront.net"}
+
+
+def _origin_access_control(properties, account_id, region):
+    """A stand-in too: only its id, for the distribution's reference to it."""
+    import secrets
+
+    return "E" + secrets.token_hex(7).upper()
+
+
 ADDED_TYPES = {
+    "AWS::CloudFront::Distribution": (_distribution, None, distribution_attributes),
+    "AWS::CloudFront::OriginAccessControl": (_origin_access_control, None,
+                                             lambda physical_id: {"Id": physical_id}),
     "AWS::ApiGateway::GatewayResponse": (_gateway_response, None),
     "AWS::ApiGateway::Stage": (_stage, None),
     "AWS::SNS::Subscription": (_subscription, _unsubscribe),
@@ -395,8 +453,8 @@ def patch_skipped_types() -> None:
     from moto.cloudformation import parsing
 
     known = parsing.get_model_map()
-    _ADDED_MODELS.update({type_name: _added_type(type_name, create, delete)
-                          for type_name, (create, delete) in ADDED_TYPES.items()
+    _ADDED_MODELS.update({type_name: _added_type(type_name, *functions)
+                          for type_name, functions in ADDED_TYPES.items()
                           if type_name not in known})
     model_list = parsing.get_model_list.__wrapped__  # moto's: CloudFormationModel subclasses
 
@@ -426,7 +484,8 @@ def _replace(owner: Any, attribute: str, value: Any) -> None:
 
 
 PATCHES = (patch_swagger_import, patch_sam_transform, patch_dependency_order,
-           patch_rest_api_body, patch_role_policies, patch_skipped_types)
+           patch_rest_api_body, patch_rest_api_compression, patch_role_policies,
+           patch_skipped_types)
 
 
 def apply_patches() -> None:

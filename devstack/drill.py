@@ -54,8 +54,9 @@ NOT_VERIFIABLE = (
     "the confirmation of the alarm e-mail subscription (SNS mails a link)",
     "the functions' architecture on the package path (moto's CloudFormation ignores "
     "Architectures; the chalice path checks it)",
-    "the CloudFront distribution of the site, its origin access control and the assets "
-    "bucket's policy (moto's CloudFormation has no CloudFront and skips "
+    "the CloudFront distribution of the static files (a stand-in with an id and a host only: "
+    "the API function's ESO_ASSETS_ORIGIN is checked against it), its origin access control "
+    "and the assets bucket's policy (moto's CloudFormation has no CloudFront and skips "
     "AWS::S3::BucketPolicy)",
 )
 COVERED_BY = "tests/unit/ops/test_deploy_templates.py and tests/unit/ops/test_monitoring.py"

@@ -239,6 +239,8 @@ def deployed_stage(drill) -> list:
                lambda: _routes_reach(c, drill, api)),
         _check("API stage as .chalice/config.json names it", lambda: _api_stage(c, drill)),
         _check("gateway responses as infra/api.yaml", lambda: _gateway_responses(c, drill)),
+        _check("API compresses answers as .chalice/config.json says",
+               lambda: _compression(c, drill)),
         _check("alarms: every alarm of infra/monitoring.yaml, on something that exists",
                lambda: _alarms(c, drill, functions)),
         _check(f"alarm topic eso-{stage}-alarms mails the alarm address",
@@ -247,6 +249,9 @@ def deployed_stage(drill) -> list:
                lambda: _dashboard(c, stage)),
         _check("`python -m chalicelib.cli status` reads the stage", lambda: _status(drill)),
     ]
+    if drill_path(drill) == "package":
+        checks.append(_check("assets distribution: the bucket only, compressed; the API "
+                             "function links its host", lambda: _assets_distribution(drill)))
     if any(r.get("Type") == "AWS::S3::Bucket" and "Assets" in name for name, r in
            packaged_template(drill)["Resources"].items()) and drill_path(drill) == "package":
         checks.append(_check("assets: every static file in the stage's bucket, by its hashed "
@@ -307,6 +312,13 @@ def _function_config(c, fn: ExpectedFunction, deployed: dict, architecture: bool
              "Environment": (config.get("Environment") or {}).get("Variables", {})}
     if not architecture:
         del wanted["Architectures"]
+    origin = found["Environment"].get("ESO_ASSETS_ORIGIN")
+    if not architecture and fn.chalice_name == "api_handler":   # the package path's template
+        if origin is None or not ASSETS_ORIGIN.fullmatch(origin):
+            raise Mismatch(f"ESO_ASSETS_ORIGIN {origin!r}, expected the distribution's "
+                           "https://….cloudfront.net")
+        found["Environment"] = {k: v for k, v in found["Environment"].items()
+                                if k != "ESO_ASSETS_ORIGIN"}
     diffs = [f"{key} {found[key]!r}, expected {wanted[key]!r}"
              for key in wanted if found[key] != wanted[key]]
     if diffs:
@@ -487,6 +499,60 @@ def _api_stage(c, drill) -> str:
     if wanted not in names:
         raise Mismatch(f"stages {names}, expected {wanted!r}")
     return wanted
+
+
+def assets_distribution_problems(template: dict) -> list:
+    """What differs from the design in a template's CloudFront distribution: it serves the
+    assets bucket only (no API origin, no other behaviour), compressed, GET and HEAD only, and
+    the API function's ESO_ASSETS_ORIGIN is its host."""
+    resources = template["Resources"]
+    problems = []
+    distributions = {n: r for n, r in resources.items()
+                     if r.get("Type") == "AWS::CloudFront::Distribution"}
+    if list(distributions) != ["SiteDistribution"]:
+        return [f"distributions {sorted(distributions)}, expected SiteDistribution only"]
+    config = distributions["SiteDistribution"]["Properties"]["DistributionConfig"]
+    origins = config.get("Origins", [])
+    if len(origins) != 1 or "S3OriginConfig" not in origins[0]:
+        problems.append(f"origins {[o.get('Id') for o in origins]}, expected the bucket only")
+    elif origins[0].get("DomainName") != {"Fn::GetAtt": ["AssetsBucket", "RegionalDomainName"]}:
+        problems.append(f"origin {origins[0].get('DomainName')!r} is not the assets bucket")
+    if config.get("CacheBehaviors"):
+        problems.append("other behaviours than the default one")
+    default = config.get("DefaultCacheBehavior", {})
+    if default.get("Compress") is not True:
+        problems.append("the static files are not compressed")
+    if sorted(default.get("AllowedMethods", [])) != ["GET", "HEAD"]:
+        problems.append(f"methods {default.get('AllowedMethods')}, expected GET and HEAD")
+    variables = (resources.get("APIHandler", {}).get("Properties", {}).get("Environment", {})
+                 .get("Variables", {}))
+    wanted = {"Fn::Sub": "https://${SiteDistribution.DomainName}"}
+    if variables.get("ESO_ASSETS_ORIGIN") != wanted:
+        problems.append(f"the API function's ESO_ASSETS_ORIGIN is "
+                        f"{variables.get('ESO_ASSETS_ORIGIN')!r}, not the distribution's host")
+    return problems
+
+
+def _assets_distribution(drill) -> str:
+    problems = assets_distribution_problems(packaged_template(drill))
+    if problems:
+        raise Mismatch("; ".join(problems))
+    return "/assets/* from S3 on the distribution's own host"
+
+
+def _compression(c, drill) -> str:
+    config = json.loads((drill.project / ".chalice" / "config.json").read_text())
+    wanted = config["stages"][drill.stage].get("minimum_compression_size",
+                                                config.get("minimum_compression_size"))
+    found = _rest_api(c).get("minimumCompressionSize")
+    if found != wanted:
+        raise Mismatch(f"minimumCompressionSize {found!r}, expected {wanted!r}")
+    return f"answers above {found} bytes compressed"
+
+
+# What the packaged template adds to the API function's environment (infra/assets.yaml): the
+# host of the assets' distribution (a stand-in's on the simulator: an id and a host).
+ASSETS_ORIGIN = re.compile(r"https://[a-z0-9]+\.cloudfront\.net")
 
 
 def _gateway_responses(c, drill) -> str:

@@ -2,8 +2,10 @@
 
 A file's URL changes exactly when its content does, so browsers and CloudFront may keep it for a
 year without asking again (``immutable``): a visit costs its pages only, not the stylesheet and
-scripts each time. The names are computed once per container, on the first page or asset
-request (a few small files, well under a millisecond), from the bytes that are deployed.
+scripts each time. Where ``ESO_ASSETS_ORIGIN`` is set (the packaged deployment: the CloudFront
+distribution in front of the assets bucket) pages link them on that origin. The names are
+computed once per container, on the first page or asset request (a few small files, well under
+a millisecond), from the bytes that are deployed.
 """
 from __future__ import annotations
 
@@ -11,6 +13,9 @@ import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
+
+from chalicelib.platform.settings import get_settings
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 PREFIX = "/assets/"
@@ -66,8 +71,18 @@ def _by_hashed_name() -> dict:
 
 
 def asset_url(name: str) -> str:
-    """The URL pages use for ``name`` (a Jinja global): changes whenever the file does."""
-    return manifest()[name].url
+    """The URL pages use for ``name`` (a Jinja global): changes whenever the file does. On
+    the asset origin (``ESO_ASSETS_ORIGIN``, the CloudFront distribution) when one is set,
+    else on the pages' own origin."""
+    return (get_settings().assets_origin or "") + manifest()[name].url
+
+
+@functools.lru_cache(maxsize=1)
+def favicon_data_url() -> str:
+    """The site icon as a ``data:`` URL, for the pages' ``<link rel="icon">``: a first visit
+    gets it with the page instead of asking for it separately (a few hundred bytes)."""
+    svg = manifest()["favicon.svg"].body.decode("utf-8").strip()
+    return "data:image/svg+xml," + quote(svg, safe=" /=:;,.-")
 
 
 def find(hashed: str):

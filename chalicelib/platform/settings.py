@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from typing import NamedTuple, Optional
+from urllib.parse import urlsplit
 
 from chalicelib.platform.errors import SettingsError
 
@@ -30,11 +31,12 @@ LOG_LEVEL = "ESO_LOG_LEVEL"
 SEND_RATE = "ESO_SEND_RATE"
 SEND_QUEUE = "ESO_SEND_QUEUE"
 UNIFORM_ANSWER_MS = "ESO_UNIFORM_ANSWER_MS"
+ASSETS_ORIGIN = "ESO_ASSETS_ORIGIN"
 
 _NAMES = (
     STAGE, TABLE_PREFIX, APP_PORT, DYNAMODB_PORT, SES_PORT, BASE_URL, MAIL_FROM,
     OPERATOR_EMAIL, POSTAL_ADDRESS, SES_CONFIGURATION_SET, SECRET, SECRET_PARAMETER,
-    K_THRESHOLD, LOG_LEVEL, SEND_RATE, SEND_QUEUE, UNIFORM_ANSWER_MS, "AWS_REGION",
+    K_THRESHOLD, LOG_LEVEL, SEND_RATE, SEND_QUEUE, UNIFORM_ANSWER_MS, ASSETS_ORIGIN, "AWS_REGION",
     "AWS_DEFAULT_REGION",
 )
 
@@ -114,6 +116,23 @@ class Settings(NamedTuple):
         if self.is_local:
             return f"http://127.0.0.1:{self._port(APP_PORT)}"
         raise SettingsError(f"missing required setting {BASE_URL}")
+
+    @property
+    def assets_origin(self) -> Optional[str]:
+        """The https origin the static files are served from (the CloudFront distribution of
+        the packaged template, e.g. ``https://d1234.cloudfront.net``), without a trailing
+        slash; unset: the pages' own origin serves them (``/assets/…``)."""
+        raw = self._get(ASSETS_ORIGIN)
+        if raw is None:
+            return None
+        parts = urlsplit(raw)
+        origin = raw.rstrip("/")
+        if (parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/")
+                or parts.query or parts.fragment or "@" in parts.netloc
+                or any(c.isspace() or c in "'\";," for c in raw)):
+            raise SettingsError(f"{ASSETS_ORIGIN} must be an https origin such as "
+                                f"https://static.example.org (no path), not {raw!r}")
+        return origin
 
     @property
     def mail_from(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from chalicelib.platform.assets import asset_url
+from chalicelib.platform.assets import asset_url, favicon_data_url
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -29,6 +29,7 @@ def _environment():
     )
     env.filters["possessive"] = possessive
     env.globals["asset_url"] = asset_url
+    env.globals["favicon_data_url"] = favicon_data_url
     return env
 
 

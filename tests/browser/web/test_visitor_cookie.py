@@ -51,3 +51,23 @@ def test_home_page_cookie_notice_links_to_the_policy(app_server, browser_context
     page.locator(".cookie-notice a").click()
     page.wait_for_url("**/privacy")
     assert page.locator("h1").inner_text() == "Privacy Policy"
+
+
+def test_the_icon_comes_inside_the_page_and_nothing_breaks_the_csp(app_server, browser_context):
+    page = browser_context.new_page()
+    problems, requested = [], []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("request", lambda r: requested.append(r.url))
+    page.add_init_script("document.addEventListener('securitypolicyviolation', e => "
+                         "console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI))")
+    page.goto(app_server.url + "/")
+    href = page.locator('link[rel="icon"]').get_attribute("href")
+    assert href.startswith("data:image/svg+xml,")
+    # The icon decodes as an image under the page's own policy (img-src), with no request.
+    size = page.evaluate("""href => new Promise((ok, fail) => {
+        const img = new Image(); img.onload = () => ok([img.naturalWidth, img.naturalHeight]);
+        img.onerror = () => fail(new Error('icon refused')); img.src = href; })""", href)
+    assert size[0] > 0 and size[1] > 0
+    page.wait_for_load_state("networkidle")
+    assert not [u for u in requested if "favicon" in u]
+    assert problems == []

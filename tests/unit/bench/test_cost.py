@@ -82,3 +82,20 @@ def test_the_readme_table_follows_a_price_change():
     dearer = {**PRICES, "api_gateway_rest_per_million_requests": 4.0}
     assert cost.readme_table(usage, dearer, memory, architecture) != cost.readme_table(
         usage, PRICES, memory, architecture)
+
+
+def test_pages_pay_api_gateway_transfer_out_and_no_cloudfront():
+    page = cost.Usage(api_requests=1, api_bytes=1024 ** 3 / 1e6)   # a million such pages: 1 GB
+    lines = cost.price(page, PRICES, memory_mb=1024, architecture="arm64")
+    assert PRICES["api_gateway_transfer_out_per_gb"] == 0.09
+    assert lines["api_gateway"] * 1e6 == pytest.approx(3.50 + 0.09)
+    assert lines["cloudfront"] == 0
+
+
+def test_a_page_is_counted_compressed_above_the_stage_threshold_only():
+    html = ("<p>" + "a page of the portal " * 200 + "</p>").encode()
+    assert cost.compression_threshold("prod") == 1024
+    assert cost.sent_bytes(html, 1024) < len(html) / 5          # gzip, as API Gateway sends it
+    assert cost.sent_bytes(html, 1024, accepts_gzip=False) == len(html)
+    assert cost.sent_bytes(html[:1000], 1024) == 1000           # under the threshold: as is
+    assert cost.sent_bytes(html, None) == len(html)             # no threshold: never compressed

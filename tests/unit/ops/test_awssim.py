@@ -271,3 +271,55 @@ def test_the_patch_creates_alarms_subscriptions_stages_and_gateway_responses(aws
         "stages": ["api"], "gateway_responses": ["MISSING_AUTHENTICATION_TOKEN"]}
     math = aws.client("cloudwatch").describe_alarms(AlarmNames=["drill-math"])["MetricAlarms"][0]
     assert [q["Id"] for q in math["Metrics"]] == ["sum", "reads", "writes"]
+
+
+# --- CloudFront stand-ins and API Gateway's compression -----------------------------------------
+
+ASSETS_STACK = {"Resources": {
+    "Access": {"Type": "AWS::CloudFront::OriginAccessControl", "Properties": {
+        "OriginAccessControlConfig": {"Name": "drill", "OriginAccessControlOriginType": "s3",
+                                      "SigningBehavior": "always", "SigningProtocol": "sigv4"}}},
+    "Distribution": {"Type": "AWS::CloudFront::Distribution", "Properties": {
+        "DistributionConfig": {"Enabled": True, "Comment": {"Fn::GetAtt": ["Access", "Id"]}}}},
+    "Origin": {"Type": "AWS::SSM::Parameter", "Properties": {
+        "Name": "/drill/origin", "Type": "String",
+        "Value": {"Fn::Sub": "https://${Distribution.DomainName}"}}},
+}}
+
+
+def test_unpatched_moto_cannot_refer_to_a_distribution(aws):
+    with pytest.raises(Exception, match="undefined resource"):
+        _deploy(aws, ASSETS_STACK)
+
+
+def test_the_patch_gives_a_distribution_an_id_and_a_host(aws):
+    aws.patched()
+    _deploy(aws, ASSETS_STACK)
+    origin = aws.client("ssm").get_parameter(Name="/drill/origin")["Parameter"]["Value"]
+    assert re.fullmatch(r"https://e[0-9a-f]{12}\.cloudfront\.net", origin)
+
+
+COMPRESSED_API = {"Resources": {"Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {
+    "Body": SWAGGER, "MinimumCompressionSize": 1024}}}}
+
+
+def _compression(aws, update: bool) -> list:
+    client = aws.client("apigateway")
+    api = client.create_rest_api(name="eso")["id"]
+    if update:   # as `chalice deploy` sets it
+        client.update_rest_api(restApiId=api, patchOperations=[
+            {"op": "replace", "path": "/minimumCompressionSize", "value": "1024"}])
+    return [client.get_rest_api(restApiId=api).get("minimumCompressionSize")]
+
+
+def test_unpatched_moto_ignores_the_minimum_compression_size(aws):
+    assert _compression(aws, update=True) == [None]
+
+
+def test_the_patch_keeps_the_minimum_compression_size(aws):
+    aws.patched()
+    assert _compression(aws, update=True) == [1024]
+    _deploy(aws, COMPRESSED_API)
+    sizes = [a.get("minimumCompressionSize") for a in
+             aws.client("apigateway").get_rest_apis()["items"]]
+    assert sizes == [1024, 1024]   # the updated one and the one from the template

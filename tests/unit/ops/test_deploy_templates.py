@@ -157,3 +157,33 @@ def test_the_access_log_check_notices_a_format_with_the_path():
         '{"method":"$context.httpMethod","route":"$context.resourcePath",'
         '"status":"$context.status"}')
     assert access_logs_leaking_urls({"Resources": {"Stage": stage}}) == []
+
+
+def test_the_distribution_serves_the_static_files_only_and_the_pages_link_its_host():
+    import copy
+
+    from devstack.cfn import merged_template
+    from devstack.drill_checks import assets_distribution_problems
+
+    template = merged_template("prod")
+    assert assets_distribution_problems(template) == []
+    # functions.yaml and assets.yaml both add to the API function: neither is lost
+    api = template["Resources"]["APIHandler"]["Properties"]
+    assert api["FunctionName"] == {"Fn::Sub": "eso-${Stage}"}
+    assert api["Environment"]["Variables"]["ESO_ASSETS_ORIGIN"] == {
+        "Fn::Sub": "https://${SiteDistribution.DomainName}"}
+    # The check notices pages routed through the distribution again, or no compression.
+    config = template["Resources"]["SiteDistribution"]["Properties"]["DistributionConfig"]
+    with_api = copy.deepcopy(template)
+    with_api["Resources"]["SiteDistribution"]["Properties"]["DistributionConfig"]["Origins"].append(
+        {"Id": "api", "DomainName": "x.execute-api.us-east-1.amazonaws.com",
+         "CustomOriginConfig": {"OriginProtocolPolicy": "https-only"}})
+    assert assets_distribution_problems(with_api)
+    config["DefaultCacheBehavior"]["Compress"] = False
+    assert assets_distribution_problems(template) == ["the static files are not compressed"]
+
+
+def test_pages_are_compressed_by_api_gateway_on_the_aws_stages():
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    for stage in ("dev", "prod"):
+        assert config["stages"][stage]["minimum_compression_size"] == 1024, stage

@@ -50,3 +50,29 @@ def test_a_malformed_port_is_named(monkeypatch):
     monkeypatch.setenv("ESO_DYNAMODB_PORT", "eighty")
     with pytest.raises(SettingsError, match="ESO_DYNAMODB_PORT"):
         _ = get_settings().dynamodb_endpoint
+
+
+@pytest.mark.parametrize("value, origin", [
+    ("https://d1234.cloudfront.net", "https://d1234.cloudfront.net"),
+    ("https://static.example.org/", "https://static.example.org"),
+    ("https://static.example.org:8443", "https://static.example.org:8443"),
+])
+def test_the_assets_origin_is_an_https_origin(monkeypatch, value, origin):
+    monkeypatch.setenv("ESO_ASSETS_ORIGIN", value)
+    assert get_settings().assets_origin == origin
+
+
+def test_no_assets_origin_means_the_pages_own(monkeypatch):
+    monkeypatch.delenv("ESO_ASSETS_ORIGIN", raising=False)
+    assert get_settings().assets_origin is None
+
+
+@pytest.mark.parametrize("value", [
+    "http://d1234.cloudfront.net", "https://d1234.cloudfront.net/assets", "d1234.cloudfront.net",
+    "https://", "https://cdn.example.org?x=1", "https://user@cdn.example.org",
+    "https://cdn.example.org; script-src *", "https://cdn.example.org 'unsafe-inline'",
+])
+def test_an_assets_origin_that_is_not_an_https_origin_is_refused(monkeypatch, value):
+    monkeypatch.setenv("ESO_ASSETS_ORIGIN", value)
+    with pytest.raises(SettingsError, match="ESO_ASSETS_ORIGIN"):
+        _ = get_settings().assets_origin

@@ -120,7 +120,7 @@ def test_pages_link_assets_by_content_hash_and_those_are_kept_a_year(client):
     page = client.http.get("/login", headers={"Accept": "text/html"}).body.decode()
     linked = _linked_assets(page)
     assert {re.sub(r"\.[0-9a-f]{12}\.", ".", url) for url in linked} >= {
-        "/assets/site.css", "/assets/site.js", "/assets/favicon.svg", "/assets/passkeys.js"}
+        "/assets/site.css", "/assets/site.js", "/assets/passkeys.js"}
     for url in linked:
         response = client.http.get(url)
         assert response.status_code == 200, url
@@ -131,7 +131,42 @@ def test_pages_link_assets_by_content_hash_and_those_are_kept_a_year(client):
         assert name == hashed_name(source, body), "the name is the hash of what is served"
     css = client.http.get(next(u for u in linked if u.endswith(".css")))
     assert css.headers["Content-Type"].startswith("text/css")
-    assert 'rel="icon"' in page
+    assert '<link rel="icon" href="data:image/svg+xml,' in page   # no request of its own
+
+
+def _directives(csp: str) -> dict:
+    return {d.split()[0]: d.split()[1:] for d in (p.strip() for p in csp.split(";")) if d}
+
+
+def test_without_an_asset_origin_everything_is_same_origin(client, monkeypatch):
+    monkeypatch.delenv("ESO_ASSETS_ORIGIN", raising=False)
+    response = client.http.get("/login", headers={"Accept": "text/html"})
+    page = response.body.decode()
+    assert _linked_assets(page) and "https://" not in " ".join(
+        re.findall(r'(?:href|src)="([^"]*/assets/[^"]*)"', page))
+    policy = _directives(response.headers["Content-Security-Policy"])
+    assert policy["script-src"] == ["'self'"] and policy["style-src"] == ["'self'"]
+    assert policy["default-src"] == ["'self'"]
+
+
+def test_with_an_asset_origin_pages_link_it_and_the_csp_allows_exactly_it(client, monkeypatch):
+    origin = "https://d1234.cloudfront.net"
+    monkeypatch.setenv("ESO_ASSETS_ORIGIN", origin)
+    response = client.http.get("/login", headers={"Accept": "text/html"})
+    page = response.body.decode()
+    linked = re.findall(r'(?:href|src)="([^"]*/assets/[^"]+)"', page)
+    assert len(linked) >= 3 and all(url.startswith(origin + "/assets/") for url in linked)
+    policy = _directives(response.headers["Content-Security-Policy"])
+    assert policy["script-src"] == ["'self'", origin]
+    assert policy["style-src"] == ["'self'", origin]
+    assert origin in policy["img-src"]
+    # nothing else is loosened: the API, forms, frames and the rest stay the site's own
+    for name in ("default-src", "connect-src", "form-action"):
+        assert policy[name] == ["'self'"], name
+    assert policy["frame-ancestors"] == ["'none'"] and policy["object-src"] == ["'none'"]
+    # JSON answers carry the same policy (one per stage, whatever the response)
+    api = client.http.get("/healthz")
+    assert api.headers["Content-Security-Policy"] == response.headers["Content-Security-Policy"]
 
 
 @pytest.mark.parametrize("path", [
