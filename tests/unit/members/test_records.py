@@ -4,11 +4,13 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
+import pytest
+
 from chalicelib import members
-from chalicelib.members import consent, records, sessions, tokens
+from chalicelib.members import consent, records, sessions, tokens, totp
 from chalicelib.members.accounts import LOGIN_WINDOW_S, login_throttle_key, mail_throttle_key
 from chalicelib.members.consent import Provenance
-from chalicelib.members.models import ConsentEvent, EmailClaim, Member, Session, Token
+from chalicelib.members.models import ConsentEvent, EmailClaim, Member, Passkey, Session, Token
 from chalicelib.platform import ratelimit
 from chalicelib.platform.policy import policy_version
 from chalicelib.platform.ratelimit import RateLimit
@@ -141,3 +143,78 @@ def test_erasing_again_or_an_unknown_member_finds_nothing(moto_world):
     assert records.erase_member(member_id) is True
     assert records.erase_member(member_id) is False
     assert records.erase_member("no-such-member") is False
+
+
+def link(purpose: str, member_id: str, address: str, created_at: datetime,
+         expires_at: datetime, token_hash: str) -> None:
+    """An e-mailed link as the member's address change leaves it (the hash chosen, so that
+    neither the order written nor the order of the hashes is the order of the dates)."""
+    Token(token_hash, purpose=purpose, member_id=member_id, created_at=created_at,
+          expires_at=expires_at, email=address).save()
+
+
+def test_the_export_shows_open_address_changes_oldest_first_without_their_links(moto_world):
+    from chalicelib.members.email_change import CHANGE_EMAIL, UNDO_EMAIL_CHANGE
+
+    member_id, email = member()
+    prefix = uuid.uuid4().hex[:48]
+    # The newest first, under the lowest hash.
+    link(CHANGE_EMAIL, member_id, "new-address@example.org", START - timedelta(hours=1),
+         START + timedelta(hours=23), prefix + "a" * 16)
+    link(UNDO_EMAIL_CHANGE, member_id, email, START - timedelta(hours=2),
+         START + timedelta(days=6, hours=22), prefix + "b" * 16)
+    # Not open: a change whose link expires this very second, and a password-reset link.
+    link(CHANGE_EMAIL, member_id, "stale@example.org", START - timedelta(hours=24), START,
+         prefix + "c" * 16)
+    link("reset_password", member_id, email, START - timedelta(minutes=5),
+         START + timedelta(minutes=55), prefix + "d" * 16)
+
+    assert records.export_member(member_id)["email_changes"] == [
+        {"kind": "old_address_can_undo", "address": email,
+         "created_at": "2026-12-01T07:00:00Z", "expires_at": "2026-12-08T07:00:00Z"},
+        {"kind": "new_address_to_confirm", "address": "new-address@example.org",
+         "created_at": "2026-12-01T08:00:00Z", "expires_at": "2026-12-02T08:00:00Z"}]
+    other_id, _ = member()
+    assert records.export_member(other_id)["email_changes"] == []
+
+
+def test_the_export_shows_global_privacy_control_the_policy_answered_and_passkeys(moto_world):
+    member_id, _ = member(partner_promotions=True)
+    export = records.export_member(member_id)
+    assert set(export) == {"member", "account", "consent_history", "sessions", "email_changes",
+                           "gpc_applied_at", "policy_confirmed", "passkeys"}
+    # Registering answers the policy in force; no signal was sent yet, no passkey added.
+    assert (export["gpc_applied_at"], export["policy_confirmed"], export["passkeys"]) == (
+        None, policy_version(), [])
+
+    moto_world.clock.advance(300)
+    assert consent.apply_gpc(member_id, Provenance("gpc", "/account", "https://eso.example"))
+    Passkey(f"cred-{uuid.uuid4().hex}", member_id=member_id, user_handle="aGFuZGxl",
+            public_key="a2V5", name="Phone", created_at=START + timedelta(minutes=7)).save()
+
+    export = records.export_member(member_id)
+    assert export["gpc_applied_at"] == "2026-12-01T09:05:00Z"
+    assert export["passkeys"] == [{"name": "Phone", "created_at": "2026-12-01T09:07:00Z",
+                                   "last_used_at": None}]
+    assert export["member"]["consents"]["partner_promotions"]["granted"] is False
+
+
+def test_erasure_takes_the_member_s_wrong_code_counters_with_it(moto_world, monkeypatch):
+    member_id, _ = member()
+    neighbour_id, _ = member()
+    now = 1_796_000_400.0 + 42  # (the throttles' own clock, held still for the test)
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: now))
+    when = datetime.fromtimestamp(now, timezone.utc)
+    for someone in (member_id, neighbour_id):  # a wrong code each: the counts stay
+        with pytest.raises(LookupError), totp.code_attempt_allowed(someone, when):
+            raise LookupError("wrong code")
+
+    def counters(someone) -> int:
+        return sum(items(RateLimit, f"{totp._code_key(someone)}:{window}@"
+                                    f"{int(now // window) * window}")
+                   for _, window in totp.CODE_LIMITS)
+
+    assert counters(member_id) == counters(neighbour_id) == len(totp.CODE_LIMITS)
+    assert records.erase_member(member_id) is True
+    assert counters(member_id) == 0
+    assert counters(neighbour_id) == len(totp.CODE_LIMITS)

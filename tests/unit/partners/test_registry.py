@@ -110,8 +110,9 @@ def test_a_disabled_partner_s_key_stops_working_and_cannot_be_rotated(moto_world
         partners.rotate_key(created.partner_id)
     assert error.value.code == "partner_disabled"
     assert says(error.value, f"{created.partner_id} is disabled")
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFoundError) as gone:
         partners.get_active(created.partner_id)
+    assert gone.value.code == "not_found" and says(gone.value, "no such partner")
     again = partners.disable(created.partner_id)  # idempotent
     assert again.disabled_at == disabled.disabled_at
 

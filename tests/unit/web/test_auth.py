@@ -3,8 +3,10 @@ other sites' state-changing requests, and the form token bound to the visitor co
 import uuid
 
 import pytest
+from chalice.app import CaseInsensitiveMapping
 
-from chalicelib.members import sessions
+from chalicelib import members
+from chalicelib.members import consent, sessions
 from chalicelib.members.consent import Provenance
 from chalicelib.platform.crypto import sign
 from chalicelib.platform.errors import AuthenticationError, ForbiddenError
@@ -15,10 +17,13 @@ VISITOR = "AbCdEfGhIjKlMnOpQrStUvWx"
 
 
 class Request:
-    """What the auth functions read of a Chalice request: lower-cased headers."""
+    """What the auth functions read of a Chalice request: its path and its headers, read
+    whatever their case (as Chalice's own mapping does)."""
 
-    def __init__(self, **headers):
-        self.headers = {name.replace("_", "-"): value for name, value in headers.items()}
+    def __init__(self, path="/", **headers):
+        self.path = path
+        self.headers = CaseInsensitiveMapping(
+            {name.replace("_", "-"): value for name, value in headers.items()})
 
 
 @pytest.fixture
@@ -129,3 +134,56 @@ def test_a_request_without_a_live_session_must_sign_in_first(moto_world, cookie,
     assert refused.value.code == "not_authenticated"
     assert says(refused.value, "not logged in. Log in")
     assert auth.current_session(request) is None  # (answered from the request, not again)
+
+
+@pytest.mark.parametrize("headers, sent", [
+    ({"sec_gpc": "1"}, True), ({"Sec-GPC": "1"}, True), ({"SEC-GPC": " 1\t"}, True),
+    ({}, False), ({"sec_gpc": ""}, False), ({"sec_gpc": "0"}, False),
+    ({"sec_gpc": "true"}, False), ({"sec_gpc": "11"}, False), ({"dnt": "1"}, False)])
+def test_global_privacy_control_is_the_sec_gpc_header_set_to_1(headers, sent):
+    assert auth.gpc(Request(**headers)) is sent
+
+
+def gpc_member() -> str:
+    """A signed-up member who allowed partner promotions."""
+    return members.register_confirmed(members.Registration(
+        email=f"gpc-{uuid.uuid4().hex[:12]}@example.org", password="correct horse battery staple",
+        consents={"offers": False, "partner_promotions": True}),
+        Provenance("registration", "/register", "https://eso.example"))
+
+
+def test_a_browser_sending_gpc_has_partner_promotions_withdrawn_once_per_session(moto_world):
+    member_id = gpc_member()
+    value, _ = sessions.create(member_id)
+    cookie = f"{SESSION_COOKIE}={value}"
+    moto_world.clock.advance(60)
+
+    session = auth.current_session(Request("/account", cookie=cookie, sec_gpc="1",
+                                           origin="https://eso.example"))
+
+    assert session.member_id == member_id and session.gpc_seen is True
+    assert sessions.lookup(value).gpc_seen is True  # the session remembers it
+    assert not consent.is_granted(consent.get_current(member_id), "partner_promotions")
+    withdrawn = consent.history(member_id)[-1]
+    assert (withdrawn.purpose, withdrawn.granted, withdrawn.source, withdrawn.page,
+            withdrawn.origin) == ("partner_promotions", False, "gpc", "/account",
+                                  "https://eso.example")
+    # The member allows them again: the same browser's next request does not undo that.
+    consent.change(member_id, {"partner_promotions": True},
+                   Provenance("preference_center", "/account"))
+    events = len(consent.history(member_id))
+    again = auth.require_session(Request("/promotions", cookie=cookie, sec_gpc="1"))
+    assert again.member_id == member_id and again.gpc_seen is True
+    assert len(consent.history(member_id)) == events
+    assert consent.is_granted(consent.get_current(member_id), "partner_promotions")
+
+
+def test_a_browser_without_gpc_keeps_the_member_s_choice(moto_world):
+    member_id = gpc_member()
+    value, _ = sessions.create(member_id)
+    session = auth.current_session(Request("/account", cookie=f"{SESSION_COOKIE}={value}",
+                                           sec_gpc="0"))
+    assert session.member_id == member_id and session.gpc_seen is False
+    assert sessions.lookup(value).gpc_seen is False
+    assert consent.is_granted(consent.get_current(member_id), "partner_promotions")
+    assert len(consent.history(member_id)) == 2
