@@ -45,6 +45,15 @@ def test_registration_records_one_event_per_purpose_in_a_chain(moto_world):
     assert consent.verify_chain(member_id) == []
 
 
+def test_each_members_history_starts_from_a_link_of_its_own(moto_world):
+    # Two histories with the same choices still differ from their first link: one member's
+    # events cannot be passed off as the start of another's.
+    one, other = new_member(), new_member()
+    [first_one, _], [first_other, _] = consent.history(one), consent.history(other)
+    assert first_one.prev_hash != first_other.prev_hash
+    assert consent.genesis_hash(one) != consent.genesis_hash(other)
+
+
 def test_a_withdrawal_is_an_event_with_its_evidence_and_changes_the_state_at_once(moto_world):
     member_id = new_member()
     moto_world.clock.advance(60)
