@@ -184,24 +184,6 @@ class Load:
                 for future in [pool.submit(worker, i) for i in range(workers)]:
                     future.result()
 
-    def settle(self) -> None:
-        """Let the server write the impressions it holds. It writes them with the first one
-        counted once its interval is over (statistics.counters.tally), counted from its last
-        write, which may have come a moment after the load's last answer: so twice, an
-        interval apart, an impression that writes what is held — the second surely does."""
-        from chalicelib.statistics import counters
-
-        for _ in range(2):
-            time.sleep(counters.FLUSH_SECONDS + 1)
-            for _ in range(10):  # until an impression is counted: that is what makes it write
-                before = self._impressions()
-                self.visitor()
-                if self._impressions() > before:
-                    break
-
-    def _impressions(self) -> int:
-        return sum(n for name, n in self.counts.items() if name.startswith("ad_impressions|"))
-
     # --- what the tables say ---------------------------------------------------------------------
 
     def check(self) -> list:
@@ -277,7 +259,6 @@ def run(base_url: str, ses_url: str, seconds: float = 10.0, workers: int = 6) ->
     started = time.monotonic()
     load.drive(seconds, workers)
     elapsed = time.monotonic() - started
-    load.settle()
     return {"rows": load.rows(elapsed), "errors": load.rec.errors, "problems": load.check(),
             "orders": len(load.orders), "members": len(load.members),
             "duplicates": sum(1 for s in load.order_statuses.values() if len(s) > 1),

@@ -13,7 +13,8 @@ The per-visitor state is one ``AdViews`` item per (SHA-256 of the visitor cookie
 version number, and per ad the version at its last showing and its showings of the last 24
 hours. It holds no member identity and expires (TTL) 30 days after the visitor's last ad.
 Each ad served is one strongly consistent GetItem of that item and one PutItem conditional on
-its version (its impression is counted in the container, ``counters.tally``); when two tabs of one visitor race, the loser reads again and chooses again. The
+its version, and its impression is one counter write (``counters.increment``); when two tabs
+of one visitor race, the loser reads again and chooses again. The
 slot's declaration (one GetItem, none for ``home``) and its ads (one Query) are cached per
 Lambda container for ``CACHE_SECONDS``: a slot that is not declared is 404 ``unknown_slot``
 and its ads are never read; a declared slot with no eligible ad has nothing to show (204).
@@ -168,10 +169,11 @@ def viewer_hash(visitor_token: str) -> str:
 
 
 def _count_impression(ad: AdInfo, now_ms: int) -> None:
-    # Held in the container and written once per counter per interval: an impression comes
-    # with every page view, and a write for each would double the page's write units.
-    counters.tally("ad_impressions", dimension=ad.ad_id,
-                   now=datetime.fromtimestamp(now_ms / 1000, timezone.utc))
+    # Written at once, on one of the counter's shards. (Holding impressions in the container,
+    # counters.tally, lost one impression in some full-suite load runs for a cause not yet
+    # found: counts stay exact until it is.)
+    counters.increment("ad_impressions", dimension=ad.ad_id,
+                       now=datetime.fromtimestamp(now_ms / 1000, timezone.utc))
 
 
 class AdServer:
