@@ -22,8 +22,9 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	scripts/install-local-servers.sh
 	touch $@
 
-# The functions run on arm64 (.chalice/config.json): the wheels are the aarch64 ones.
-.local/wheelhouse/.done-arm64: requirements.txt | $(VENV)/.installed
+# The functions run on arm64 (.chalice/config.json): the aarch64 wheels, and this machine's,
+# which Chalice resolves first.
+.local/wheelhouse/.done: requirements.txt | $(VENV)/.installed
 	$(PY) -m devstack wheelhouse
 	touch $@
 
@@ -46,15 +47,15 @@ endif
 
 ## make test: the lint, then every test (unit, integration, browser); installs what is missing.
 # pytest exits 5 when it collects no tests: that is a failure here, like any non-zero exit.
-test: install .local/wheelhouse/.done-arm64 lint
+test: install .local/wheelhouse/.done lint
 	scripts/system-deps.sh --browser
 	@echo "test order seed: $(TEST_SEED) (the same order again: make test TEST_SEED=$(TEST_SEED))"
 	$(PY) -m pytest -q -p randomly --randomly-seed=$(TEST_SEED)
 
-test-unit: install .local/wheelhouse/.done-arm64
+test-unit: install .local/wheelhouse/.done
 	$(PY) -m pytest -q tests/unit
 
-test-integration: install .local/wheelhouse/.done-arm64
+test-integration: install .local/wheelhouse/.done
 	$(PY) -m pytest -q tests/integration
 
 test-browser: install
@@ -85,7 +86,7 @@ assets: install
 	$(PY) -m devstack assets --stage $(STAGE)
 
 ## make drill STAGE=dev: both deploy paths of docs/operations.md, rehearsed on an AWS simulator.
-drill: install .local/wheelhouse/.done-arm64
+drill: install .local/wheelhouse/.done
 	$(PY) -m devstack drill --stage $(STAGE)
 
 clean:

@@ -29,14 +29,18 @@ def lambda_architecture(config_path: Path | None = None) -> str:
 
 
 def fetch_wheelhouse(architecture: str | None = None) -> Path:
-    """The Lambda platform's wheels of requirements.txt for the functions' architecture, for
-    offline packaging (wheels of other architectures already there stay: the names differ)."""
+    """The wheels of requirements.txt for offline packaging: the Lambda platform's, for the
+    functions' architecture, and this machine's own. Chalice resolves the requirements for the
+    machine it runs on first, then swaps in the Lambda platform's wheels, so an arm64 stage
+    packaged on an x86_64 machine needs both (wheels of other architectures already there stay:
+    the names differ)."""
     machine = MACHINES[architecture or lambda_architecture()]
     WHEELHOUSE.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "-d", str(WHEELHOUSE),
-                    "--platform", f"manylinux2014_{machine}", "--only-binary=:all:",
-                    "--python-version", "3.11", "--implementation", "cp",
-                    "-r", str(ROOT / "requirements.txt")], check=True)
+    download = [sys.executable, "-m", "pip", "download", "-q", "-d", str(WHEELHOUSE),
+                "--only-binary=:all:", "-r", str(ROOT / "requirements.txt")]
+    subprocess.run([*download, "--platform", f"manylinux2014_{machine}",
+                    "--python-version", "3.11", "--implementation", "cp"], check=True)
+    subprocess.run(download, check=True)
     return WHEELHOUSE
 
 
@@ -49,6 +53,18 @@ def package(stage: str, out: Path | None = None) -> Path:
     if WHEELHOUSE.is_dir() and any(WHEELHOUSE.iterdir()):
         env.update({"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(WHEELHOUSE)})
     chalice = Path(sys.executable).parent / "chalice"
-    subprocess.run([str(chalice), "package", "--stage", stage, "--merge-template", str(merge),
-                    str(out / "package")], check=True, cwd=ROOT, env=env)
+    run = subprocess.run([str(chalice), "package", "--stage", stage, "--merge-template",
+                          str(merge), str(out / "package")],
+                         cwd=ROOT, env=env, capture_output=True, text=True)
+    sys.stdout.write(run.stdout)
+    sys.stderr.write(run.stderr)
+    run.check_returncode()
+    if "Could not install dependencies" in run.stdout + run.stderr:
+        # Chalice carries on without them: the zip would fail on its first import on Lambda.
+        raise PackagingError(f"{stage}: a dependency has no wheel for the Lambda platform "
+                             f"in {WHEELHOUSE} (python -m devstack wheelhouse)")
     return out / "package"
+
+
+class PackagingError(RuntimeError):
+    """The deployment package would not run on Lambda."""
