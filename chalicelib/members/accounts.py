@@ -202,8 +202,14 @@ def login(email: str, password: str, user_agent: str | None = None,
                              "sent you. No e-mail? Register again to get a new link.",
                              code="email_not_verified")
     if passwords.needs_rehash(member.password_hash):
-        with storage_errors():
-            member.update(actions=[Member.password_hash.set(passwords.hash_password(password))])
+        try:
+            with storage_errors():
+                member.update(actions=[Member.password_hash.set(passwords.hash_password(password))],
+                              condition=Member.member_id.exists())  # never recreate an erased member
+        except UpdateError as exc:
+            if condition_failed(exc):  # erased meanwhile
+                raise AuthenticationError(WRONG_PAIR, code="invalid_credentials") from None
+            raise
     if member.totp_secret:
         step = challenges.issue(challenges.SECOND_FACTOR, browser, now, member.member_id,
                                 SECOND_FACTOR_TTL)

@@ -77,16 +77,18 @@ def request_change(member_id: str, new_email: str, password: str, now: datetime 
         # mailbox does not reveal whether the new address has an account.
         undo, undo_item = tokens.new_link(UNDO_EMAIL_CHANGE, member_id, UNDO_TTL, now)
         undo_item.email = member.email
-        if member_by_email(new_email) is not None:
-            with storage_errors():
-                undo_item.save()
+        # The change is stored alike whether or not the address is taken (the member's export
+        # lists it either way); for a taken one its link is never mailed, and confirming it
+        # would be refused anyway.
+        change, change_item = tokens.new_link(CHANGE_EMAIL, member_id, CHANGE_TTL, now)
+        change_item.email = new_email
+        taken = member_by_email(new_email) is not None
+        with storage_errors(), Token.batch_write() as batch:
+            batch.save(change_item)
+            batch.save(undo_item)
+        if taken:
             mail.send(mail.Message(new_email, "email_change_taken", {}))
         else:
-            change, change_item = tokens.new_link(CHANGE_EMAIL, member_id, CHANGE_TTL, now)
-            change_item.email = new_email
-            with storage_errors(), Token.batch_write() as batch:
-                batch.save(change_item)
-                batch.save(undo_item)
             mail.send(mail.Message(new_email, "email_change_confirm", {"token": change}))
         mail.send(mail.Message(member.email, "email_change_requested",
                                {"token": undo, "new_email": masked(new_email)}))

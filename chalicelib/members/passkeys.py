@@ -17,7 +17,6 @@ py_webauthn and its dependencies (~0.3 s to import) load only inside a ceremony.
 """
 from __future__ import annotations
 
-import base64
 import binascii
 import ipaddress
 import json
@@ -34,12 +33,13 @@ from chalicelib.members.accounts import (
     client_network,
     confirm_password,
     get_member,
+    note_device,
 )
 from chalicelib.members.devices import device_summary
 from chalicelib.members.models import Member, Passkey
 from chalicelib.platform import clock, ratelimit
 from chalicelib.platform.clock import iso
-from chalicelib.platform.crypto import sha256_hex, sign
+from chalicelib.platform.crypto import b64url_decode, b64url_encode, sha256_hex, sign
 from chalicelib.platform.dynamo import condition_failed, storage_errors
 from chalicelib.platform.errors import (
     AuthenticationError,
@@ -79,14 +79,6 @@ def relying_party() -> tuple:
     return host, f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
 
 
-def _b64decode(value: str) -> bytes:
-    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-
-
-def _b64encode(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
 def _refused(field: str = "credential") -> ValidationError:
     return ValidationError("the browser's passkey answer is not one we can use; try again",
                            code="invalid_passkey", field=field)
@@ -95,7 +87,7 @@ def _refused(field: str = "credential") -> ValidationError:
 def _client_challenge(credential: dict) -> str:
     """The challenge the browser signed, read from its clientDataJSON (checked fully later)."""
     try:
-        client_data = json.loads(_b64decode(credential["response"]["clientDataJSON"]))
+        client_data = json.loads(b64url_decode(credential["response"]["clientDataJSON"]))
         challenge = client_data["challenge"]
     except (KeyError, TypeError, ValueError, binascii.Error):
         raise _refused() from None
@@ -139,18 +131,19 @@ def clean_name(raw: str | None, user_agent: str | None) -> str:
 def _user_handle(member: Member) -> bytes:
     """The member's WebAuthn user handle, made on first use (random: names nothing of ours)."""
     if member.passkey_user_handle:
-        return _b64decode(member.passkey_user_handle)
-    handle = _b64encode(secrets.token_bytes(32))
+        return b64url_decode(member.passkey_user_handle)
+    handle = b64url_encode(secrets.token_bytes(32))
     try:
         with storage_errors():
             member.update(actions=[Member.passkey_user_handle.set(handle)],
-                          condition=Member.passkey_user_handle.does_not_exist())
+                          condition=Member.passkey_user_handle.does_not_exist()
+                          & Member.member_id.exists())  # never recreate an erased member
     except UpdateError as exc:
         if not condition_failed(exc):
             raise
-        member.refresh(consistent_read=True)  # another request made it first
-        return _b64decode(member.passkey_user_handle)
-    return _b64decode(handle)
+        # another request made it first (or the account is gone: NotFoundError)
+        return b64url_decode(get_member(member.member_id).passkey_user_handle)
+    return b64url_decode(handle)
 
 
 def registration_options(member_id: str, session_hash: str, password: str,
@@ -178,11 +171,11 @@ def registration_options(member_id: str, session_hash: str, password: str,
     options = generate_registration_options(
         rp_id=rp_id, rp_name=RP_NAME, user_id=handle, user_name=member.email,
         user_display_name=member.display_name or member.email,
-        challenge=_b64decode(challenge), timeout=TIMEOUT_MS,
+        challenge=b64url_decode(challenge), timeout=TIMEOUT_MS,
         authenticator_selection=AuthenticatorSelectionCriteria(
             resident_key=ResidentKeyRequirement.REQUIRED,
             user_verification=UserVerificationRequirement.REQUIRED),
-        exclude_credentials=[PublicKeyCredentialDescriptor(id=_b64decode(p.credential_id))
+        exclude_credentials=[PublicKeyCredentialDescriptor(id=b64url_decode(p.credential_id))
                              for p in existing])
     return json.loads(options_to_json(options))
 
@@ -203,7 +196,7 @@ def register(member_id: str, session_hash: str, credential: dict, name: str | No
     rp_id, origin = relying_party()
     try:
         verified = verify_registration_response(
-            credential=credential, expected_challenge=_b64decode(value), expected_rp_id=rp_id,
+            credential=credential, expected_challenge=b64url_decode(value), expected_rp_id=rp_id,
             expected_origin=origin, require_user_verification=True)
     except (WebAuthnException, ValueError, TypeError, KeyError):
         raise _refused() from None
@@ -213,8 +206,8 @@ def register(member_id: str, session_hash: str, credential: dict, name: str | No
                             code="too_many_passkeys")
     transports = (credential.get("response") or {}).get("transports")
     passkey = Passkey(
-        _b64encode(verified.credential_id), member_id=member_id,
-        user_handle=member.passkey_user_handle, public_key=_b64encode(verified.credential_public_key),
+        b64url_encode(verified.credential_id), member_id=member_id,
+        user_handle=member.passkey_user_handle, public_key=b64url_encode(verified.credential_public_key),
         sign_count=verified.sign_count, name=name, created_at=now,
         backed_up=bool(verified.credential_backed_up),
         transports=sorted({t for t in transports if t in TRANSPORTS})
@@ -264,7 +257,7 @@ def sign_in_options(browser: str | None, now: datetime | None = None,
 
     rp_id, _ = relying_party()
     options = generate_authentication_options(
-        rp_id=rp_id, challenge=_b64decode(challenge), timeout=TIMEOUT_MS,
+        rp_id=rp_id, challenge=b64url_decode(challenge), timeout=TIMEOUT_MS,
         user_verification=UserVerificationRequirement.REQUIRED)
     return json.loads(options_to_json(options))
 
@@ -308,9 +301,9 @@ def sign_in(credential: dict, browser: str | None, user_agent: str | None = None
             # The counter is checked below, after the signature: an answer that does not
             # verify says nothing about the authenticator's counter.
             verified = verify_authentication_response(
-                credential=credential, expected_challenge=_b64decode(value),
+                credential=credential, expected_challenge=b64url_decode(value),
                 expected_rp_id=rp_id, expected_origin=origin,
-                credential_public_key=_b64decode(passkey.public_key),
+                credential_public_key=b64url_decode(passkey.public_key),
                 credential_current_sign_count=0, require_user_verification=True)
         except (WebAuthnException, ValueError, TypeError, KeyError):
             raise AuthenticationError("the passkey could not be verified; try again",
@@ -337,6 +330,7 @@ def sign_in(credential: dict, browser: str | None, user_agent: str | None = None
         raise ForbiddenError("confirm your e-mail address first: we sent you a link",
                              code="email_not_verified")
     cookie_value, max_age = sessions.create(member.member_id, user_agent, now)
+    note_device(member, user_agent, now)
     return member, cookie_value, max_age
 
 

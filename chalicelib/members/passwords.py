@@ -83,7 +83,12 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
         return False
     try:
         return _hasher().verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
-    except (VerificationError, InvalidHashError):
+    except VerificationError:
+        return False
+    except InvalidHashError:
+        # A value that is no hash (a password made unusable) refuses at once: spend the time
+        # of a real check, so it looks like any wrong password.
+        _hasher().verify(_dummy_hash(), "not a password: equalises the time of a failed lookup")
         return False
 
 

@@ -31,16 +31,11 @@ UNDO_EMAIL_CHANGE = "undo_email_change"
 
 
 def of_member(member_id: str) -> list:
-    """The member's outstanding tokens, whole (the index holds keys only; a member has a
-    handful at most, so one read each)."""
-    found = []
+    """The member's outstanding tokens, whole: the index holds keys only, so one Query and
+    one BatchGetItem (a member has a handful at most)."""
     with storage_errors():
-        for key in Token.by_member.query(member_id):
-            try:
-                found.append(Token.get(key.token_hash))
-            except Token.DoesNotExist:
-                pass  # spent since the index was read
-    return found
+        hashes = [key.token_hash for key in Token.by_member.query(member_id)]
+        return list(Token.batch_get(hashes, consistent_read=True)) if hashes else []
 
 
 def forget_links(member_id: str, keep: str | None = None, keep_undo_except: str | None = "",
@@ -50,12 +45,12 @@ def forget_links(member_id: str, keep: str | None = None, keep_undo_except: str 
     The undo links of address changes survive (they are how the owner of an old address gets
     the account back, whatever happened to it since), except those for ``keep_undo_except``
     when it is given: the address an undo just restored, whose links are spent with it."""
-    for token in of_member(member_id):
-        if token.token_hash == keep or (token.purpose == UNDO_EMAIL_CHANGE
-                                        and token.email != keep_undo_except):
-            continue
-        with storage_errors():
-            token.delete()
+    doomed = [token for token in of_member(member_id)
+              if not (token.token_hash == keep or (token.purpose == UNDO_EMAIL_CHANGE
+                                                   and token.email != keep_undo_except))]
+    with storage_errors(), Token.batch_write() as batch:
+        for token in doomed:
+            batch.delete(token)
 
 
 def invalid_link(message: str = "This link is invalid, has expired or was used already. "

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.members import challenges, notices, sessions
-from chalicelib.members.accounts import confirm_password, get_member
+from chalicelib.members.accounts import confirm_password, get_member, note_device
 from chalicelib.members.models import Member
 from chalicelib.platform import clock, otp, ratelimit
 from chalicelib.platform.clock import iso
@@ -258,4 +258,5 @@ def complete_sign_in(token: str, code: str, browser: str | None,
         use_code(member, code, now)
     challenges.spend(item, "token", message)
     cookie_value, max_age = sessions.create(member.member_id, user_agent, now)
+    note_device(member, user_agent, now)
     return member, cookie_value, max_age

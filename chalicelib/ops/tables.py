@@ -46,7 +46,9 @@ def add_missing_indexes(progress=lambda message: None) -> list:
             client.update_table(
                 TableName=table, AttributeDefinitions=index["attribute_definitions"],
                 GlobalSecondaryIndexUpdates=[{"Create": {
-                    "IndexName": index["index_name"], "KeySchema": index["key_schema"],
+                    "IndexName": index["index_name"],
+                    # the hash key first, as DynamoDB requires (PynamoDB lists them unordered)
+                    "KeySchema": sorted(index["key_schema"], key=lambda k: k["KeyType"]),
                     "Projection": index["projection"]}}])
             client.get_waiter("table_exists").wait(TableName=table)
             added.append(f"{table}/{index['index_name']}")

@@ -23,6 +23,7 @@ PREFIX = "/assets/"
 MEDIA_TYPES = {
     "site.css": "text/css; charset=utf-8",
     "site.js": "text/javascript; charset=utf-8",
+    "webauthn.js": "text/javascript; charset=utf-8",
     "passkeys.js": "text/javascript; charset=utf-8",
     "admin.css": "text/css; charset=utf-8",
     "admin.js": "text/javascript; charset=utf-8",

@@ -47,10 +47,20 @@ def signing_key() -> bytes:
     raise SettingsError("missing required setting ESO_SECRET_PARAMETER")
 
 
+def b64url_encode(raw: bytes) -> str:
+    """Base64url without padding (as WebAuthn and compact tokens write bytes)."""
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(value: str) -> bytes:
+    """The bytes of base64url text, padded or not (raises binascii.Error or ValueError)."""
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+
+
 def sign(purpose: str, message: str) -> str:
     """A URL-safe HMAC-SHA256 of ``message``, domain-separated by ``purpose``."""
     mac = hmac.new(signing_key(), _bytes(f"{purpose}\x00{message}"), hashlib.sha256)
-    return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode("ascii")
+    return b64url_encode(mac.digest())
 
 
 def verify_signature(purpose: str, message: str, signature: str) -> bool:
@@ -73,7 +83,7 @@ def seal(purpose: str, plaintext: str) -> str:
 
     nonce = secrets.token_bytes(12)
     box = AESGCM(_sealing_key(purpose)).encrypt(nonce, _bytes(plaintext), _bytes(purpose))
-    return _SEAL_VERSION + "." + base64.urlsafe_b64encode(nonce + box).rstrip(b"=").decode("ascii")
+    return _SEAL_VERSION + "." + b64url_encode(nonce + box)
 
 
 def unseal(purpose: str, sealed: str) -> str:
@@ -84,7 +94,7 @@ def unseal(purpose: str, sealed: str) -> str:
     version, _, body = (sealed or "").partition(".")
     if version != _SEAL_VERSION:
         raise ValueError("not a sealed value")
-    raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    raw = b64url_decode(body)
     try:
         plain = AESGCM(_sealing_key(purpose)).decrypt(raw[:12], raw[12:], _bytes(purpose))
     except InvalidTag:

@@ -8,8 +8,8 @@ reflects the variables in force and costs a dictionary lookup on the hot path.
 from __future__ import annotations
 
 import os
+import re
 from typing import NamedTuple, Optional
-from urllib.parse import urlsplit
 
 from chalicelib.platform.errors import SettingsError
 
@@ -32,6 +32,10 @@ SEND_RATE = "ESO_SEND_RATE"
 SEND_QUEUE = "ESO_SEND_QUEUE"
 UNIFORM_ANSWER_MS = "ESO_UNIFORM_ANSWER_MS"
 ASSETS_ORIGIN = "ESO_ASSETS_ORIGIN"
+
+# https://, a DNS host name (labels of letters, digits and hyphens), an optional port.
+_HTTPS_ORIGIN = re.compile(r"https://(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
+                           r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?::[0-9]{1,5})?")
 
 _NAMES = (
     STAGE, TABLE_PREFIX, APP_PORT, DYNAMODB_PORT, SES_PORT, BASE_URL, MAIL_FROM,
@@ -125,14 +129,13 @@ class Settings(NamedTuple):
         raw = self._get(ASSETS_ORIGIN)
         if raw is None:
             return None
-        parts = urlsplit(raw)
-        origin = raw.rstrip("/")
-        if (parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/")
-                or parts.query or parts.fragment or "@" in parts.netloc
-                or any(c.isspace() or c in "'\";," for c in raw)):
+        # Only "https://" + a host name + an optional port: the value goes into the CSP, where
+        # a wildcard ("https://*.cloudfront.net") would allow anyone's distribution.
+        match = _HTTPS_ORIGIN.fullmatch(raw.rstrip("/"))
+        if not match:
             raise SettingsError(f"{ASSETS_ORIGIN} must be an https origin such as "
                                 f"https://static.example.org (no path), not {raw!r}")
-        return origin
+        return match.group(0).lower()
 
     @property
     def mail_from(self) -> str:

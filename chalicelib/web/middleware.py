@@ -27,9 +27,17 @@ from chalicelib.web.auth import origin_allowed
 from chalicelib.web.http import INTERNAL_ERROR, error_body, error_response, request_path
 from chalicelib.web.visitor import visitor_id
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
-       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
-       "object-src 'none'")
+
+def _csp(assets_origin: Optional[str] = None) -> str:
+    """The pages' CSP. With an asset origin (``ESO_ASSETS_ORIGIN``) scripts, stylesheets and
+    images may come from exactly that origin too; nothing else is loosened."""
+    extra = f" {assets_origin}" if assets_origin else ""
+    return (f"default-src 'self'; script-src 'self'{extra}; style-src 'self'{extra}; "
+            f"img-src 'self'{extra} https: data:; connect-src 'self'; form-action 'self'; "
+            "frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+
+
+CSP = _csp()
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
@@ -42,21 +50,8 @@ SECURITY_HEADERS = {
 
 
 @functools.lru_cache(maxsize=4)
-def content_security_policy(assets_origin: Optional[str]) -> str:
-    """The pages' CSP. With an asset origin (``ESO_ASSETS_ORIGIN``) the scripts, stylesheets
-    and images may come from exactly that origin too; nothing else is loosened."""
-    if not assets_origin:
-        return CSP
-    return (f"default-src 'self'; script-src 'self' {assets_origin}; "
-            f"style-src 'self' {assets_origin}; img-src 'self' {assets_origin} https: data:; "
-            "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
-            "object-src 'none'")
-
-
-@functools.lru_cache(maxsize=4)
 def _headers_for(assets_origin: Optional[str]) -> dict:
-    return {**SECURITY_HEADERS,
-            "Content-Security-Policy": content_security_policy(assets_origin)}
+    return {**SECURITY_HEADERS, "Content-Security-Policy": _csp(assets_origin)}
 
 
 def security_headers() -> dict:
@@ -98,9 +93,13 @@ ORIGIN_EXEMPT = ("/partner/", "/unsubscribe")
 ADMIN_PREFIX = "/admin"
 
 
+def _is_console(path: str) -> bool:
+    return path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
+
+
 def _csrf_refusal(request):
     path = request_path(request)
-    if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
+    if _is_console(path):
         return _admin_refusal(request)
     if request.method not in UNSAFE_METHODS:
         return None
@@ -125,6 +124,9 @@ def eso_http_middleware(request, get_response):
     request.eso_request_id = request_id  # the audit log names the request of each action
     observability.set_correlation_id(request_id)
     vid = visitor_id(request)
+    # Read before any work: a bad asset origin setting fails the request before it changes
+    # anything, not after.
+    headers = security_headers()
     try:
         response = _csrf_refusal(request) or get_response(request)
         _normalise_error(response)
@@ -134,7 +136,7 @@ def eso_http_middleware(request, get_response):
         observability.flush_metrics()
     if request.eso_visitor_is_new:
         cookies.add_set_cookie(response, cookies.visitor_cookie(vid))
-    for name, value in security_headers().items():
+    for name, value in headers.items():
         response.headers.setdefault(name, value)
     if request_id:
         response.headers["X-Request-Id"] = request_id
@@ -161,6 +163,8 @@ VISIT_ROUTES = ("/api/v1/ads/next",)
 def _is_visit(request, response) -> bool:
     if request.method != "GET" or response.status_code not in (200, 204):
         return False
+    if _is_console(request_path(request)):
+        return False  # operators at work are not the portal's visitors
     content_type = response.headers.get("Content-Type") or ""
     return (content_type.startswith("text/html")
             or (request.context or {}).get("resourcePath") in VISIT_ROUTES)

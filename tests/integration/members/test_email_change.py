@@ -122,6 +122,10 @@ def test_a_taken_address_gets_the_same_answer_and_its_owner_a_notice(client, mai
     assert asked.status_code == 202 and asked.json_body == {"status": "confirmation_sent"}
     notices = mailbox.wait_for(taken, count=before + 1)[before:]
     assert len(notices) == 1 and "/email/confirm" not in notices[0]["body"]["text"]
+    # The requester's export lists the change as it would for a free address.
+    exported = client.http.get("/api/v1/me/export", headers=headers).json_body["email_changes"]
+    assert {c["kind"] for c in exported} == {"new_address_to_confirm", "old_address_can_undo"}
+    assert {c["address"] for c in exported if c["kind"] == "new_address_to_confirm"} == {taken}
 
 
 @pytest.mark.parametrize("body, status, field", [

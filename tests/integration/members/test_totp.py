@@ -277,3 +277,36 @@ def test_the_account_page_forms_answer_with_the_page_and_the_error_beside_the_fo
     assert bad_code.status_code == 401 and 'id="totp-qr"' in bad_code.body.decode()
     missing = form(client, "/account/passkeys/" + "0" * 24 + "/delete", {}, vid, value)
     assert missing.status_code == 200 and "already removed" in missing.body.decode()
+
+
+FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0"
+SAFARI = ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 "
+          "(KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1")
+
+
+def test_two_step_and_passkey_sign_ins_from_a_new_kind_of_device_are_told(client, mailbox,
+                                                                        fake_clock):
+    # The members with most protection on get the same notice as a password-only sign-in.
+    email, session = verified_member(client, mailbox)
+    secret, _ = turn_on(client, session)
+    _, origin = members.passkeys.relying_party()
+    device = SoftAuthenticator(origin)
+    options = post_json(client, "/api/v1/me/passkeys/options", {"password": PASSWORD}, session)
+    assert post_json(client, "/api/v1/me/passkeys", {
+        "credential": device.create(options.json_body["publicKey"])}, session).status_code == 201
+    before = len(mailbox.to(email))
+
+    fake_clock.advance(30)
+    headers = {**browser(), "User-Agent": FIREFOX}
+    token = password_step(client, email, headers)
+    assert second_step(client, token, code_at(secret), headers).status_code == 200
+    headers = {**browser(), "User-Agent": SAFARI}
+    challenge = post_json(client, "/api/v1/session/passkey/options", None, headers).json_body
+    answer = post_json(client, "/api/v1/session/passkey",
+                       {"credential": device.get(challenge["publicKey"])}, headers)
+    assert answer.status_code == 200, answer.body
+
+    notices = [m for m in mailbox.wait_for(email, count=before + 2)[before:]
+               if "new sign-in" in m["subject"].lower()]
+    assert [n["body"]["text"].count("Firefox on Windows") for n in notices] == [1, 0]
+    assert "Safari on iPhone" in notices[1]["body"]["text"]

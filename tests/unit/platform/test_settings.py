@@ -71,6 +71,9 @@ def test_no_assets_origin_means_the_pages_own(monkeypatch):
     "http://d1234.cloudfront.net", "https://d1234.cloudfront.net/assets", "d1234.cloudfront.net",
     "https://", "https://cdn.example.org?x=1", "https://user@cdn.example.org",
     "https://cdn.example.org; script-src *", "https://cdn.example.org 'unsafe-inline'",
+    # wildcards, open ports and empty query or fragment marks are not one origin
+    "https://*.cloudfront.net", "https://*", "https://cdn.example.org:*",
+    "https://cdn.example.org?", "https://cdn.example.org#", "https://cdn.example.org:99999x",
 ])
 def test_an_assets_origin_that_is_not_an_https_origin_is_refused(monkeypatch, value):
     monkeypatch.setenv("ESO_ASSETS_ORIGIN", value)

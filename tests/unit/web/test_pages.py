@@ -190,3 +190,38 @@ def test_favicon_ico_is_the_site_icon_not_a_404(client):
 def test_error_bodies_are_json(client):
     response = client.http.get("/nope")
     assert json.loads(response.body)["error"]["code"] == "not_found"
+
+
+def test_a_bad_asset_origin_setting_stops_a_request_before_it_does_anything(monkeypatch):
+    # The setting is read before the route runs: a misconfigured stage refuses work rather
+    # than doing it and then failing to answer.
+    from chalicelib.platform.errors import SettingsError
+    from chalicelib.web import middleware
+
+    class Request:
+        headers, context, lambda_context, method, path = {}, {}, None, "POST", "/api/v1/contact"
+        query_params, uri_params = None, None
+
+    ran = []
+    monkeypatch.setenv("ESO_ASSETS_ORIGIN", "https://*.cloudfront.net")
+    with pytest.raises(SettingsError):
+        middleware.eso_http_middleware(Request(), lambda request: ran.append(request))
+    assert ran == []
+
+
+@pytest.mark.parametrize("path, counted", [
+    ("/", True), ("/privacy", True), ("/admin", False), ("/admin/audit", False),
+    ("/administer", True)])
+def test_the_consoles_pages_are_not_visits_of_the_portal(path, counted):
+    from chalicelib.web import middleware
+
+    class Request:
+        method, context = "GET", {}
+
+        def to_original_event(self):
+            return {"path": path}
+
+    class Response:
+        status_code, headers = 200, {"Content-Type": "text/html; charset=utf-8"}
+
+    assert middleware._is_visit(Request(), Response()) is counted
