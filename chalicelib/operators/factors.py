@@ -33,7 +33,6 @@ from chalicelib.platform.errors import (
     AuthenticationError,
     ConflictError,
     ForbiddenError,
-    RateLimitedError,
     ValidationError,
 )
 
@@ -68,20 +67,10 @@ def _counted(context: OperatorContext, now: datetime):
     """Count an answer against the session and the operator before checking it; a right
     answer takes the operator's count back."""
     sessions.count_attempt(context.session_hash)
-    key, stamp, taken = "operator-code:" + sign("rate-limit", context.operator_id), \
-        now.timestamp(), []
-    try:
-        for limit, window in CODE_LIMITS:
-            ratelimit.take(f"{key}:{window}", limit, window, now=stamp,
-                           message="Too many wrong answers; try again later.")
-            taken.append(window)
-    except RateLimitedError:
-        for window in taken:
-            ratelimit.hit(f"{key}:{window}", window, now=stamp, amount=-1)
-        raise
-    yield
-    for window in taken:
-        ratelimit.hit(f"{key}:{window}", window, now=stamp, amount=-1)
+    with ratelimit.counted_attempt("operator-code:" + sign("rate-limit", context.operator_id),
+                                   CODE_LIMITS, now.timestamp(),
+                                   "Too many wrong answers; try again later."):
+        yield
 
 
 def _same_factors(operator: Operator) -> tuple:

@@ -328,6 +328,33 @@ def test_an_unknown_address_is_answered_like_a_wrong_password(client, fake_clock
     assert strip(unknown.body) == strip(wrong.body)
 
 
+def test_the_password_step_reads_the_same_for_a_known_and_an_unknown_address(client, fake_clock,
+                                                                             monkeypatch):
+    """The same DynamoDB requests, whether the address is an operator's or nobody's."""
+    from botocore.client import BaseClient
+
+    operator = set_up_with_totp(client)
+    calls, original = [], BaseClient._make_api_call
+
+    def recording(self, operation, params):
+        if self.meta.service_model.service_name == "dynamodb":
+            calls.append((operation, params.get("TableName"), params.get("IndexName"),
+                          params.get("ConsistentRead")))
+        return original(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+    seen = {}
+    for name, email in (("known", operator["email"]), ("unknown", new_email("nobody"))):
+        calls.clear()
+        answer = Browser(client).form("/admin/sign-in", {"email": email, "password": "not it at all 1234"})
+        assert answer.status_code == 401
+        seen[name] = list(calls)
+    operator_reads = [c for c in seen["known"] if c[1].endswith("operators")]
+    assert [(c[0], c[2], c[3]) for c in operator_reads] == [
+        ("Query", "operator-emails", None), ("GetItem", None, True)]
+    assert seen["known"] == seen["unknown"]
+
+
 def test_a_recovery_code_works_once(client, fake_clock):
     operator = set_up_with_totp(client)
     code = operator["recovery_codes"][0]
@@ -553,10 +580,17 @@ def test_re_confirming_with_a_passkey(client, fake_clock):
     fake_clock.advance(11 * 60)
     day = clock.now().date().isoformat()
     assert browser.get(f"/admin/audit/export?from={day}&to={day}").status_code == 303
+    page = browser.get("/admin/confirm?next=audit").body.decode()
+    assert 'data-answer="/admin/confirm/passkey?next=audit"' in page
     challenge = browser.json("/admin/confirm/passkey/options").json_body["publicKey"]
-    done = browser.json("/admin/confirm/passkey", {"credential": device.get(challenge)})
+    done = browser.json("/admin/confirm/passkey?next=audit", {"credential": device.get(challenge)})
     assert done.status_code == 200, done.body
+    assert done.json_body["next"] == "/admin/audit"  # back where the confirmation was asked
     assert browser.get(f"/admin/audit/export?from={day}&to={day}").status_code == 200
+    challenge = browser.json("/admin/confirm/passkey/options").json_body["publicKey"]
+    elsewhere = browser.json("/admin/confirm/passkey?next=https://evil.example/",
+                             {"credential": device.get(challenge)})
+    assert elsewhere.json_body["next"] == "/admin"  # never a place named by the request
 
 
 # --- promotions ---------------------------------------------------------------------------------------------
