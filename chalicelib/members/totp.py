@@ -11,7 +11,6 @@
 """
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import UpdateError
@@ -26,23 +25,17 @@ from chalicelib.platform.dynamo import condition_failed, storage_errors
 from chalicelib.platform.errors import (
     AuthenticationError,
     ConflictError,
-    RateLimitedError,
     ValidationError,
 )
 from chalicelib.platform.observability import get_logger
 
 ISSUER = "eSmallOffice"
-INTERVAL_S = otp.INTERVAL_S
-DRIFT_STEPS = otp.DRIFT_STEPS
 SETUP_TTL = timedelta(minutes=15)
-RECOVERY_CODES = otp.RECOVERY_CODES
 _RECOVERY_LENGTH = otp.RECOVERY_LENGTH
 _SEAL = "totp-secret"
 TRIES_PER_SIGN_IN = 5
 CODE_LIMITS = ((5, 15 * 60), (20, 24 * 3600))          # wrong codes per member: 15 min, 1 day
 _TOTP_CODE = otp.TOTP_CODE
-_totp = otp.totp
-_step = otp.step
 _clean = otp.clean
 
 
@@ -61,22 +54,10 @@ def _code_key(member_id: str) -> str:
     return "second-factor:" + sign("rate-limit", member_id)
 
 
-@contextlib.contextmanager
 def code_attempt_allowed(member_id: str, now: datetime):
     """Count a code attempt before checking it; a right code takes its count back."""
-    key, stamp, taken = _code_key(member_id), now.timestamp(), []
-    try:
-        for limit, window in CODE_LIMITS:
-            ratelimit.take(f"{key}:{window}", limit, window, now=stamp,
-                           message="Too many wrong codes; try again later.")
-            taken.append(window)
-    except RateLimitedError:
-        for window in taken:
-            ratelimit.hit(f"{key}:{window}", window, now=stamp, amount=-1)
-        raise
-    yield
-    for window in taken:
-        ratelimit.hit(f"{key}:{window}", window, now=stamp, amount=-1)
+    return ratelimit.counted_attempt(_code_key(member_id), CODE_LIMITS, now.timestamp(),
+                                     "Too many wrong codes; try again later.")
 
 
 def forget_counters(member_id: str) -> None:
@@ -150,8 +131,7 @@ def begin_setup(member_id: str, password: str, now: datetime | None = None,
         member.update(actions=[Member.totp_pending_secret.set(seal(_SEAL, secret)),
                                Member.totp_pending_at.set(now)],
                       condition=Member.member_id.exists())
-    return {"secret": secret, "otpauth_uri": _totp(secret).provisioning_uri(
-        name=member.email, issuer_name=ISSUER)}
+    return {"secret": secret, "otpauth_uri": otp.provisioning_uri(secret, member.email, ISSUER)}
 
 
 def pending_setup(member: Member, now: datetime | None = None) -> dict | None:
@@ -163,8 +143,7 @@ def pending_setup(member: Member, now: datetime | None = None) -> dict | None:
     secret = _unsealed(member.totp_pending_secret)
     if secret is None:
         return None
-    return {"secret": secret, "otpauth_uri": _totp(secret).provisioning_uri(
-        name=member.email, issuer_name=ISSUER)}
+    return {"secret": secret, "otpauth_uri": otp.provisioning_uri(secret, member.email, ISSUER)}
 
 
 def confirm_setup(member_id: str, code: str, now: datetime | None = None) -> list:

@@ -33,7 +33,6 @@ from chalicelib.platform.errors import (
     AuthenticationError,
     ConflictError,
     ForbiddenError,
-    RateLimitedError,
     ValidationError,
 )
 
@@ -68,29 +67,37 @@ def _counted(context: OperatorContext, now: datetime):
     """Count an answer against the session and the operator before checking it; a right
     answer takes the operator's count back."""
     sessions.count_attempt(context.session_hash)
-    key, stamp, taken = "operator-code:" + sign("rate-limit", context.operator_id), \
-        now.timestamp(), []
-    try:
-        for limit, window in CODE_LIMITS:
-            ratelimit.take(f"{key}:{window}", limit, window, now=stamp,
-                           message="Too many wrong answers; try again later.")
-            taken.append(window)
-    except RateLimitedError:
-        for window in taken:
-            ratelimit.hit(f"{key}:{window}", window, now=stamp, amount=-1)
-        raise
-    yield
-    for window in taken:
-        ratelimit.hit(f"{key}:{window}", window, now=stamp, amount=-1)
+    with ratelimit.counted_attempt("operator-code:" + sign("rate-limit", context.operator_id),
+                                   CODE_LIMITS, now.timestamp(),
+                                   "Too many wrong answers; try again later."):
+        yield
 
 
-def _activation_actions(operator: Operator, now: datetime) -> tuple:
-    """(actions, the recovery codes to show once) when this enrolment is the first factor."""
+def _same_factors(operator: Operator) -> tuple:
+    """(the condition that the operator's factors are still as read, the action that says
+    they changed): every change of factors bumps ``factors_version``, so of two enrolments or
+    sign-ins that read the same item only one is written."""
+    version = operator.factors_version or 0
+    same = (Operator.factors_version == version) if version else (
+        Operator.factors_version.does_not_exist() | (Operator.factors_version == 0))
+    return same, Operator.factors_version.set(version + 1)
+
+
+def _activation(operator: Operator, now: datetime) -> tuple:
+    """A set-up session's enrolment makes the pending operator active: (actions, condition,
+    the recovery codes to show once). An operator already active (set up from a newer link
+    meanwhile, say) is not set up again from an older session."""
     if operator.status != PENDING:
-        return [], None
+        raise _setup_over()
+    same, bump = _same_factors(operator)
     shown, hashes = otp.new_recovery_codes(operator.operator_id)
-    return [Operator.status.set(ACTIVE), Operator.activated_at.set(now),
-            Operator.recovery_codes.set(hashes)], shown
+    return ([Operator.status.set(ACTIVE), Operator.activated_at.set(now),
+             Operator.recovery_codes.set(hashes), bump],
+            same & (Operator.status == PENDING), shown)
+
+
+def _setup_over() -> AuthenticationError:
+    return AuthenticationError("This set-up has ended; sign in.", code="not_authenticated")
 
 
 def _need_stage(context: OperatorContext, *stages: str) -> None:
@@ -105,6 +112,8 @@ def totp_setup(context: OperatorContext) -> dict:
     """The secret waiting for its first code (made on first ask): ``{"secret", "otpauth_uri"}``."""
     _need_stage(context, sessions.SETUP)
     operator = get_operator(context.operator_id)
+    if operator.status != PENDING:
+        raise _setup_over()
     if operator.totp_secret:
         raise ConflictError("An authenticator app is already set up.", code="totp_already_enabled")
     secret = None
@@ -120,9 +129,9 @@ def totp_setup(context: OperatorContext) -> dict:
             "otpauth_uri": otp.provisioning_uri(secret, operator.email, ISSUER)}
 
 
-def totp_confirm(context: OperatorContext, code: str, now: datetime | None = None):
-    """The first code from the app turns TOTP on (and the operator active); returns the
-    recovery codes to show once, or None when the operator was already active."""
+def totp_confirm(context: OperatorContext, code: str, now: datetime | None = None) -> list:
+    """The first code from the app turns TOTP on and the operator active; returns the
+    recovery codes to show once."""
     _need_stage(context, sessions.SETUP)
     now = now or clock.now()
     operator = get_operator(context.operator_id)
@@ -132,16 +141,15 @@ def totp_confirm(context: OperatorContext, code: str, now: datetime | None = Non
         step = otp.matching_step(unseal(_SEAL, operator.totp_pending_secret), otp.clean(code), now)
         if step is None:
             raise _wrong_code()
-    actions, shown = _activation_actions(operator, now)
+    actions, condition, shown = _activation(operator, now)
     try:
         with storage_errors():
             operator.update(actions=[
                 Operator.totp_secret.set(operator.totp_pending_secret),
                 Operator.totp_last_step.set(step), Operator.totp_pending_secret.remove(),
                 *actions],
-                condition=Operator.totp_secret.does_not_exist()
-                & (Operator.totp_pending_secret == operator.totp_pending_secret)
-                & (Operator.status == operator.status))
+                condition=condition & Operator.totp_secret.does_not_exist()
+                & (Operator.totp_pending_secret == operator.totp_pending_secret))
     except UpdateError as exc:
         if condition_failed(exc):
             raise ConflictError("The set-up changed meanwhile; reload the page.",
@@ -223,6 +231,8 @@ def registration_options(context: OperatorContext) -> dict:
     """What ``navigator.credentials.create()`` needs, for a set-up session."""
     _need_stage(context, sessions.SETUP)
     operator = get_operator(context.operator_id)
+    if operator.status != PENDING:
+        raise _setup_over()
     existing = _passkeys(operator)
     if len(existing) >= MAX_PASSKEYS:
         raise ConflictError("This operator has as many passkeys as allowed.",
@@ -255,9 +265,9 @@ def registration_options(context: OperatorContext) -> dict:
 
 
 def register(context: OperatorContext, credential: dict, name: str | None = None,
-             now: datetime | None = None):
-    """Verify the browser's answer and keep the passkey; returns the recovery codes to show
-    once when it is the operator's first factor, else None."""
+             now: datetime | None = None) -> list:
+    """Verify the browser's answer and keep the passkey as the pending operator's first
+    factor (the operator becomes active); returns the recovery codes to show once."""
     from webauthn import verify_registration_response
     from webauthn.helpers.exceptions import WebAuthnException
 
@@ -279,20 +289,16 @@ def register(context: OperatorContext, credential: dict, name: str | None = None
     keys[credential_id] = {"public_key": _b64encode(verified.credential_public_key),
                            "sign_count": verified.sign_count,
                            "name": (name or "Security key")[:60], "created_at": iso(now)}
-    actions, shown = _activation_actions(operator, now)
-    _save_passkeys(operator, keys, actions)
+    actions, condition, shown = _activation(operator, now)
+    _save_passkeys(operator, keys, actions, condition)
     return shown
 
 
-def _save_passkeys(operator: Operator, keys: dict, actions: list = ()) -> None:
-    version = operator.factors_version or 0
-    same = (Operator.factors_version == version) if version else (
-        Operator.factors_version.does_not_exist() | (Operator.factors_version == 0))
+def _save_passkeys(operator: Operator, keys: dict, actions: list, condition) -> None:
+    """Replace the operator's passkeys under ``condition``, which includes ``_same_factors``."""
     try:
         with storage_errors():
-            operator.update(actions=[Operator.passkeys.set(keys),
-                                     Operator.factors_version.set(version + 1), *actions],
-                            condition=same & (Operator.status != "disabled"))
+            operator.update(actions=[Operator.passkeys.set(keys), *actions], condition=condition)
     except UpdateError as exc:
         if condition_failed(exc):
             raise ConflictError("The operator's passkeys changed meanwhile; try again.",
@@ -358,5 +364,6 @@ def check_passkey(context: OperatorContext, credential: dict,
             raise ForbiddenError("This passkey's counter went backwards, which happens when a "
                                  "key has been copied.", code="passkey_counter_mismatch")
         keys[credential_id] = {**stored, "sign_count": new_count, "last_used_at": iso(now)}
-        _save_passkeys(operator, keys)
+        same, bump = _same_factors(operator)
+        _save_passkeys(operator, keys, [bump], same & (Operator.status == ACTIVE))
     return stored.get("name") or "passkey"

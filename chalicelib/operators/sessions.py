@@ -3,7 +3,8 @@ SHA-256. Shorter-lived than members' sessions, and in their own table, so a memb
 never opens the console.
 
 - A session that passed the password only (``password``), or that comes from a set-up link
-  (``setup``), lasts 10 minutes and opens nothing but the second-factor pages.
+  (``setup``), lasts 10 minutes and opens nothing but the second-factor pages. A set-up
+  session lives only while its operator is pending, and a new set-up link ends it.
 - A signed-in session ends after 15 minutes without a request, 8 hours after sign-in, at
   sign-out, and at once when its operator is disabled (every request also checks that the
   operator is still active).
@@ -87,7 +88,9 @@ def lookup(cookie_value: str | None, now: datetime | None = None) -> Optional[Op
             operator = Operator.get(session.operator_id, consistent_read=True)
         except Operator.DoesNotExist:
             return None
-    if operator.status == "disabled" or (operator.status != "active" and session.stage != SETUP):
+    # A set-up session serves a pending operator only: once the operator is active (set up
+    # from a newer link, say), an older set-up session opens nothing.
+    if (operator.status, session.stage == SETUP) not in (("active", False), ("pending", True)):
         return None
     if session.stage == SIGNED_IN and now - session.last_seen_at >= TOUCH_INTERVAL:
         _touch(session, now)

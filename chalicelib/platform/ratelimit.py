@@ -1,6 +1,7 @@
 """Fixed-window counters in DynamoDB with TTL (failed logins per address, contact messages)."""
 from __future__ import annotations
 
+import contextlib
 import time
 from datetime import datetime, timezone
 
@@ -58,3 +59,22 @@ def forget(key: str, window_s: int, now: float | None = None) -> None:
     item_key, _ = _window(key, window_s, now)
     with storage_errors():
         RateLimit(item_key).delete()
+
+
+@contextlib.contextmanager
+def counted_attempt(key: str, limits, now: float, message: str):
+    """Count an attempt (a code, a passkey answer) in each ``(limit, window)`` of ``limits``
+    before it is checked, refusing it when a window is full; an attempt that passes (the body
+    raises nothing) takes its counts back, so only wrong ones add up."""
+    taken = []
+    try:
+        for limit, window in limits:
+            take(f"{key}:{window}", limit, window, now=now, message=message)
+            taken.append(window)
+    except RateLimitedError:
+        for window in taken:
+            hit(f"{key}:{window}", window, now=now, amount=-1)
+        raise
+    yield
+    for window in taken:
+        hit(f"{key}:{window}", window, now=now, amount=-1)

@@ -33,6 +33,7 @@ _EXPORTS = {
     "reject": "campaigns",
     "resume_due": "sending",
     "forecast": "sending",
+    "review_count": "campaigns",
     "review_queue": "campaigns",
     "send_batch": "sending",
     "unsubscribe": "unsubscribe_links",

@@ -96,6 +96,13 @@ def review_queue() -> list:
         return list(Promotion.awaiting_review.query(PENDING))
 
 
+def review_count() -> int:
+    """How many promotions wait for review (the same Query, counting only: no items read
+    back)."""
+    with storage_errors():
+        return Promotion.awaiting_review.count(PENDING)
+
+
 def _transition(promotion_id: str, wanted: str, allowed_from: tuple, now=None,
                 extra: tuple = ()) -> Promotion:
     promotion = get(promotion_id)

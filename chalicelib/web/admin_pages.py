@@ -111,6 +111,16 @@ def _json_step(request, stage: str, work) -> Response:
         return json_error(exc)
 
 
+def _passkey_options(stage: str, make_options) -> Response:
+    """The options of a passkey ceremony, for a session at ``stage`` (an empty JSON body)."""
+    request = bp.current_request
+
+    def work(context):
+        _json_body(request, EMPTY_SCHEMA)
+        return json_response({"publicKey": make_options(context)})
+    return _json_step(request, stage, work)
+
+
 # --- setting up from the link ----------------------------------------------------------------------
 
 
@@ -157,7 +167,7 @@ def setup_factor_page():
                  qr=qr_code(app["otpauth_uri"]), email=context.email)
 
 
-def _enrolled(request, context, method: str, shown) -> tuple:
+def _enrolled(request, context, method: str) -> tuple:
     """The first factor is in: record it, and begin the signed-in session."""
     _record(request, context, "second_factor_added", target=context.operator_id, method=method)
     value, max_age = operators.sessions.promote(context, request.headers.get("user-agent"))
@@ -181,19 +191,14 @@ def setup_totp_submit():
         return _page(request, "admin/setup_factor.html", exc=exc,
                      secret=app["secret"], qr=qr_code(app["otpauth_uri"]), email=context.email,
                      error_fields=("code",))
-    value, max_age = _enrolled(request, context, "totp", shown)
+    value, max_age = _enrolled(request, context, "totp")
     return _with_cookie(_page(request, "admin/recovery_codes.html", recovery_codes=shown or [],
                               operator=context), value, max_age)
 
 
 @bp.route("/admin/setup/passkey/options", methods=["POST"], content_types=ANY_CONTENT)
 def setup_passkey_options():
-    request = bp.current_request
-
-    def work(context):
-        _json_body(request, EMPTY_SCHEMA)
-        return json_response({"publicKey": operators.factors.registration_options(context)})
-    return _json_step(request, operators.sessions.SETUP, work)
+    return _passkey_options(operators.sessions.SETUP, operators.factors.registration_options)
 
 
 @bp.route("/admin/setup/passkey", methods=["POST"], content_types=ANY_CONTENT)
@@ -203,7 +208,7 @@ def setup_passkey_submit():
     def work(context):
         body = json_body(request, CREDENTIAL_SCHEMA)
         shown = operators.factors.register(context, body["credential"], body.get("name"))
-        value, max_age = _enrolled(request, context, "passkey", shown)
+        value, max_age = _enrolled(request, context, "passkey")
         return _with_cookie(json_response({"recovery_codes": shown or [], "next": "/admin"}),
                             value, max_age)
     return _json_step(request, operators.sessions.SETUP, work)
@@ -254,6 +259,26 @@ def _refused_second_factor(request, context, exc: EsoError) -> None:
                  request_id=request_id(request), detail={"reason": exc.code})
 
 
+def _code_refused(request, context, exc: EsoError, template: str, **extra) -> Response:
+    """A wrong code (app or recovery): recorded, and ``template`` again; when the session's
+    tries are spent, the sign-in starts again."""
+    _refused_second_factor(request, context, exc)
+    if exc.code == "too_many_attempts":
+        return _page(request, "admin/sign_in.html", exc=exc, email="")
+    return _page(request, template, exc=exc, has_passkey=context.has_passkey,
+                 has_totp=context.has_totp, error_fields=("code",), **extra)
+
+
+def _check_passkey(request, context) -> None:
+    """Check the passkey answer in the JSON body as the second factor (a refusal recorded)."""
+    body = json_body(request, CREDENTIAL_SCHEMA)
+    try:
+        operators.factors.check_passkey(context, body["credential"])
+    except EsoError as exc:
+        _refused_second_factor(request, context, exc)
+        raise
+
+
 @bp.route("/admin/sign-in/totp", methods=["POST"], content_types=ANY_CONTENT)
 def second_factor_totp():
     request = bp.current_request
@@ -263,13 +288,7 @@ def second_factor_totp():
     try:
         method = operators.factors.check_code(context, _form(request).get("code", ""))
     except EsoError as exc:
-        _refused_second_factor(request, context, exc)
-        if exc.code == "too_many_attempts":
-            return _page(request, "admin/sign_in.html", exc=exc,
-                         email="")
-        return _page(request, "admin/second_factor.html", exc=exc,
-                     has_passkey=context.has_passkey, has_totp=context.has_totp,
-                     error_fields=("code",))
+        return _code_refused(request, context, exc, "admin/second_factor.html")
     value, max_age = operators.sessions.promote(context, request.headers.get("user-agent"))
     _record(request, context, "signed_in", method=method)
     return _with_cookie(redirect("/admin"), value, max_age)
@@ -277,12 +296,7 @@ def second_factor_totp():
 
 @bp.route("/admin/sign-in/passkey/options", methods=["POST"], content_types=ANY_CONTENT)
 def second_factor_passkey_options():
-    request = bp.current_request
-
-    def work(context):
-        _json_body(request, EMPTY_SCHEMA)
-        return json_response({"publicKey": operators.factors.sign_in_options(context)})
-    return _json_step(request, operators.sessions.PASSWORD, work)
+    return _passkey_options(operators.sessions.PASSWORD, operators.factors.sign_in_options)
 
 
 @bp.route("/admin/sign-in/passkey", methods=["POST"], content_types=ANY_CONTENT)
@@ -290,12 +304,7 @@ def second_factor_passkey():
     request = bp.current_request
 
     def work(context):
-        body = json_body(request, CREDENTIAL_SCHEMA)
-        try:
-            operators.factors.check_passkey(context, body["credential"])
-        except EsoError as exc:
-            _refused_second_factor(request, context, exc)
-            raise
+        _check_passkey(request, context)
         value, max_age = operators.sessions.promote(context, request.headers.get("user-agent"))
         _record(request, context, "signed_in", method="passkey")
         return _with_cookie(json_response({"next": "/admin"}), value, max_age)
@@ -327,7 +336,7 @@ def today_page():
     today = clock.today()
     return _page(request, "admin/today.html", operator=context, day=today.isoformat(),
                  figures=reporting.day_figures(today),
-                 pending_reviews=len(promotions.review_queue()))
+                 pending_reviews=promotions.review_count())
 
 
 @bp.route("/admin/audit", methods=["GET"])
@@ -383,15 +392,18 @@ def _confirm_next(value) -> str:
     return CONFIRM_NEXT.get(value or "", "/admin")
 
 
+def _next_key(value) -> str:
+    return value if value in CONFIRM_NEXT else "today"
+
+
 @bp.route("/admin/confirm", methods=["GET"])
 def confirm_page():
     request = bp.current_request
     context, elsewhere = _signed_in(request)
     if elsewhere:
         return elsewhere
-    nxt = query_param(request, "next")
     return _page(request, "admin/confirm.html", operator=context,
-                 next_key=nxt if nxt in CONFIRM_NEXT else "today",
+                 next_key=_next_key(query_param(request, "next")),
                  has_passkey=context.has_passkey, has_totp=context.has_totp)
 
 
@@ -406,13 +418,8 @@ def confirm_totp():
         form = _form(request)
         method = operators.factors.check_code(context, form.get("code", ""))
     except EsoError as exc:
-        _refused_second_factor(request, context, exc)
-        if exc.code == "too_many_attempts":
-            return _page(request, "admin/sign_in.html", exc=exc, email="")
-        return _page(request, "admin/confirm.html", exc=exc, operator=context,
-                     next_key=form.get("next") if form.get("next") in CONFIRM_NEXT else "today",
-                     has_passkey=context.has_passkey, has_totp=context.has_totp,
-                     error_fields=("code",))
+        return _code_refused(request, context, exc, "admin/confirm.html", operator=context,
+                             next_key=_next_key(form.get("next")))
     operators.sessions.mark_verified(context.session_hash)
     _record(request, context, "identity_confirmed", method=method)
     return redirect(_confirm_next(form.get("next")))
@@ -420,12 +427,7 @@ def confirm_totp():
 
 @bp.route("/admin/confirm/passkey/options", methods=["POST"], content_types=ANY_CONTENT)
 def confirm_passkey_options():
-    request = bp.current_request
-
-    def work(context):
-        _json_body(request, EMPTY_SCHEMA)
-        return json_response({"publicKey": operators.factors.sign_in_options(context)})
-    return _json_step(request, operators.sessions.SIGNED_IN, work)
+    return _passkey_options(operators.sessions.SIGNED_IN, operators.factors.sign_in_options)
 
 
 @bp.route("/admin/confirm/passkey", methods=["POST"], content_types=ANY_CONTENT)
@@ -433,15 +435,10 @@ def confirm_passkey():
     request = bp.current_request
 
     def work(context):
-        body = json_body(request, CREDENTIAL_SCHEMA)
-        try:
-            operators.factors.check_passkey(context, body["credential"])
-        except EsoError as exc:
-            _refused_second_factor(request, context, exc)
-            raise
+        _check_passkey(request, context)
         operators.sessions.mark_verified(context.session_hash)
         _record(request, context, "identity_confirmed", method="passkey")
-        return json_response({"next": "/admin/audit"})
+        return json_response({"next": _confirm_next(query_param(request, "next"))})
     return _json_step(request, operators.sessions.SIGNED_IN, work)
 
 

@@ -14,7 +14,8 @@ import pytest
 from app import app
 from chalicelib import operators
 from chalicelib.operators import audit
-from chalicelib.platform import clock
+from chalicelib.platform import clock, otp
+from chalicelib.platform.errors import AuthenticationError, ConflictError
 from chalicelib.web.cookies import ADMIN_COOKIE, SESSION_COOKIE
 from tests.integration.helpers import cookie_value, new_email, verified_member
 from tests.integration.operator_helpers import (
@@ -121,6 +122,88 @@ def test_an_operator_without_a_second_factor_cannot_sign_in(client, fake_clock):
     assert right.status_code == wrong.status_code == 401
     assert cookie_value(right, ADMIN_COOKIE) == (None, None)
     assert operators.get_operator(added["operator_id"]).status == "pending"
+
+
+def test_an_old_setup_session_cannot_enrol_once_the_operator_is_set_up(client, fake_clock):
+    """Link #1 is used, the operator is added again (link #2), the real operator sets up with
+    link #2: whoever holds the session of link #1 enrols nothing and opens nothing."""
+    email = new_email("operator")
+    first = operators.add(email)
+    old = Browser(client)
+    assert old.form("/admin/setup", {"token": token_of(first["setup_url"]),
+                                     "password": OPERATOR_PASSWORD}).status_code == 303
+    second = operators.add(email)
+    assert second["operator_id"] == first["operator_id"]
+    real = Browser(client)
+    assert real.form("/admin/setup", {"token": token_of(second["setup_url"]),
+                                      "password": OPERATOR_PASSWORD}).status_code == 303
+    page = real.get("/admin/setup/second-factor").body.decode()
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)
+    assert real.form("/admin/setup/totp", {"code": code_now(secret)}).status_code == 200
+    assert operators.get_operator(first["operator_id"]).status == "active"
+
+    device = SoftAuthenticator(_rp_origin())
+    options = old.json("/admin/setup/passkey/options")
+    assert options.status_code == 401, options.body
+    forged = device.create({"challenge": b64(b"c" * 32), "rp": {"id": _rp_id(), "name": "eSO"},
+                            "user": {"id": b64(b"u" * 32), "name": email, "displayName": email}})
+    enrolled = old.json("/admin/setup/passkey", {"credential": forged})
+    assert enrolled.status_code == 401, enrolled.body
+    assert not opens_console(old)
+    assert old.get("/admin/setup/second-factor").headers["Location"] == "/admin/sign-in"
+    listed = {o["operator_id"]: o for o in operators.list_all()}[first["operator_id"]]
+    assert listed["second_factors"] == ["totp"]
+    assert opens_console(real)
+
+
+def test_a_setup_session_serves_a_pending_operator_only(client, fake_clock):
+    """However a set-up session outlives its operator's set-up, it opens nothing, and the
+    set-up steps refuse an operator that is already active."""
+    from chalicelib.operators import factors, sessions
+
+    operator = set_up_with_totp(client)
+    before = operators.get_operator(operator["operator_id"])
+    value, _ = sessions.create(operator["operator_id"], sessions.SETUP)
+    assert sessions.lookup(value) is None
+    stale = Browser(client)
+    stale.admin = value
+    assert stale.json("/admin/setup/passkey/options").status_code == 401
+    assert not opens_console(stale)
+    context = sessions.OperatorContext(operator["operator_id"], operator["email"],
+                                       sessions.sha256_hex(value), sessions.SETUP, None, None,
+                                       False, True)
+    with pytest.raises(AuthenticationError):
+        factors.registration_options(context)
+    with pytest.raises(AuthenticationError):
+        factors.totp_setup(context)
+    after = operators.get_operator(operator["operator_id"])
+    assert (after.recovery_codes, after.factors_version, after.user_handle) == (
+        before.recovery_codes, before.factors_version, before.user_handle)
+
+
+def test_a_passkey_and_an_app_enrolled_at_once_make_one_set_of_recovery_codes(client, fake_clock,
+                                                                               monkeypatch):
+    """Two set-up requests that read the same operator: the second to write is refused, so
+    the recovery codes shown are the ones kept."""
+    from chalicelib.operators import factors, sessions
+
+    added = operators.add(new_email("operator"))
+    browser = Browser(client)
+    browser.form("/admin/setup", {"token": token_of(added["setup_url"]), "password": OPERATOR_PASSWORD})
+    context = sessions.lookup(browser.admin)
+    secret = factors.totp_setup(context)["secret"]
+    device = SoftAuthenticator(_rp_origin())
+    credential = device.create(factors.registration_options(context))
+    read_before = operators.get_operator(added["operator_id"])  # what the passkey request read
+    shown = factors.totp_confirm(context, code_now(secret))
+    monkeypatch.setattr(factors, "get_operator", lambda _id: read_before)
+    with pytest.raises(ConflictError):
+        factors.register(context, credential)
+    monkeypatch.undo()
+    kept = operators.get_operator(added["operator_id"])
+    assert factors._passkeys(kept) == {}
+    assert len(shown) == 10 and {otp.recovery_hash(added["operator_id"], otp.clean(code))
+                                 for code in shown} == set(kept.recovery_codes)
 
 
 def test_the_password_alone_opens_only_the_second_step(client, fake_clock):
@@ -245,6 +328,33 @@ def test_an_unknown_address_is_answered_like_a_wrong_password(client, fake_clock
     assert strip(unknown.body) == strip(wrong.body)
 
 
+def test_the_password_step_reads_the_same_for_a_known_and_an_unknown_address(client, fake_clock,
+                                                                             monkeypatch):
+    """The same DynamoDB requests, whether the address is an operator's or nobody's."""
+    from botocore.client import BaseClient
+
+    operator = set_up_with_totp(client)
+    calls, original = [], BaseClient._make_api_call
+
+    def recording(self, operation, params):
+        if self.meta.service_model.service_name == "dynamodb":
+            calls.append((operation, params.get("TableName"), params.get("IndexName"),
+                          params.get("ConsistentRead")))
+        return original(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+    seen = {}
+    for name, email in (("known", operator["email"]), ("unknown", new_email("nobody"))):
+        calls.clear()
+        answer = Browser(client).form("/admin/sign-in", {"email": email, "password": "not it at all 1234"})
+        assert answer.status_code == 401
+        seen[name] = list(calls)
+    operator_reads = [c for c in seen["known"] if c[1].endswith("operators")]
+    assert [(c[0], c[2], c[3]) for c in operator_reads] == [
+        ("Query", "operator-emails", None), ("GetItem", None, True)]
+    assert seen["known"] == seen["unknown"]
+
+
 def test_a_recovery_code_works_once(client, fake_clock):
     operator = set_up_with_totp(client)
     code = operator["recovery_codes"][0]
@@ -261,6 +371,12 @@ def _rp_origin():
     from chalicelib.members.passkeys import relying_party
 
     return relying_party()[1]
+
+
+def _rp_id():
+    from chalicelib.members.passkeys import relying_party
+
+    return relying_party()[0]
 
 
 def test_signing_in_with_a_passkey_and_a_replayed_answer_is_refused(client, fake_clock):
@@ -464,10 +580,17 @@ def test_re_confirming_with_a_passkey(client, fake_clock):
     fake_clock.advance(11 * 60)
     day = clock.now().date().isoformat()
     assert browser.get(f"/admin/audit/export?from={day}&to={day}").status_code == 303
+    page = browser.get("/admin/confirm?next=audit").body.decode()
+    assert 'data-answer="/admin/confirm/passkey?next=audit"' in page
     challenge = browser.json("/admin/confirm/passkey/options").json_body["publicKey"]
-    done = browser.json("/admin/confirm/passkey", {"credential": device.get(challenge)})
+    done = browser.json("/admin/confirm/passkey?next=audit", {"credential": device.get(challenge)})
     assert done.status_code == 200, done.body
+    assert done.json_body["next"] == "/admin/audit"  # back where the confirmation was asked
     assert browser.get(f"/admin/audit/export?from={day}&to={day}").status_code == 200
+    challenge = browser.json("/admin/confirm/passkey/options").json_body["publicKey"]
+    elsewhere = browser.json("/admin/confirm/passkey?next=https://evil.example/",
+                             {"credential": device.get(challenge)})
+    assert elsewhere.json_body["next"] == "/admin"  # never a place named by the request
 
 
 # --- promotions ---------------------------------------------------------------------------------------------

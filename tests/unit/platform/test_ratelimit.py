@@ -97,3 +97,30 @@ def test_forget_deletes_the_current_window_of_that_key_only(moto_tables):
     assert stored_count(f"{key}@{WINDOW_START}") is None
     assert stored_count(f"{other}@{WINDOW_START}") == 1
     ratelimit.take(key, 1, HOUR, now=WINDOW_START + 60)  # allowed again
+
+
+def test_a_counted_attempt_keeps_wrong_answers_and_gives_back_right_ones(moto_tables):
+    key, limits, now = new_key(), ((2, 600), (3, HOUR)), WINDOW_START + 5
+    short, day = f"{key}:600@{WINDOW_START}", f"{key}:{HOUR}@{WINDOW_START}"
+    with ratelimit.counted_attempt(key, limits, now, "Slow down."):
+        assert (stored_count(short), stored_count(day)) == (1, 1)  # counted before the check
+    assert (stored_count(short), stored_count(day)) == (0, 0)  # right: taken back
+    for _ in range(2):
+        with pytest.raises(ValueError), ratelimit.counted_attempt(key, limits, now, "Slow down."):
+            raise ValueError("wrong")
+    assert (stored_count(short), stored_count(day)) == (2, 2)  # wrong: kept
+    with pytest.raises(RateLimitedError, match="Slow down.") as refused:
+        with ratelimit.counted_attempt(key, limits, now, "Slow down."):
+            pytest.fail("a refused attempt is not checked")
+    assert refused.value.retry_after == 595
+    assert (stored_count(short), stored_count(day)) == (2, 2)  # a refusal counts nowhere
+
+
+def test_a_counted_attempt_refused_by_a_later_window_gives_back_the_earlier_ones(moto_tables):
+    key, now = new_key(), WINDOW_START + 5
+    ratelimit.hit(f"{key}:{HOUR}", HOUR, now=now, amount=3)
+    with pytest.raises(RateLimitedError):
+        with ratelimit.counted_attempt(key, ((2, 600), (3, HOUR)), now, "Slow down."):
+            pytest.fail("a refused attempt is not checked")
+    assert stored_count(f"{key}:600@{WINDOW_START}") == 0
+    assert stored_count(f"{key}:{HOUR}@{WINDOW_START}") == 3
