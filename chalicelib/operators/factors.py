@@ -10,7 +10,6 @@ sign-in starts again) and wrong codes against the operator (5 per 15 minutes, 20
 """
 from __future__ import annotations
 
-import base64
 import binascii
 import contextlib
 import json
@@ -27,7 +26,15 @@ from chalicelib.operators.models import Operator
 from chalicelib.operators.sessions import OperatorContext
 from chalicelib.platform import clock, otp, ratelimit
 from chalicelib.platform.clock import iso
-from chalicelib.platform.crypto import new_token, seal, sha256_hex, sign, unseal
+from chalicelib.platform.crypto import (
+    b64url_decode,
+    b64url_encode,
+    new_token,
+    seal,
+    sha256_hex,
+    sign,
+    unseal,
+)
 from chalicelib.platform.dynamo import condition_failed, storage_errors
 from chalicelib.platform.errors import (
     AuthenticationError,
@@ -42,14 +49,6 @@ CODE_LIMITS = ((5, 15 * 60), (20, 24 * 3600))
 MAX_PASSKEYS = 5
 TIMEOUT_MS = 5 * 60 * 1000
 _CREDENTIAL_ID = re.compile(r"[A-Za-z0-9_-]{16,1400}")
-
-
-def _b64decode(value: str) -> bytes:
-    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-
-
-def _b64encode(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 def _wrong_code() -> AuthenticationError:
@@ -203,13 +202,13 @@ def _spend(operator: Operator, actions: list, condition) -> None:
 def _new_challenge(context: OperatorContext) -> bytes:
     value = new_token(32)
     sessions.set_challenge(context.session_hash, sha256_hex(value))
-    return _b64decode(value)
+    return b64url_decode(value)
 
 
 def _take_challenge(context: OperatorContext, credential) -> bytes:
     """The challenge the browser signed, if it is this session's, spent now."""
     try:
-        client_data = json.loads(_b64decode(credential["response"]["clientDataJSON"]))
+        client_data = json.loads(b64url_decode(credential["response"]["clientDataJSON"]))
         challenge = client_data["challenge"]
     except (KeyError, TypeError, ValueError, binascii.Error):
         raise _refused() from None
@@ -217,7 +216,7 @@ def _take_challenge(context: OperatorContext, credential) -> bytes:
             context.session_hash, sha256_hex(challenge)):
         raise ValidationError("This passkey request has expired; try again.",
                               code="invalid_challenge", field="credential")
-    return _b64decode(challenge)
+    return b64url_decode(challenge)
 
 
 def _passkeys(operator: Operator) -> dict:
@@ -239,7 +238,7 @@ def registration_options(context: OperatorContext) -> dict:
                             code="too_many_passkeys")
     handle = operator.user_handle
     if not handle:
-        handle = _b64encode(secrets.token_bytes(32))
+        handle = b64url_encode(secrets.token_bytes(32))
         with storage_errors():
             operator.update(actions=[Operator.user_handle.set(handle)],
                             condition=Operator.user_handle.does_not_exist())
@@ -253,13 +252,13 @@ def registration_options(context: OperatorContext) -> dict:
 
     rp_id, _ = relying_party()
     options = generate_registration_options(
-        rp_id=rp_id, rp_name="eSmallOffice operators", user_id=_b64decode(handle),
+        rp_id=rp_id, rp_name="eSmallOffice operators", user_id=b64url_decode(handle),
         user_name=operator.email, user_display_name=operator.email,
         challenge=_new_challenge(context), timeout=TIMEOUT_MS,
         authenticator_selection=AuthenticatorSelectionCriteria(
             resident_key=ResidentKeyRequirement.PREFERRED,
             user_verification=UserVerificationRequirement.REQUIRED),
-        exclude_credentials=[PublicKeyCredentialDescriptor(id=_b64decode(cid))
+        exclude_credentials=[PublicKeyCredentialDescriptor(id=b64url_decode(cid))
                              for cid in existing])
     return json.loads(options_to_json(options))
 
@@ -283,10 +282,10 @@ def register(context: OperatorContext, credential: dict, name: str | None = None
         raise _refused() from None
     operator = get_operator(context.operator_id)
     keys = _passkeys(operator)
-    credential_id = _b64encode(verified.credential_id)
+    credential_id = b64url_encode(verified.credential_id)
     if credential_id in keys:
         raise ConflictError("This passkey is already registered.", code="passkey_exists")
-    keys[credential_id] = {"public_key": _b64encode(verified.credential_public_key),
+    keys[credential_id] = {"public_key": b64url_encode(verified.credential_public_key),
                            "sign_count": verified.sign_count,
                            "name": (name or "Security key")[:60], "created_at": iso(now)}
     actions, condition, shown = _activation(operator, now)
@@ -323,7 +322,7 @@ def sign_in_options(context: OperatorContext) -> dict:
     rp_id, _ = relying_party()
     options = generate_authentication_options(
         rp_id=rp_id, challenge=_new_challenge(context), timeout=TIMEOUT_MS,
-        allow_credentials=[PublicKeyCredentialDescriptor(id=_b64decode(cid)) for cid in keys],
+        allow_credentials=[PublicKeyCredentialDescriptor(id=b64url_decode(cid)) for cid in keys],
         user_verification=UserVerificationRequirement.REQUIRED)
     return json.loads(options_to_json(options))
 
@@ -353,7 +352,7 @@ def check_passkey(context: OperatorContext, credential: dict,
         try:
             verified = verify_authentication_response(
                 credential=credential, expected_challenge=challenge, expected_rp_id=rp_id,
-                expected_origin=origin, credential_public_key=_b64decode(stored["public_key"]),
+                expected_origin=origin, credential_public_key=b64url_decode(stored["public_key"]),
                 credential_current_sign_count=0, require_user_verification=True)
         except (WebAuthnException, ValueError, TypeError, KeyError):
             raise AuthenticationError("The passkey could not be verified; try again.",
