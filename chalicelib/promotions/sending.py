@@ -57,7 +57,8 @@ PURPOSE_LABEL = {
 }
 ONE_CLICK = ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
 # Message tags naming each message's ledger entry: SES returns them with its Send and Delivery
-# events (ses_events.py), which confirm claims a dead worker left behind.
+# events (ses_events.py), which confirm claims a dead worker left behind. Both go on every
+# entry: an entry's own tags may replace the call's default tags instead of adding to them.
 TAG_PROMOTION = "eso-promotion"
 TAG_MEMBER = "eso-member"
 # A claim no event confirmed this long after it was made is resent once (SES publishes a Send
@@ -337,7 +338,8 @@ def _send_bulk(promotion: Promotion, recipients: list) -> tuple:
         url = unsubscribe_url(member.member_id, promotion.purpose)
         entries.append(mail.BulkEntry(member.email, {"unsubscribe_url": url},
                                       (("List-Unsubscribe", f"<{url}>"), ONE_CLICK),
-                                      ((TAG_MEMBER, member.member_id),)))
+                                      ((TAG_PROMOTION, promotion.promotion_id),
+                                       (TAG_MEMBER, member.member_id))))
     _pace(len(recipients))
     try:
         results = mail.sender().send_bulk(template, {"unsubscribe_url": ""}, (ONE_CLICK,),
