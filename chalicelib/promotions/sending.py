@@ -152,14 +152,16 @@ def pause(promotion_id: str, now: Optional[datetime] = None) -> Optional[datetim
 
 def resume_due(now: Optional[datetime] = None, send: Optional[Callable] = None) -> list:
     """Resume the paused promotions whose time came (or, earlier, once a tenth of the daily
-    quota is free again): each is planned again for the members not yet in its ledger.
+    quota is free again) when the account has room for their first batch: each is planned
+    again for the members not yet in its ledger.
     Returns the ids resumed. Run by the stage's schedule and by ``promotions reconcile``."""
     now = now or clock.now()
     resumed = []
     with storage_errors():
         paused = [p for p in Promotion.scan(Promotion.status == "paused")]
     for promotion in paused:
-        go, next_at = quota.may_resume(promotion.resume_at, now)
+        go, next_at = quota.may_resume(promotion.resume_at, now, BATCH_SIZE,
+                                       lambda: _waiting(promotion))
         try:
             with storage_errors():
                 if not go:
@@ -441,10 +443,14 @@ def _sender(promotion: Promotion) -> dict:
 def forecast(promotion_id: str) -> "quota.Forecast":
     """What sending the promotion now meets: its audience (less the members it already
     reached) against the account's 24-hour quota and rate, read afresh."""
-    promotion = get(promotion_id)
-    held = _in_ledger(promotion_id)
-    audience = sum(1 for m in members.audience_ids(promotion.purpose) if m not in held)
+    audience = _waiting(get(promotion_id))
     return quota.forecast(audience, quota.account(fresh=True), clock.now())
+
+
+def _waiting(promotion: Promotion) -> int:
+    """The promotion's audience less the members already in its ledger."""
+    held = _in_ledger(promotion.promotion_id)
+    return sum(1 for m in members.audience_ids(promotion.purpose) if m not in held)
 
 
 def confirm_claim(promotion_id: str, member_id: str, message_id: str) -> bool:

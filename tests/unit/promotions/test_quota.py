@@ -106,6 +106,39 @@ def test_the_daily_quota_pauses_the_promotion_and_the_schedule_resumes_it(moto_w
     assert promotions.get(offer.promotion_id).status == "sent"
 
 
+def test_a_paused_promotion_resumes_early_only_when_its_first_batch_fits(moto_world):
+    _members(5)
+    offer = promotions.create("offer", "Small quota", "Body")
+    waiting = len(set(members.audience_ids("offers")))
+    promotions.dispatch(offer.promotion_id, send=lambda p, b: None)
+    promotions.pause(offer.promotion_id)
+    outbox = moto_world.outbox
+    # Over a tenth of the quota is free, but not room for the batch of its waiting members: it
+    # would be paused again at once, its batch not sent.
+    outbox.daily_quota, outbox.in_window = 2 * waiting, waiting + 1
+    moto_world.clock.advance(3600)
+    assert promotions.resume_due() == []
+    assert promotions.get(offer.promotion_id).status == "paused"
+    outbox.in_window -= 1                   # room for all of them, fewer than a full batch
+    assert promotions.resume_due() == [offer.promotion_id]
+    assert len([m for m in outbox.sent if m["subject"] == "Small quota"]) == waiting
+    assert promotions.get(offer.promotion_id).status == "sent"
+
+
+def test_a_full_batch_of_room_is_enough_to_resume(moto_world):
+    moto_world.outbox.daily_quota, moto_world.outbox.in_window = 200, 150
+    now = moto_world.clock.now()
+    later = now + timedelta(hours=5)
+    def never():
+        raise AssertionError("the audience is counted only when the room is below a batch")
+    assert quota.may_resume(later, now, 50, never) == (True, later)
+    moto_world.outbox.in_window = 151
+    assert quota.may_resume(later, now, 50, lambda: 49) == (True, later)
+    assert quota.may_resume(later, now, 50, lambda: 50) == (False, later)
+    # Due, but still without room for a batch: looked at again an hour later.
+    assert quota.may_resume(now, now, 50, lambda: 50) == (False, now + timedelta(hours=1))
+
+
 class QuotaEntries(mail.Outbox):
     """SES answering ACCOUNT_DAILY_QUOTA_EXCEEDED for every entry of a call."""
 
@@ -253,7 +286,8 @@ def test_a_claim_due_for_its_resend_while_the_promotion_is_paused_waits_for_the_
     moto_world.clock.advance(24 * 3600)
     assert offer.promotion_id in promotions.resume_due()
     assert _status(offer.promotion_id, member_id) == "sent"
-    assert len([m for m in moto_world.outbox.sent if m["subject"] == "Paused resend"]) == 1
+    assert len([m for m in moto_world.outbox.sent if m["subject"] == "Paused resend"
+                and m["tags"]["eso-member"] == member_id]) == 1
 
 
 def test_a_sweeper_dying_midway_keeps_the_counts_of_the_claims_it_settled(moto_world,
