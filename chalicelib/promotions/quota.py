@@ -23,8 +23,8 @@ from typing import Callable, NamedTuple, Optional
 
 from chalicelib.platform import clock, mail
 from chalicelib.platform.settings import get_settings
+from chalicelib.promotions.limits import SEND_CONCURRENCY
 
-SEND_CONCURRENCY = 2             # the send worker's maximum concurrency (workers.py)
 ACCOUNT_TTL = timedelta(seconds=60)
 WINDOW = timedelta(hours=24)
 MIN_PAUSE = timedelta(minutes=15)
