@@ -9,14 +9,12 @@ from chalice import Blueprint
 
 from chalicelib import promotions
 from chalicelib.platform.observability import flush_metrics, set_correlation_id
+from chalicelib.promotions.limits import SEND_CONCURRENCY
 
 bp = Blueprint(__name__)
 
 SEND_QUEUE = "eso-sends"
 SES_EVENTS_TOPIC = "eso-ses-events"
-# At most this many send workers run at once (the event source's maximum concurrency): each
-# paces itself at this share of the SES account's rate (chalicelib/promotions/quota.py).
-SEND_CONCURRENCY = 2
 SWEEP_SCHEDULE = "rate(5 minutes)"
 
 

@@ -11,6 +11,7 @@ from chalicelib import partners as partner_service
 from chalicelib import promotions
 from chalicelib.ops.html_text import html_to_text
 from chalicelib.ops.output import Output, table
+from chalicelib.ops.status import paused_text
 from chalicelib.platform import clock
 from chalicelib.platform.clock import iso
 from chalicelib.platform.errors import NotFoundError, ValidationError
@@ -43,11 +44,7 @@ def _promotion_row(promotion, counts=None) -> dict:
 
 def status_text(row: dict) -> str:
     """A promotion's status as the operator reads it: a paused one says why and until when."""
-    if row["status"] != "paused":
-        return row["status"]
-    reason = {"daily_quota": "daily quota"}.get(row["paused_reason"], row["paused_reason"])
-    when = (row["resume_at"] or "-")[:16].replace("T", " ")
-    return f"paused: {reason}, resumes at {when} UTC"
+    return paused_text(row) if row["status"] == "paused" else row["status"]
 
 
 @promotions_group.command("list")

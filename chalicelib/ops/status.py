@@ -122,9 +122,11 @@ def _problems(status: dict) -> list:
 
 
 def paused_text(promotion: dict) -> str:
+    """Why a paused promotion waits and until when (its ``paused_reason`` and ``resume_at``),
+    as the operator reads it in ``status`` and ``promotions list``/``show``."""
     reason = {"daily_quota": "daily quota"}.get(promotion["paused_reason"],
                                                  promotion["paused_reason"])
-    when = (promotion["resume_at"] or "")[:16].replace("T", " ")
+    when = (promotion["resume_at"] or "-")[:16].replace("T", " ")
     return f"paused: {reason}, resumes at {when} UTC"
 
 

@@ -164,7 +164,9 @@ class SesSender:
                   entries: list, tags: tuple = ()) -> list:
         """One SendBulkEmail; a ``BulkResult`` per entry, in order. ``ThrottledError`` when
         the call as a whole was refused for its rate, ``QuotaExceededError`` for the daily
-        quota. ``tags``: (name, value) message tags SES returns with the message's events."""
+        quota. ``tags``: (name, value) message tags SES returns with the message's events,
+        for entries without tags of their own (an entry's ``ReplacementTags`` may replace the
+        defaults rather than add to them: give each entry every tag its events need)."""
         from botocore.exceptions import ClientError
 
         request = {**self._common(), "DefaultContent": {"Template": {
@@ -233,7 +235,9 @@ class Outbox:
             data = {**default_data, **entry.data}
             self.sent.append({"to": entry.to, "subject": subject, "template": template,
                               "data": data, "headers": (*default_headers, *entry.headers),
-                              "tags": {**dict(tags), **dict(entry.tags)}})
+                              # An entry's own tags replace the defaults, never add to them:
+                              # SES v2 documents no merging, so the stricter reading is kept.
+                              "tags": dict(entry.tags) if entry.tags else dict(tags)})
             results.append(BulkResult("sent", f"outbox-{next(self._ids)}"))
         return results
 

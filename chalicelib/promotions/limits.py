@@ -1,5 +1,10 @@
-"""Sizes a promotion's content may have (imported by the web schemas: no heavy imports here)."""
+"""Sizes a promotion's content may have, and how many send workers run at once (imported by
+the web schemas and the workers when the app is imported: no heavy imports here)."""
 
 MAX_SUBJECT = 150
 MAX_TEXT = 20_000
 MAX_HTML = 100_000
+
+# At most this many send workers run at once (the SQS event source's maximum concurrency,
+# workers.py): each paces itself at this share of the SES account's rate (quota.py).
+SEND_CONCURRENCY = 2

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from typing import NamedTuple, Optional
+from typing import Callable, NamedTuple, Optional
 
 from chalicelib.platform import clock, mail
 from chalicelib.platform.settings import get_settings
+from chalicelib.promotions.limits import SEND_CONCURRENCY
 
-SEND_CONCURRENCY = 2             # the send worker's maximum concurrency (workers.py)
 ACCOUNT_TTL = timedelta(seconds=60)
 WINDOW = timedelta(hours=24)
 MIN_PAUSE = timedelta(minutes=15)
@@ -126,11 +126,17 @@ def resume_time(window_started_at: Optional[datetime], now: datetime) -> datetim
     return max(start + WINDOW, now + MIN_PAUSE)
 
 
-def may_resume(resume_at: Optional[datetime], now: datetime) -> tuple:
-    """(resume now?, the next time to look) for a paused promotion, from a fresh reading."""
+def may_resume(resume_at: Optional[datetime], now: datetime, batch_size: int,
+               waiting: Callable[[], int]) -> tuple:
+    """(resume now?, the next time to look) for a paused promotion, from a fresh reading.
+
+    It resumes only when the room takes at least its first batch (``batch_size``, or the
+    ``waiting`` members when fewer; counted only when the room is below a batch): a batch
+    that does not fit is not sent and pauses the promotion again at once."""
     limits = account(fresh=True)
     room = limits.remaining
     due = resume_at is None or now >= resume_at
-    if room > 0 and (due or room >= EARLY_RESUME_SHARE * limits.max_24_hour_send):
+    if room > 0 and (due or room >= EARLY_RESUME_SHARE * limits.max_24_hour_send) and (
+            room >= batch_size or room >= waiting()):
         return True, resume_at
     return False, now + RECHECK if due else resume_at

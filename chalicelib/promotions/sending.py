@@ -23,7 +23,8 @@ again for the members not yet in its ledger once the quota allows.
 A worker that dies after a claim and before the ledger update leaves that member ``claimed``;
 a retry does not send to them again. Each message carries SES tags naming its ledger entry,
 SES's Send and Delivery events confirm such claims (ses_events.py), and ``reconcile_claims``
-settles the ones over an hour old: confirmed → ``sent``, no event → resent once.
+settles the ones over an hour old: confirmed → ``sent``, no event → claimed again in place
+(new attempt, marked resent) and resent once; resent and still unconfirmed → ``failed``.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Callable, Iterable, Iterator, NamedTuple, Optional
 
-from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
 
 from chalicelib import members, partners
 from chalicelib.platform import aws, clock, dynamo, mail, observability
@@ -44,7 +45,7 @@ from chalicelib.platform.vocabulary import OFFERS, PARTNER, PARTNER_PROMOTIONS
 from chalicelib.promotions import quota
 from chalicelib.promotions.campaigns import get, partner_may_send
 from chalicelib.promotions.counts import add_delivery_counts
-from chalicelib.promotions.models import Delivery, Promotion
+from chalicelib.promotions.models import Delivery, DeliveryCounts, Promotion
 from chalicelib.promotions.unsubscribe_links import unsubscribe_url
 from chalicelib.statistics import counters
 
@@ -57,7 +58,8 @@ PURPOSE_LABEL = {
 }
 ONE_CLICK = ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
 # Message tags naming each message's ledger entry: SES returns them with its Send and Delivery
-# events (ses_events.py), which confirm claims a dead worker left behind.
+# events (ses_events.py), which confirm claims a dead worker left behind. Both go on every
+# entry: an entry's own tags may replace the call's default tags instead of adding to them.
 TAG_PROMOTION = "eso-promotion"
 TAG_MEMBER = "eso-member"
 # A claim no event confirmed this long after it was made is resent once (SES publishes a Send
@@ -150,14 +152,16 @@ def pause(promotion_id: str, now: Optional[datetime] = None) -> Optional[datetim
 
 def resume_due(now: Optional[datetime] = None, send: Optional[Callable] = None) -> list:
     """Resume the paused promotions whose time came (or, earlier, once a tenth of the daily
-    quota is free again): each is planned again for the members not yet in its ledger.
+    quota is free again) when the account has room for their first batch: each is planned
+    again for the members not yet in its ledger.
     Returns the ids resumed. Run by the stage's schedule and by ``promotions reconcile``."""
     now = now or clock.now()
     resumed = []
     with storage_errors():
         paused = [p for p in Promotion.scan(Promotion.status == "paused")]
     for promotion in paused:
-        go, next_at = quota.may_resume(promotion.resume_at, now)
+        go, next_at = quota.may_resume(promotion.resume_at, now, BATCH_SIZE,
+                                       lambda: _waiting(promotion))
         try:
             with storage_errors():
                 if not go:
@@ -224,14 +228,19 @@ def _claim(promotion_id: str, member_ids: list, attempt: str, now: datetime,
     raise UnavailableError("The delivery ledger is busy. The batch will be retried.")
 
 
-def _release(promotion_id: str, member_ids: list, attempt: str) -> None:
+def _release(promotion_id: str, member_ids: list, attempt: Optional[str]) -> None:
+    """Give up the claims ``attempt`` holds on ``member_ids`` (none when it is None)."""
+    if attempt is None:
+        return
     for member_id in member_ids:
         try:
             with storage_errors():
                 Delivery(promotion_id, member_id).delete(
                     condition=(Delivery.attempt == attempt) & (Delivery.status == "claimed"))
-        except DeleteError:
-            pass  # no longer ours: leave it
+        except DeleteError as exc:
+            if not dynamo.condition_failed(exc):
+                raise
+            # no longer ours: leave it
 
 
 def _mark(promotion_id: str, outcomes: dict, attempt: str, now: datetime) -> None:
@@ -243,21 +252,30 @@ def _mark(promotion_id: str, outcomes: dict, attempt: str, now: datetime) -> Non
 
 
 def send_batch(promotion_id: str, member_ids: list, now: Optional[datetime] = None,
-               after_send: Optional[Callable] = None, resend: bool = False) -> BatchResult:
+               after_send: Optional[Callable] = None, resend: bool = False,
+               attempt: Optional[str] = None) -> BatchResult:
     """Send one batch (see the module docstring). Safe to run again for the same batch.
-    ``resend``: the reconciler's second and last try for claims no event confirmed."""
+    ``resend``: the reconciler's second and last try for claims no event confirmed.
+    ``attempt``: the members are already claimed under this attempt (the reconciler's claims
+    taken over in place); those not sent to are released."""
     promotion = get(promotion_id)
     if promotion.status == "paused":
+        _release(promotion_id, member_ids, attempt)
         return BatchResult(0, 0, 0)  # held: planned again when the promotion resumes
     if promotion.status not in ("approved", "sending", "sent") or (
             promotion.kind == PARTNER and not partner_may_send(promotion.partner_id)):
+        _release(promotion_id, member_ids, attempt)
         return BatchResult(0, len(member_ids), 0)
     now = now or clock.now()
-    attempt = uuid.uuid4().hex
     found = members.read_many(member_ids)
     recipients = [found[m] for m in member_ids
                   if members.eligible(found.get(m), promotion.purpose)]
-    ours = _claim(promotion_id, [m.member_id for m in recipients], attempt, now, resend)
+    if attempt is None:
+        attempt = uuid.uuid4().hex
+        ours = _claim(promotion_id, [m.member_id for m in recipients], attempt, now, resend)
+    else:
+        ours = {m.member_id for m in recipients}
+        _release(promotion_id, sorted(set(member_ids) - ours), attempt)
     claimed = [m for m in recipients if m.member_id in ours]
     skipped = len(member_ids) - len(claimed)
     delivered = failed = 0
@@ -311,6 +329,11 @@ def _count(promotion: Promotion, delivered: int, skipped: int, failed: int) -> N
     if not (delivered or skipped or failed):
         return
     add_delivery_counts(promotion.promotion_id, delivered, skipped, failed)
+    _note_delivered(promotion, delivered)
+
+
+def _note_delivered(promotion: Promotion, delivered: int) -> None:
+    """The statistics and metrics of messages delivered (the promotion's own counts apart)."""
     if delivered:
         counters.increment("promotion_deliveries", dimension=promotion.kind, amount=delivered)
         observability.count("PromotionsSent", delivered)
@@ -337,7 +360,8 @@ def _send_bulk(promotion: Promotion, recipients: list) -> tuple:
         url = unsubscribe_url(member.member_id, promotion.purpose)
         entries.append(mail.BulkEntry(member.email, {"unsubscribe_url": url},
                                       (("List-Unsubscribe", f"<{url}>"), ONE_CLICK),
-                                      ((TAG_MEMBER, member.member_id),)))
+                                      ((TAG_PROMOTION, promotion.promotion_id),
+                                       (TAG_MEMBER, member.member_id))))
     _pace(len(recipients))
     try:
         results = mail.sender().send_bulk(template, {"unsubscribe_url": ""}, (ONE_CLICK,),
@@ -419,10 +443,14 @@ def _sender(promotion: Promotion) -> dict:
 def forecast(promotion_id: str) -> "quota.Forecast":
     """What sending the promotion now meets: its audience (less the members it already
     reached) against the account's 24-hour quota and rate, read afresh."""
-    promotion = get(promotion_id)
-    held = _in_ledger(promotion_id)
-    audience = sum(1 for m in members.audience_ids(promotion.purpose) if m not in held)
+    audience = _waiting(get(promotion_id))
     return quota.forecast(audience, quota.account(fresh=True), clock.now())
+
+
+def _waiting(promotion: Promotion) -> int:
+    """The promotion's audience less the members already in its ledger."""
+    held = _in_ledger(promotion.promotion_id)
+    return sum(1 for m in members.audience_ids(promotion.purpose) if m not in held)
 
 
 def confirm_claim(promotion_id: str, member_id: str, message_id: str) -> bool:
@@ -447,9 +475,9 @@ class Reconciled(NamedTuple):
 
 def reconcile_claims(now: Optional[datetime] = None) -> Reconciled:
     """Settle the claims left ``claimed`` for over an hour by a worker that died: confirmed by
-    an SES event → ``sent`` (and counted); no event → released and sent again, once; resent and
-    still no event → ``failed``, never a third message. Run by the stage's schedule and by
-    ``promotions reconcile``."""
+    an SES event → ``sent`` (and counted); no event → claimed again in place and sent again,
+    once; resent and still no event → ``failed``, never a third message. Run by the stage's
+    schedule and by ``promotions reconcile``."""
     now = now or clock.now()
     cutoff = now - RECONCILE_AFTER
     confirmed = resent = failed = 0
@@ -461,27 +489,59 @@ def reconcile_claims(now: Optional[datetime] = None) -> Reconciled:
             stale = list(Delivery.query(
                 promotion.promotion_id, consistent_read=True,
                 filter_condition=(Delivery.status == "claimed") & (Delivery.at < cutoff)))
-        again, settled = [], {"sent": 0, "failed": 0}
+        again = []
         for entry in stale:
-            outcome = ("sent" if entry.confirmed_message_id else
-                       "failed" if entry.resent else None)
-            ours = (Delivery.status == "claimed") & (Delivery.attempt == entry.attempt)
-            try:
-                with storage_errors():
-                    if outcome is None:
-                        Delivery(promotion.promotion_id, entry.member_id).delete(condition=ours)
-                        again.append(entry.member_id)
-                        continue
-                    Delivery(promotion.promotion_id, entry.member_id, status=outcome,
+            if entry.confirmed_message_id or entry.resent:
+                outcome = _settle_claim(promotion, entry, now)
+                confirmed += outcome == "sent"
+                failed += outcome == "failed"
+            else:
+                again.append(entry)
+        for batch in batches(again):
+            # Each batch is claimed again in place under a new attempt, then sent: a sweeper
+            # dying in between leaves its entries in the ledger, claimed and marked resent, so
+            # the next run settles them as failed instead of losing them.
+            attempt = uuid.uuid4().hex
+            owned = [e.member_id for e in batch if _reclaim(e, attempt, now)]
+            if owned:
+                resent += send_batch(promotion.promotion_id, owned, now=now, resend=True,
+                                     attempt=attempt).delivered
+    return Reconciled(confirmed, resent, failed)
+
+
+def _settle_claim(promotion: Promotion, entry: Delivery, now: datetime) -> Optional[str]:
+    """Settle one stale claim as ``sent`` (an event confirmed it) or ``failed`` (resent once,
+    still unconfirmed), with its count in the same transaction. None when someone else
+    settled it meanwhile."""
+    outcome = "sent" if entry.confirmed_message_id else "failed"
+    try:
+        with storage_errors(), transaction() as tx:
+            tx.save(Delivery(promotion.promotion_id, entry.member_id, status=outcome,
                              attempt=entry.attempt, at=now, resent=entry.resent,
                              message_id=entry.confirmed_message_id,
-                             expires_at=now + LEDGER_TTL).save(condition=ours)
-            except (DeleteError, PutError):
-                continue  # settled by someone else meanwhile
-            settled[outcome] += 1
-        _count(promotion, settled["sent"], 0, settled["failed"])
-        confirmed += settled["sent"]
-        failed += settled["failed"]
-        for batch in batches(again):
-            resent += send_batch(promotion.promotion_id, batch, resend=True).delivered
-    return Reconciled(confirmed, resent, failed)
+                             expires_at=now + LEDGER_TTL),
+                    condition=(Delivery.status == "claimed") & (Delivery.attempt == entry.attempt))
+            figure = DeliveryCounts.delivered if outcome == "sent" else DeliveryCounts.failed
+            tx.update(DeliveryCounts(promotion.promotion_id), actions=[figure.add(1)])
+    except TransactWriteError as exc:
+        if dynamo.cancelled_by_condition(exc):
+            return None
+        raise
+    if outcome == "sent":
+        _note_delivered(promotion, 1)
+    return outcome
+
+
+def _reclaim(entry: Delivery, attempt: str, now: datetime) -> bool:
+    """Take over a stale claim for its one resend: same entry, new attempt, marked resent."""
+    try:
+        with storage_errors():
+            Delivery(entry.promotion_id, entry.member_id).update(
+                actions=[Delivery.attempt.set(attempt), Delivery.resent.set(True),
+                         Delivery.at.set(now)],
+                condition=(Delivery.status == "claimed") & (Delivery.attempt == entry.attempt))
+    except UpdateError as exc:
+        if dynamo.condition_failed(exc):
+            return False  # settled or taken over by someone else meanwhile
+        raise
+    return True

@@ -302,7 +302,7 @@ def journey(client, mailbox, lambda_scope):
     # The sweeper (the send worker's role) resumes promotions paused for the daily quota: one
     # of each purpose, so both audience indexes are read.
     # It also settles a claim a dead worker left two hours ago: no SES event came, so it is
-    # released and sent again.
+    # claimed again in place and sent again.
     offer = promotions.create("offer", "IAM offer", "x")
     for paused in (promotion_id, offer.promotion_id):
         Promotion.get(paused).update(actions=[

@@ -35,7 +35,8 @@ class DyingWorker:
         for entry, result in zip(entries, results):
             if result.status == "sent":
                 self.accepted.append({"messageId": result.message_id, "destination": [entry.to],
-                                      "tags": {n: [v] for n, v in (*tags, *entry.tags)}})
+                                      # an entry's own tags replace the defaults
+                                      "tags": {n: [v] for n, v in (entry.tags or tags)}})
         raise Killed()
 
 

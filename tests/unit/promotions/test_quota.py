@@ -106,6 +106,40 @@ def test_the_daily_quota_pauses_the_promotion_and_the_schedule_resumes_it(moto_w
     assert promotions.get(offer.promotion_id).status == "sent"
 
 
+def test_a_paused_promotion_resumes_early_only_when_its_first_batch_fits(moto_world):
+    _members(5)
+    promotions.resume_due()  # other tests' paused promotions go first, while room is plenty
+    offer = promotions.create("offer", "Small quota", "Body")
+    waiting = len(set(members.audience_ids("offers")))
+    promotions.dispatch(offer.promotion_id, send=lambda p, b: None)
+    promotions.pause(offer.promotion_id)
+    outbox = moto_world.outbox
+    # Over a tenth of the quota is free, but not room for the batch of its waiting members: it
+    # would be paused again at once, its batch not sent.
+    outbox.daily_quota, outbox.in_window = 2 * waiting, waiting + 1
+    moto_world.clock.advance(3600)
+    assert promotions.resume_due() == []
+    assert promotions.get(offer.promotion_id).status == "paused"
+    outbox.in_window -= 1                   # room for all of them, fewer than a full batch
+    assert promotions.resume_due() == [offer.promotion_id]
+    assert len([m for m in outbox.sent if m["subject"] == "Small quota"]) == waiting
+    assert promotions.get(offer.promotion_id).status == "sent"
+
+
+def test_a_full_batch_of_room_is_enough_to_resume(moto_world):
+    moto_world.outbox.daily_quota, moto_world.outbox.in_window = 200, 150
+    now = moto_world.clock.now()
+    later = now + timedelta(hours=5)
+    def never():
+        raise AssertionError("the audience is counted only when the room is below a batch")
+    assert quota.may_resume(later, now, 50, never) == (True, later)
+    moto_world.outbox.in_window = 151
+    assert quota.may_resume(later, now, 50, lambda: 49) == (True, later)
+    assert quota.may_resume(later, now, 50, lambda: 50) == (False, later)
+    # Due, but still without room for a batch: looked at again an hour later.
+    assert quota.may_resume(now, now, 50, lambda: 50) == (False, now + timedelta(hours=1))
+
+
 class QuotaEntries(mail.Outbox):
     """SES answering ACCOUNT_DAILY_QUOTA_EXCEEDED for every entry of a call."""
 
@@ -206,6 +240,83 @@ def test_an_unconfirmed_claim_is_resent_once_and_then_given_up(moto_world):
     assert promotions.reconcile_claims() == (0, 0, 1)
     assert _status(offer.promotion_id, "m-resent") == "failed"
     assert promotions.delivery_counts(promotions.get(offer.promotion_id)).failed == 1
+
+
+class Killed(BaseException):
+    """The sweeper's process dying: nothing after it runs (not even ``except Exception``)."""
+
+
+def test_a_sweeper_dying_before_its_resend_leaves_the_claims_in_the_ledger(moto_world,
+                                                                          monkeypatch):
+    member_ids = _members(2)
+    offer = promotions.create("offer", "Dying sweeper", "Body")
+    promotions.dispatch(offer.promotion_id, send=lambda p, b: None)
+    for member_id in member_ids:
+        _claim(offer.promotion_id, member_id, moto_world.clock.now())
+    moto_world.clock.advance(2 * 3600)
+
+    def die(*args, **kwargs):
+        raise Killed()
+    with monkeypatch.context() as patch:
+        patch.setattr(sending, "send_batch", die)
+        with pytest.raises(Killed):
+            promotions.reconcile_claims()
+    # Still the promotion's: the next run gives them up (their one resend was due), nobody
+    # is dropped from the ledger, nobody gets a third try.
+    assert {m: _status(offer.promotion_id, m) for m in member_ids} == {
+        m: "claimed" for m in member_ids}
+    moto_world.clock.advance(2 * 3600)
+    assert promotions.reconcile_claims() == (0, 0, 2)
+    assert {m: _status(offer.promotion_id, m) for m in member_ids} == {
+        m: "failed" for m in member_ids}
+    assert promotions.delivery_counts(promotions.get(offer.promotion_id)).failed == 2
+    assert [m for m in moto_world.outbox.sent if m["subject"] == "Dying sweeper"] == []
+
+
+def test_a_claim_due_for_its_resend_while_the_promotion_is_paused_waits_for_the_resumption(
+        moto_world):
+    (member_id,) = _members(1)
+    offer = promotions.create("offer", "Paused resend", "Body")
+    promotions.dispatch(offer.promotion_id, send=lambda p, b: None)
+    _claim(offer.promotion_id, member_id, moto_world.clock.now())
+    promotions.pause(offer.promotion_id)
+    moto_world.clock.advance(2 * 3600)
+    assert promotions.reconcile_claims() == (0, 0, 0)
+    # Released, not given up: the resumption plans the member again.
+    assert list(Delivery.query(offer.promotion_id, Delivery.member_id == member_id)) == []
+    moto_world.clock.advance(24 * 3600)
+    assert offer.promotion_id in promotions.resume_due()
+    assert _status(offer.promotion_id, member_id) == "sent"
+    assert len([m for m in moto_world.outbox.sent if m["subject"] == "Paused resend"
+                and m["tags"]["eso-member"] == member_id]) == 1
+
+
+def test_a_sweeper_dying_midway_keeps_the_counts_of_the_claims_it_settled(moto_world,
+                                                                         monkeypatch):
+    from pynamodb.connection.base import Connection
+
+    offer = promotions.create("offer", "Counted", "Body")
+    promotions.dispatch(offer.promotion_id, send=lambda p, b: None)
+    for member_id in ("m-a", "m-b"):
+        _claim(offer.promotion_id, member_id, moto_world.clock.now(), confirmed=f"ses-{member_id}")
+    moto_world.clock.advance(2 * 3600)
+    real, writes = Connection.dispatch, []
+
+    def dying(self, operation, kwargs):
+        if (operation in ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems")
+                and "deliveries" in json.dumps(kwargs, default=str)):
+            writes.append(operation)
+            if len(writes) == 2:
+                raise Killed()  # as the second claim is settled
+        return real(self, operation, kwargs)
+    with monkeypatch.context() as patch:
+        patch.setattr(Connection, "dispatch", dying)
+        with pytest.raises(Killed):
+            promotions.reconcile_claims()
+    assert _status(offer.promotion_id, "m-a") == "sent"
+    assert promotions.delivery_counts(promotions.get(offer.promotion_id)).delivered == 1
+    assert promotions.reconcile_claims() == (1, 0, 0)
+    assert promotions.delivery_counts(promotions.get(offer.promotion_id)).delivered == 2
 
 
 def test_the_events_of_other_mail_change_nothing(moto_world):
