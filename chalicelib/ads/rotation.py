@@ -12,9 +12,10 @@ The rotation rule, for one visitor in one slot, at each request:
 The per-visitor state is one ``AdViews`` item per (SHA-256 of the visitor cookie, slot): a
 version number, and per ad the version at its last showing and its showings of the last 24
 hours. It holds no member identity and expires (TTL) 30 days after the visitor's last ad.
-Each ad served is one strongly consistent GetItem of that item and one PutItem conditional on
-its version, and its impression is one counter write (``counters.increment``); when two tabs
-of one visitor race, the loser reads again and chooses again. The
+Each ad served is one strongly consistent GetItem of that item (none for a visitor whose
+cookie is issued with this response) and one PutItem conditional on its version, and its
+impression is counted in the container (``counters.tally``, written once per counter per
+interval); when two tabs of one visitor race, the loser reads again and chooses again. The
 slot's declaration (one GetItem, none for ``home``) and its ads (one Query) are cached per
 Lambda container for ``CACHE_SECONDS``: a slot that is not declared is 404 ``unknown_slot``
 and its ads are never read; a declared slot with no eligible ad has nothing to show (204).
@@ -169,9 +170,10 @@ def viewer_hash(visitor_token: str) -> str:
 
 
 def _count_impression(ad: AdInfo, now_ms: int) -> None:
-    # Written at once, on one of the counter's 16 shards.
-    counters.increment("ad_impressions", dimension=ad.ad_id,
-                       now=datetime.fromtimestamp(now_ms / 1000, timezone.utc))
+    # Held in the container and written once per counter per interval: an impression comes
+    # with every home page view, and a write for each would add a write unit to the page.
+    counters.tally("ad_impressions", dimension=ad.ad_id,
+                   now=datetime.fromtimestamp(now_ms / 1000, timezone.utc))
 
 
 class AdServer:
@@ -194,8 +196,11 @@ class AdServer:
         self.count = count
         self.pause = pause
 
-    def next_ad(self, visitor_token: str, slot: str) -> Optional[AdInfo]:
-        """The ad to show now (and recorded as shown), or None when none is eligible."""
+    def next_ad(self, visitor_token: str, slot: str,
+                new_visitor: bool = False) -> Optional[AdInfo]:
+        """The ad to show now (and recorded as shown), or None when none is eligible.
+        ``new_visitor``: the cookie is issued with this response, so no state can exist yet:
+        it is not read (the write still conditions on there being none)."""
         check_slot(slot)
         slot_ads = self.catalogue(slot)
         if not slot_ads:
@@ -203,7 +208,8 @@ class AdServer:
         viewer = viewer_hash(visitor_token)
         for attempt in range(SAVE_ATTEMPTS):
             now_ms = int(self.clock() * 1000)
-            views = self.store.load(viewer, slot, now_ms)
+            views = (Views() if new_visitor and attempt == 0
+                     else self.store.load(viewer, slot, now_ms))
             ad = choose(slot_ads, views, now_ms, self.rng)
             if ad is None:
                 return None
@@ -228,9 +234,9 @@ slot_cache = SlotCache()
 _server = AdServer(slot_cache)
 
 
-def next_ad(visitor_token: str, slot: str) -> Optional[AdInfo]:
+def next_ad(visitor_token: str, slot: str, new_visitor: bool = False) -> Optional[AdInfo]:
     """The next ad of ``slot`` for this visitor (per-container cache, DynamoDB state)."""
-    return _server.next_ad(visitor_token, slot)
+    return _server.next_ad(visitor_token, slot, new_visitor)
 
 
 def click(ad_id: str, now: Optional[datetime] = None) -> str:

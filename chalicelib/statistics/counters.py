@@ -16,6 +16,9 @@ Query per shard then reads every label of a day range. Counters that must agree 
 business record are added inside that record's transaction (``add_in``), so a retried or
 refused write never counts twice.
 
+Counts that come with every page view (ad impressions) are added up in the Lambda container
+first (``tally``) and written as one ``ADD`` per counter at most every ``FLUSH_SECONDS``.
+
 Items written before the shard moved into the partition key (``"<metric>|<dimension>"``,
 ``"<day>[#<label>]#<shard>"``) are still read, with one more Query per counter, until
 ``migrate_legacy`` has moved them (CLI ``stats migrate``).
@@ -24,8 +27,9 @@ from __future__ import annotations
 
 import random
 import re
+import threading
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Iterator
 
 from pynamodb.exceptions import TransactWriteError
@@ -47,6 +51,7 @@ SHARDS = {
     "promotion_deliveries": 4,
 }
 MAX_SHARDS = 100
+FLUSH_SECONDS = 10.0
 _DIMENSION = re.compile(r"^[A-Za-z0-9_.:-]{0,64}$")
 _METRIC = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _LABEL = re.compile(r"^[A-Za-z0-9_.:-]{1,32}$")
@@ -104,11 +109,58 @@ def add_in(tx, metric: str, *, dimension: str = "", amount: int = 1,
     tx.update(_shard_item(metric, dimension, now, label), actions=[DailyCounter.n.add(amount)])
 
 
+# --- counts added up in the container ------------------------------------------------------------
+
+# (metric, dimension, day, label) → amount not yet written; guarded by _lock (chalice local
+# serves requests on threads). _flushed_at is when this container last wrote them.
+_pending: dict = defaultdict(int)
+_lock = threading.Lock()
+_flushed_at = [float("-inf")]
+
+
+def tally(metric: str, *, dimension: str = "", amount: int = 1, now: datetime | None = None,
+          label: str = "") -> None:
+    """Count an event in this container; write what it holds when ``FLUSH_SECONDS`` have
+    passed since its last write (at once when the container was idle that long).
+
+    A busy container writes one ``ADD`` per counter per interval instead of one per event. What
+    a container holds when Lambda reclaims it is lost: at most what it counted in the
+    ``FLUSH_SECONDS`` before its last request. Never raises for storage: a write that fails
+    is logged and counted (``CounterWritesLost``), like ``record``.
+    """
+    _key(metric, dimension)
+    if label and not _LABEL.match(label):
+        raise ValueError(f"bad counter label {label!r}")
+    with _lock:
+        _pending[(metric, dimension, clock.today(now), label)] += amount
+        elapsed = clock.monotonic() - _flushed_at[0]
+        due = not 0 <= elapsed < FLUSH_SECONDS  # (a clock that went back: write now)
+    if due:
+        flush()
+
+
+def flush() -> int:
+    """Write every count this container holds (one ``ADD`` each); returns the writes made."""
+    with _lock:
+        held = dict(_pending)
+        _pending.clear()
+        _flushed_at[0] = clock.monotonic()
+    for (metric, dimension, day, label), amount in held.items():
+        at = datetime(day.year, day.month, day.day, 12, tzinfo=timezone.utc)
+        try:
+            increment(metric, dimension=dimension, amount=amount, now=at, label=label)
+        except UnavailableError:
+            _lost(metric, amount)
+    return len(held)
+
+
 # --- reading -------------------------------------------------------------------------------------
 
 
 def _items(metric: str, start: date, end: date, dimension: str) -> Iterator[tuple]:
     """(day, label, n) of every item of one counter over [start, end], both layouts."""
+    if _pending:
+        flush()  # what this container holds is read like everything else
     key = _key(metric, dimension)
     low, high = start.isoformat(), f"{end.isoformat()}#~"
     with storage_errors():

@@ -18,7 +18,8 @@ def next_ad():
     slot = query_param(request, "slot")
     if not slot:
         raise errors.ValidationError("missing query parameter: slot", field="slot")
-    ad = ads.next_ad(visitor_id(request), slot)
+    visitor = visitor_id(request)
+    ad = ads.next_ad(visitor, slot, new_visitor=request.eso_visitor_is_new)
     if ad is None:
         return Response(body="", status_code=204, headers={"Cache-Control": "no-store"})
     return json_response({"ad": presenters.ad_json(ad)})

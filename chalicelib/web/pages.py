@@ -24,7 +24,9 @@ def home():
 def _ad_for(slot: str):
     """The slot's next ad for this visitor; the page renders without one rather than fail."""
     try:
-        return ads.next_ad(visitor_id(bp.current_request), slot)
+        request = bp.current_request
+        visitor = visitor_id(request)
+        return ads.next_ad(visitor, slot, new_visitor=request.eso_visitor_is_new)
     except errors.NotFoundError:
         return None
     except errors.UnavailableError:

@@ -20,6 +20,18 @@ def test_sharded_concurrent_increments_sum_exactly(stack, monkeypatch):
         date(2026, 3, 1): 200}
 
 
+def test_concurrent_tallies_are_all_counted(stack):
+    day = datetime(2026, 3, 2, 12, tzinfo=timezone.utc)
+    threads = [threading.Thread(target=lambda: [counters.tally(
+        "test_tallies", dimension="ad-2", now=day) for _ in range(50)]) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert counters.daily("test_tallies", date(2026, 3, 2), date(2026, 3, 2),
+                          dimension="ad-2") == {date(2026, 3, 2): 300}
+
+
 def test_daily_reads_only_the_asked_days(stack):
     for day in (1, 2, 3):
         counters.increment("test_days", amount=day, now=datetime(2026, 4, day, tzinfo=timezone.utc))

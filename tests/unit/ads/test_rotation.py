@@ -152,6 +152,27 @@ def test_a_visitor_who_keeps_losing_gets_a_retryable_error():
         server.next_ad("v" * 24, "s")
 
 
+class CountingStore(MemoryViewStore):
+    def __init__(self):
+        super().__init__()
+        self.loads = 0
+
+    def load(self, viewer, slot, now_ms):
+        self.loads += 1
+        return super().load(viewer, slot, now_ms)
+
+
+def test_a_new_visitors_state_is_not_read_but_its_write_still_conditions_on_none():
+    store = CountingStore()
+    server = server_for([ad("ad-a"), ad("ad-b")], store, FakeClock(), seed=1)
+    first = server.next_ad("n" * 24, "s", new_visitor=True).ad_id
+    assert store.loads == 0 and len(store.items) == 1
+    # Were the state there after all (the same cookie sent twice at once), the write that
+    # assumed none fails its condition, and the request reads and chooses again.
+    again = server.next_ad("n" * 24, "s", new_visitor=True).ad_id
+    assert store.loads == 1 and again != first
+
+
 def test_the_state_key_is_a_hash_of_the_cookie_not_the_cookie():
     store = MemoryViewStore()
     server_for([ad("ad-a")], store, FakeClock()).next_ad("the-cookie-value-1234567", "s")

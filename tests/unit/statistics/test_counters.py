@@ -1,6 +1,6 @@
 """Counters: small-count suppression, labels, the sharded layout, counts held in the container
 and the move of the old layout (moto)."""
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -24,6 +24,8 @@ def test_suppression_follows_the_stage_threshold(monkeypatch):
 def test_bad_labels_are_refused(label):
     with pytest.raises(ValueError):
         counters._shard_item("m", "d", None, label)
+    with pytest.raises(ValueError):
+        counters.tally("m", dimension="d", label=label)
 
 
 def _stored(metric: str, dimension: str) -> dict:
@@ -82,3 +84,28 @@ def test_counts_of_the_old_layout_are_read_and_then_moved_once(moto_world):
             counters.daily_by_label("partner_revenue", day, day, dimension="p-old")) == before
     assert "ad_clicks|ad-old" not in _stored("ad_clicks", "ad-old")
     assert _stored("partner_revenue", "p-old") == {"partner_revenue|p-old|00": {"2026-02-01#USD": 900}}
+
+
+def test_a_busy_container_writes_its_tally_once_per_interval(moto_world):
+    clock = moto_world.clock
+    counters.flush()
+    for _ in range(30):
+        counters.tally("ad_impressions", dimension="ad-tally", now=clock.now())
+        clock.advance(0.1)
+    assert _stored("ad_impressions", "ad-tally") == {}     # held: the interval is not over
+    clock.advance(counters.FLUSH_SECONDS)
+    counters.tally("ad_impressions", dimension="ad-tally", now=clock.now())
+    stored = _stored("ad_impressions", "ad-tally")
+    assert len(stored) == 1 and sum(stored.popitem()[1].values()) == 31   # one write for all
+
+
+def test_an_idle_container_writes_at_once_and_a_read_sees_what_is_held(moto_world):
+    clock = moto_world.clock
+    clock.advance(counters.FLUSH_SECONDS)
+    today = clock.now().date()
+    counters.tally("ad_impressions", dimension="ad-idle", now=clock.now())
+    assert sum(sum(d.values()) for d in _stored("ad_impressions", "ad-idle").values()) == 1
+    counters.tally("ad_impressions", dimension="ad-idle", now=clock.now())
+    counters.tally("ad_impressions", dimension="ad-idle", now=clock.now() + timedelta(days=1))
+    assert counters.daily("ad_impressions", today, today + timedelta(days=1),
+                          dimension="ad-idle") == {today: 2, today + timedelta(days=1): 1}
