@@ -3,6 +3,7 @@ partner naming only that partner's click ids, delivered to a webhook on this mac
 until it answers 2xx, never twice), waiting for partners without one, and reported to the
 operator when unacknowledged for 7 days."""
 import json
+import re
 import threading
 from datetime import datetime, timedelta, timezone
 
@@ -14,6 +15,7 @@ from chalicelib.partners import notices
 from chalicelib.partners.models import NoticeClaim, PartnerNotice
 from chalicelib.platform import clock
 from chalicelib.reporting import report as operator_report
+from devstack.servers import ROOT
 from tests.integration.helpers import PASSWORD, login, post_json, verified_member
 from tests.integration.partner_helpers import (
     WebhookReceiver,
@@ -39,6 +41,14 @@ def receiver():
 def fake_clock():
     with clock.use(clock.FakeClock(datetime.now(timezone.utc).replace(microsecond=0))) as fake:
         yield fake
+
+
+def documented_check():
+    """``genuine(secret, header, body)`` exactly as docs/partner-api.md shows partners."""
+    text = (ROOT / "docs" / "partner-api.md").read_text().split("### Checking the signature")[1]
+    namespace: dict = {}
+    exec(re.search(r"```python\n(.*?)```", text, re.S).group(1), namespace)
+    return namespace["genuine"]
 
 
 def hooked_partner(client, receiver, name="Notice shop"):
@@ -135,6 +145,13 @@ def test_two_partners_each_get_only_their_own_click_ids(client, mailbox, receive
     assert signature_ok(shop_secret, to_shop["headers"], to_shop["body"])
     assert signature_ok(bank_secret, to_bank["headers"], to_bank["body"])
     assert not signature_ok(shop_secret, to_bank["headers"], to_bank["body"])
+    genuine = documented_check()  # what the partner API documentation tells partners to run
+    assert genuine(shop_secret, to_shop["headers"]["ESO-Signature"], to_shop["body"])
+    assert not genuine(shop_secret, to_shop["headers"]["ESO-Signature"], to_shop["body"] + b" ")
+    assert not genuine(bank_secret, to_shop["headers"]["ESO-Signature"], to_shop["body"])
+    stale = re.sub(r"t=(\d+)", lambda m: f"t={int(m.group(1)) - 600}",
+                   to_shop["headers"]["ESO-Signature"])
+    assert not genuine(shop_secret, stale, to_shop["body"])
     assert sorted(n["partner"]["partner_id"] for n in notices_shown(client, email)) == sorted(
         [shop, bank])
 
