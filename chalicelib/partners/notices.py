@@ -56,7 +56,9 @@ PENDING, ACKNOWLEDGED, UNDELIVERABLE = "pending", "acknowledged", "undeliverable
 DUE = "due"  # the sparse due-notices index's only hash value
 NO_WEBHOOK = "no_webhook"
 MAX_CLICKS = 50  # per notice: its claims and itself fit one transaction
-LEASE = timedelta(seconds=60)
+# Longer than a sweeper can run (its Lambda stops at 5 minutes), so a notice is never POSTed
+# by two sweepers at once; a sweeper that died leaves its notice to be tried after this.
+LEASE = timedelta(minutes=10)
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_WAIT = timedelta(hours=6)
 GIVE_UP_AFTER = timedelta(days=30)

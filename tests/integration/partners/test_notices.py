@@ -216,6 +216,32 @@ def test_a_partner_without_a_webhook_gets_nothing_until_it_sets_one(client, mail
     assert notices_shown(client, email)[0]["state"] == "acknowledged"
 
 
+def test_a_redirect_is_not_followed_nor_taken_as_an_answer(client, mailbox, receiver):
+    partner_id, _, _, path = hooked_partner(client, receiver)
+    receiver.scripts[path] = [302]  # Location: none needed, eSO never follows one
+    email, session = verified_member(client, mailbox)
+    click(client, partner_id, session)
+    withdraw(client, session)
+    notices.run()
+    assert len(receiver.received) == 1
+    [notice] = notices_shown(client, email)
+    assert notice["state"] == "sending" and notice["acknowledged_at"] is None
+
+
+def test_a_member_sees_only_the_notices_about_themselves(client, mailbox, receiver):
+    partner_id, _, _, _ = hooked_partner(client, receiver)
+    told, session = verified_member(client, mailbox)
+    click(client, partner_id, session)
+    withdraw(client, session)
+    other, other_session = verified_member(client, mailbox)
+    click(client, partner_id, other_session)  # the same partner, not withdrawn
+    notices.run()
+    assert [n["partner"]["partner_id"] for n in notices_shown(client, told)] == [partner_id]
+    assert notices_shown(client, other) == []
+    page = client.http.get("/account", headers=login(client, other)).body.decode()
+    assert 'id="no-partner-notices"' in page and 'id="partner-notices"' not in page
+
+
 def test_concurrent_sweepers_post_each_notice_once(client, mailbox):
     slow = WebhookReceiver(delay=0.4)
     try:
