@@ -65,9 +65,11 @@ def _local_host(host: str) -> bool:
 
 def check_url(url) -> str:
     """A URL a partner may register for its notices (ValidationError, field ``url``, else)."""
-    if (not isinstance(url, str) or not url or len(url) > MAX_URL
+    if (not isinstance(url, str) or not url or len(url) > MAX_URL or not url.isascii()
             or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url)):
-        _refuse(f"url must be an https:// URL of at most {MAX_URL} characters, without spaces.")
+        _refuse(f"url must be an https:// URL of at most {MAX_URL} characters, without spaces "
+                f"(percent-encode other characters, and write an international host name in "
+                f"its xn-- form).")
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     local = bool(host) and _local_host(host)
@@ -185,7 +187,7 @@ def post(url: str, body: bytes, headers: dict, timeout: float = TIMEOUT_S) -> st
         return "timeout"
     except (ssl.SSLError, ssl.CertificateError):
         return "tls_failed"
-    except (OSError, http.client.HTTPException):
+    except (OSError, http.client.HTTPException, ValueError):  # ValueError: InvalidURL, encoding
         return "connection_failed"
     finally:
         connection.close()

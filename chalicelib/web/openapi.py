@@ -68,7 +68,7 @@ _FORBIDDEN_IDENTIFIERS = {"not": {"anyOf": [{"required": ["member_id"]}, {"requi
                                             {"required": ["visitor_id"]}]}}
 
 WEBHOOK = {"type": "object", "required": ["url", "set_at"],
-           "properties": {"url": {"type": "string", "format": "uri"}, "set_at": _TIME,
+           "properties": {"url": {"type": "string"}, "set_at": _TIME,
                           "secret": {"type": "string", "pattern": "^whsec_",
                                      "description": "signs the notices; in the answer to PUT "
                                                     "only, never again"}}}

@@ -37,7 +37,8 @@ def local_stage(monkeypatch):
     "https://metadata.google.internal/eso", "https://intranet/eso",
     "https://2130706433/eso", "https://0x7f000001/eso", "https://127.1/eso",  # numeric tricks
     "https://shop.example:99999/eso", "https:///eso", "https://shop .example/eso",
-    "https://shop.example/eso\n", "", "x" * 10, "https://" + "a" * 2000 + ".example/",
+    "https://shop.example/eso\n", "https://shop.example/café", "https://bücher.example/eso",
+    "", "x" * 10, "https://" + "a" * 2000 + ".example/",
     None, 42,
 ])
 def test_urls_that_could_reach_inside_or_are_not_https_are_refused(aws_stage, url):
