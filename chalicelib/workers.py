@@ -48,8 +48,10 @@ def send_sweeper(event):
     and tell partners of members' opt-outs (signed notices, retried with backoff)."""
     set_correlation_id(event.to_dict().get("id"))
     try:
-        promotions.resume_due()
-        promotions.reconcile_claims()
-        partners.notices.run()
+        try:
+            promotions.resume_due()
+            promotions.reconcile_claims()
+        finally:  # a failing promotion step must not hold up partners' notices
+            partners.notices.run()
     finally:
         flush_metrics()
