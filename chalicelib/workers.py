@@ -1,4 +1,5 @@
-"""Event handlers: the SQS send worker, its scheduled sweeper, and the SES event handler (SNS).
+"""Event handlers: the SQS send worker, its scheduled sweeper (which also delivers partners'
+opt-out notices), and the SES event handler (SNS).
 
 Queue and topic names are fixed because Chalice binds them when the app is imported; each
 stage is deployed to its own AWS account (see docs/operations.md, Deploying to AWS).
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib import promotions
+from chalicelib import partners, promotions
 from chalicelib.platform.observability import flush_metrics, set_correlation_id
 from chalicelib.promotions.limits import SEND_CONCURRENCY
 
@@ -42,11 +43,15 @@ def ses_events(event):
 
 @bp.schedule(SWEEP_SCHEDULE, name="send_sweeper")
 def send_sweeper(event):
-    """Every 5 minutes: resume promotions paused for the daily quota once it allows, and settle
-    the ledger claims a dead worker left (confirmed by SES's events → sent, else resent once)."""
+    """Every 5 minutes: resume promotions paused for the daily quota once it allows, settle
+    the ledger claims a dead worker left (confirmed by SES's events → sent, else resent once),
+    and tell partners of members' opt-outs (signed notices, retried with backoff)."""
     set_correlation_id(event.to_dict().get("id"))
     try:
-        promotions.resume_due()
-        promotions.reconcile_claims()
+        try:
+            promotions.resume_due()
+            promotions.reconcile_claims()
+        finally:  # a failing promotion step must not hold up partners' notices
+            partners.notices.run()
     finally:
         flush_metrics()

@@ -19,6 +19,7 @@ from typing import NamedTuple, Optional
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
+from chalicelib.members import unlink_requests
 from chalicelib.members.models import ConsentEvent, ConsentMap, ConsentState, Member
 from chalicelib.platform import clock, dynamo
 from chalicelib.platform.clock import iso
@@ -161,6 +162,12 @@ def change(member_id: str, wanted: dict, provenance: Provenance,
             return member
         events, consents, actions = chained_change(member, changes, provenance,
                                                    now or clock.now())
+        # Withdrawn partner promotions: the partners the member was referred to are to be told
+        # (partners' notices), asked for in this very transaction so no crash loses it.
+        unlink = (unlink_requests.kind_for(provenance.source)
+                  if is_granted(member, PARTNER_PROMOTIONS)
+                  and PARTNER_PROMOTIONS in changes and not changes[PARTNER_PROMOTIONS]
+                  else None)
         condition = Member.consent_seq == int(member.consent_seq)
         actions.extend(extra_actions)
         if once is not None:
@@ -174,6 +181,8 @@ def change(member_id: str, wanted: dict, provenance: Provenance,
                 ], condition=condition)
                 for event in events:
                     tx.save(event, condition=ConsentEvent.seq.does_not_exist())
+                if unlink:
+                    unlink_requests.request_in(tx, member_id, unlink, events[-1].at)
         except TransactWriteError as exc:
             # Another change came first (the sequence moved on) or held the item: read again
             # and retry.

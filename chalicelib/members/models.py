@@ -114,6 +114,9 @@ class Member(BaseModel):
     recovery_codes = UnicodeSetAttribute(null=True)
     # The member's WebAuthn user handle: random, so a passkey names no id or address of ours.
     passkey_user_handle = UnicodeAttribute(null=True)
+    # The notices asking partners to unlink the member's clicks (their ids): the one link
+    # between the member and those notices, which name no member; erased with the member.
+    partner_notice_ids = UnicodeSetAttribute(null=True)
 
     offers_audience = OffersAudienceIndex()
     partner_promotions_audience = PartnerPromotionsAudienceIndex()
@@ -253,4 +256,17 @@ class Challenge(BaseModel):
     by_member = MemberChallengeIndex()
 
 
-MODELS = (Member, EmailClaim, ConsentEvent, Session, Token, Passkey, Challenge)
+class UnlinkRequest(BaseModel):
+    """A member's partners are to be told to unlink them (a withdrawal or GPC): written in the
+    transaction that records the withdrawal, deleted once the notices exist (an outbox)."""
+
+    Meta = table_meta("unlink-requests")
+
+    queue = UnicodeAttribute(hash_key=True)       # always "pending": one Query lists them all
+    member_id = UnicodeAttribute(range_key=True)
+    kinds = UnicodeSetAttribute()                 # "consent_withdrawn", "gpc"
+    requested_at = UTCDateTimeAttribute()
+    version = NumberAttribute(default=0)          # raised by every request: settling checks it
+
+
+MODELS = (Member, EmailClaim, ConsentEvent, Session, Token, Passkey, Challenge, UnlinkRequest)

@@ -6,7 +6,15 @@ through ``export_member`` and ``erase_member`` and orders them with the other ow
 """
 from __future__ import annotations
 
-from chalicelib.members import challenges, consent, passkeys, sessions, tokens, totp
+from chalicelib.members import (
+    challenges,
+    consent,
+    passkeys,
+    sessions,
+    tokens,
+    totp,
+    unlink_requests,
+)
 from chalicelib.members.accounts import (
     LOGIN_WINDOW_S,
     get_member,
@@ -21,6 +29,7 @@ from chalicelib.members.models import (
     Passkey,
     Session,
     Token,
+    UnlinkRequest,
 )
 from chalicelib.platform import clock, ratelimit
 from chalicelib.platform.clock import iso
@@ -28,7 +37,8 @@ from chalicelib.platform.dynamo import storage_errors, transaction
 from chalicelib.platform.vocabulary import PURPOSES
 
 # The tables this domain answers for in export and erasure (a test keeps this complete).
-MEMBER_TABLES = (Member, EmailClaim, ConsentEvent, Session, Token, Passkey, Challenge)
+MEMBER_TABLES = (Member, EmailClaim, ConsentEvent, Session, Token, Passkey, Challenge,
+                 UnlinkRequest)
 
 
 def profile(member: Member) -> dict:
@@ -65,6 +75,7 @@ def export_member(member_id: str) -> dict:
         "gpc_applied_at": iso(member.gpc_applied_at),
         "policy_confirmed": member.policy_confirmed,
         "passkeys": passkeys.export_for_member(member_id),
+        "partner_unlink_request": unlink_requests.export_for(member_id),
     }
 
 
@@ -92,10 +103,11 @@ def end_sessions(member_id: str) -> None:
 
 
 def erase_member(member_id: str) -> bool:
-    """Delete sessions, sign-in challenges, passkeys, tokens, consent history, throttle
-    counters, and last, together, the e-mail claim and the member item: once they are gone nothing can reach the member again. Idempotent;
+    """Delete sessions, sign-in challenges, passkeys, a waiting request to tell partners,
+    tokens, consent history, throttle counters, and last, together, the e-mail claim and the member item: once they are gone nothing can reach the member again. Idempotent;
     False when there was no member (left)."""
     end_sessions(member_id)
+    unlink_requests.forget(member_id)
     with storage_errors():
         with Token.batch_write() as batch:
             for item in Token.by_member.query(member_id):

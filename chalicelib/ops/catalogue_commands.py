@@ -373,7 +373,7 @@ def ads_enable(out: Output, ad_id):
 
 @click.group("partners")
 def partners_group():
-    """Marketing partners and their API keys."""
+    """Marketing partners, their API keys, and the notices that tell them of opt-outs."""
 
 
 def _key_text(partner_id: str, api_key: str, what: str) -> str:
@@ -460,6 +460,20 @@ def partners_enable(out: Output, partner_id):
     out.result({"partner_id": new.partner_id, "status": "active", "api_key": new.api_key},
                _key_text(new.partner_id, new.api_key,
                          "enabled: its referral link and offer work again"))
+
+
+@partners_group.command("notify")
+@click.pass_obj
+def partners_notify(out: Output):
+    """Tell partners of members' opt-outs now: waiting requests become signed notices, and the
+    notices due are POSTed to the partners' webhooks (the stage's schedule does both every 5
+    minutes)."""
+    out.progress("recording and delivering notices to partners")
+    done = partner_service.notices.run()
+    out.result(done, f"{done['requests']} opt-out(s) taken, {done['notices_recorded']} notice(s) "
+                     f"recorded; delivered: {done['acknowledged']} acknowledged, "
+                     f"{done['failed']} failed (tried again later), {done['waiting']} waiting "
+                     f"for a partner's webhook")
 
 
 @partners_group.command("list")

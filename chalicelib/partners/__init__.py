@@ -1,5 +1,5 @@
 """Marketing partners: the registry and API keys, referrals, reported transactions, members'
-messages to partners, and the offers members see.
+messages to partners, the offers members see, and the notices that tell partners of opt-outs.
 
 Other packages use partners through the names below; only this package touches its tables.
 """

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from pynamodb.attributes import (
+    ListAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
 from chalicelib.platform.models import BaseModel, table_meta
 
@@ -40,6 +41,11 @@ class Partner(BaseModel):
     key_rotated_at = UTCDateTimeAttribute(null=True)
     disabled_at = UTCDateTimeAttribute(null=True)
     listed = UnicodeAttribute(null=True)
+    # Where opt-out notices go (https), and the secret they are signed with, sealed under the
+    # stage key (it must be read back to sign: a hash would not do).
+    webhook_url = UnicodeAttribute(null=True)
+    webhook_secret = UnicodeAttribute(null=True)
+    webhook_set_at = UTCDateTimeAttribute(null=True)
 
     active_partners = ActivePartnersIndex()
 
@@ -146,4 +152,64 @@ class PartnerContact(BaseModel):
     status = UnicodeAttribute(default="sending")  # "sending" | "sent" | "failed"
 
 
-MODELS = (Partner, PartnerKey, ReferralClick, PartnerTransaction, PartnerContact,)
+class DueNoticesIndex(GlobalSecondaryIndex):
+    """Sparse: only notices still to be attempted carry ``due``, by their next attempt."""
+
+    class Meta:
+        index_name = "due-notices"
+        projection = KeysOnlyProjection()
+
+    due = UnicodeAttribute(hash_key=True)
+    next_attempt_at = UTCDateTimeAttribute(range_key=True)
+
+
+class OpenNoticesIndex(GlobalSecondaryIndex):
+    """Sparse: a partner's notices it has not acknowledged yet, oldest first."""
+
+    class Meta:
+        index_name = "open-notices"
+        projection = KeysOnlyProjection()
+
+    open_partner = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class PartnerNotice(BaseModel):
+    """A signed notice asking a partner to unlink some of its click ids (a member withdrew,
+    sent GPC, or was erased). It names no member: the member's own record lists its id."""
+
+    Meta = table_meta("partner-notices")
+
+    notice_id = UnicodeAttribute(hash_key=True)
+    partner_id = UnicodeAttribute()
+    event = UnicodeAttribute()                     # "consent_withdrawn" | "gpc" | "erased"
+    click_ids = ListAttribute(of=UnicodeAttribute)
+    created_at = UTCDateTimeAttribute()
+    status = UnicodeAttribute()                    # "pending" | "acknowledged" | "undeliverable"
+    attempts = NumberAttribute(default=0)          # POSTs made
+    due = UnicodeAttribute(null=True)
+    next_attempt_at = UTCDateTimeAttribute(null=True)
+    open_partner = UnicodeAttribute(null=True)
+    lease_id = UnicodeAttribute(null=True)         # the sweeper delivering it now, until
+    lease_until = UTCDateTimeAttribute(null=True)
+    last_attempt_at = UTCDateTimeAttribute(null=True)
+    last_result = UnicodeAttribute(null=True)      # "http_500", "timeout", "no_webhook", ...
+    acknowledged_at = UTCDateTimeAttribute(null=True)
+
+    due_notices = DueNoticesIndex()
+    open_notices = OpenNoticesIndex()
+
+
+class NoticeClaim(BaseModel):
+    """(partner, click, event) → the one notice that tells it: written with the notice,
+    conditionally, so no click is ever in two notices of one event."""
+
+    Meta = table_meta("partner-notice-claims")
+
+    claim = UnicodeAttribute(hash_key=True)        # "<partner id> <click id> <event>"
+    notice_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+MODELS = (Partner, PartnerKey, ReferralClick, PartnerTransaction, PartnerContact, PartnerNotice,
+          NoticeClaim)

@@ -1,13 +1,16 @@
 """What the partners domain holds about one member: referral clicks made while signed in,
-transactions partners reported about them, and what the member chose to share with partners.
+transactions partners reported about them, what the member chose to share with partners, and
+the notices that told partners to unlink the member.
 
-Erasure keeps clicks and transactions for the partners' accounting but removes the member
-from them (clicks lose the visitor hash too); the sharing records are deleted. What a partner
-already received by e-mail is under that partner's privacy policy.
+Erasure first records the notices that ask each linked partner to unlink the member's clicks
+(while the clicks still name the member; the notices name no one), then keeps clicks and
+transactions for the partners' accounting but removes the member from them (clicks lose the
+visitor hash too); the sharing records are deleted. What a partner already received by e-mail
+is under that partner's privacy policy.
 """
 from __future__ import annotations
 
-from chalicelib.partners import registry
+from chalicelib.partners import notices, registry
 from chalicelib.partners.models import PartnerContact, PartnerTransaction, ReferralClick
 from chalicelib.partners.referrals import ATTRIBUTION_WINDOW
 from chalicelib.partners.transactions import transaction_view
@@ -55,12 +58,15 @@ def contacts_of(member_id: str) -> list:
 
 
 def export_member(member_id: str) -> dict:
-    return {**referrals_of(member_id), "partner_contacts": contacts_of(member_id)}
+    return {**referrals_of(member_id), "partner_contacts": contacts_of(member_id),
+            "partner_notices": notices.notices_of_member(member_id)}
 
 
 def erase_member(member_id: str) -> None:
-    """Remove the member from clicks and transactions; delete the sharing records.
-    Idempotent (the sparse indexes no longer list what was already done)."""
+    """Tell the linked partners (notices of ``erased``), then remove the member from clicks
+    and transactions and delete the sharing records. Idempotent (the sparse indexes no longer
+    list what was already done, and each click is told once)."""
+    notices.record(member_id, notices.ERASED)
     with storage_errors():
         for click in _clicks(member_id):
             click.update(actions=[ReferralClick.member_id.remove(),

@@ -262,12 +262,12 @@ def authenticate(api_key: str | None) -> str:
 
 
 def partner_json(partner: Partner) -> dict:
-    """The operator's view of a partner (never the key hash)."""
+    """The operator's view of a partner (never the key hash, nor the webhook's secret)."""
     return {"partner_id": partner.partner_id, "name": partner.name, "status": partner.status,
             "landing_url": partner.landing_url, "privacy_policy_url": partner.privacy_policy_url,
             "contact_email": partner.contact_email, "description": partner.description,
             "created_at": iso(partner.created_at), "key_rotated_at": iso(partner.key_rotated_at),
-            "disabled_at": iso(partner.disabled_at)}
+            "disabled_at": iso(partner.disabled_at), "webhook_url": partner.webhook_url}
 
 
 def presented(partner: Partner | None, partner_id: str | None = None) -> dict:

@@ -32,6 +32,7 @@ SEND_RATE = "ESO_SEND_RATE"
 SEND_QUEUE = "ESO_SEND_QUEUE"
 UNIFORM_ANSWER_MS = "ESO_UNIFORM_ANSWER_MS"
 ASSETS_ORIGIN = "ESO_ASSETS_ORIGIN"
+WEBHOOK_LOCAL_HOSTS = "ESO_WEBHOOK_LOCAL_HOSTS"
 
 # https://, a DNS host name (labels of letters, digits and hyphens), an optional port.
 _HTTPS_ORIGIN = re.compile(r"https://(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
@@ -40,7 +41,8 @@ _HTTPS_ORIGIN = re.compile(r"https://(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0
 _NAMES = (
     STAGE, TABLE_PREFIX, APP_PORT, DYNAMODB_PORT, SES_PORT, BASE_URL, MAIL_FROM,
     OPERATOR_EMAIL, POSTAL_ADDRESS, SES_CONFIGURATION_SET, SECRET, SECRET_PARAMETER,
-    K_THRESHOLD, LOG_LEVEL, SEND_RATE, SEND_QUEUE, UNIFORM_ANSWER_MS, ASSETS_ORIGIN, "AWS_REGION",
+    K_THRESHOLD, LOG_LEVEL, SEND_RATE, SEND_QUEUE, UNIFORM_ANSWER_MS, ASSETS_ORIGIN,
+    WEBHOOK_LOCAL_HOSTS, "AWS_REGION",
     "AWS_DEFAULT_REGION",
 )
 
@@ -189,6 +191,18 @@ class Settings(NamedTuple):
     def send_queue(self) -> Optional[str]:
         """The SQS queue of send batches; absent on the local stack, which sends in-process."""
         return self._get(SEND_QUEUE)
+
+    @property
+    def webhook_local_hosts(self) -> frozenset:
+        """Host names or addresses a partner webhook may use although they are private or
+        loopback, over plain http too: the local stack's and the tests' own receivers. Accepted
+        on the local stage only (any other stage refuses it, so production keeps the rule)."""
+        raw = self._get(WEBHOOK_LOCAL_HOSTS)
+        if raw is None:
+            return frozenset()
+        if not self.is_local:
+            raise SettingsError(f"{WEBHOOK_LOCAL_HOSTS} is for the local stage only")
+        return frozenset(h.strip().lower() for h in raw.split(",") if h.strip())
 
     @property
     def log_level(self) -> str:

@@ -1,8 +1,10 @@
 """Erasure: forget a member everywhere, asking each owner of member data in a stated order.
 
 1. ``members.end_sessions`` — no signed-in request can add traces while the rest goes;
-2. ``partners.erase_member`` — clicks and transactions lose the member (they stay for the
-   partners' accounting), the records of what the member shared with partners are deleted;
+2. ``partners.erase_member`` — first the notices asking each partner the member was referred
+   to to unlink those clicks (they name no member, and are delivered after the member is
+   gone), then clicks and transactions lose the member (they stay for the partners'
+   accounting), the records of what the member shared with partners are deleted;
 3. ``promotions.erase_member`` — the delivery ledger's entries;
 4. ``members.erase_member`` — tokens, consent history, throttle counters, and last, together,
    the e-mail claim and the member item: once they are gone nothing can reach the member.

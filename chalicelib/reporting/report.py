@@ -1,7 +1,9 @@
-"""The operator's aggregate report: every figure per day, per week, per month and over the range.
+"""The operator's aggregate report: every figure per day, per week, per month and over the range;
+and the partners' opt-out notices still unacknowledged after 7 days (a backlog to chase).
 
-Built only from the aggregate counters (``stats``) and the distinct-visitor sketches
-(``visits``): nothing in it can name a person. The K rule applies to every cell:
+Its figures are built only from the aggregate counters (``stats``) and the distinct-visitor
+sketches (``visits``), the notice backlog from the partners' notices, which name nobody:
+nothing in it can name a person. The K rule applies to every cell of the figures:
 
 - a **day** is one figure of one whole UTC day (one ad's impressions on 2026-03-01, say); a
   count below K is reported as ``"<K"``, never its value, and a true zero as 0 (see
@@ -193,7 +195,10 @@ def operator_report(start: date, end: date, k: int | None = None,
             "figures": {key: LABELS[key] for key in figures},
             "days": days, "weeks": weeks, "months": months,
             "totals": {key: f.total for key, f in figures.items()},
-            "ads": ad_rows, "partners": partner_rows}
+            "ads": ad_rows, "partners": partner_rows,
+            # Not a statistic about people but eSO's own backlog (as of now, whatever the
+            # range): exact counts per partner, no member, click or notice ids.
+            "unacknowledged_notices": partners.notices.overdue()}
 
 
 # --- the terminal table --------------------------------------------------------------------------
@@ -275,6 +280,14 @@ def render_text(report: dict) -> str:
                         shown(a["clicks"])] for a in report["ads"]], left=3)
     else:
         out.append("no ads")
+    overdue = report.get("unacknowledged_notices") or []
+    out += ["", "Opt-out notices partners have not acknowledged for 7 days (as of now)"]
+    if overdue:
+        out += _table(["partner", "name", "notices", "oldest recorded (UTC)"],
+                      [[row["partner_id"], row["name"][:32], row["count"],
+                        row["oldest_at"][:16].replace("T", " ")] for row in overdue], left=2)
+    else:
+        out.append("none")
     out += ["", "Partners"]
     if not report["partners"]:
         out.append("no partners")

@@ -67,6 +67,23 @@ _COUNT = {"oneOf": [{"type": "integer", "minimum": 0}, {"const": "<10"},
 _FORBIDDEN_IDENTIFIERS = {"not": {"anyOf": [{"required": ["member_id"]}, {"required": ["email"]},
                                             {"required": ["visitor_id"]}]}}
 
+WEBHOOK = {"type": "object", "required": ["url", "set_at"],
+           "properties": {"url": {"type": "string"}, "set_at": _TIME,
+                          "secret": {"type": "string", "pattern": "^whsec_",
+                                     "description": "signs the notices; in the answer to PUT "
+                                                    "only, never again"}}}
+NOTICE = {
+    "type": "object", "additionalProperties": False,
+    "required": ["notice_id", "event", "click_ids", "sent_at"],
+    "properties": {"notice_id": {"type": "string", "description": "the same on every retry: "
+                                 "acknowledge a notice you already handled again"},
+                   "event": {"enum": ["consent_withdrawn", "gpc", "erased"]},
+                   "click_ids": {"type": "array", "minItems": 1, "maxItems": 50,
+                                 "items": {"type": "string"},
+                                 "description": "your own eso_click values to unlink"},
+                   "sent_at": _TIME},
+}
+
 DESCRIPTIONS = {
     200: "OK", 201: "Created", 202: "Accepted", 204: "No content",
     400: "Bad input: malformed JSON, wrong types, unknown fields or parameters",
@@ -357,6 +374,19 @@ def _paths() -> dict:
                 "type": "object", "required": ["id", "status"],
                 "properties": {"status": {"const": "pending_review"}}}}}},
             body=p.PROMOTION, **partner)},
+        "/partner/v1/webhook": {
+            "put": _op("Set where opt-out notices are sent (https); answers a new signing "
+                       "secret, shown this once (PUT again to rotate it)", {200: {
+                           "type": "object", "required": ["webhook"],
+                           "properties": {"webhook": {**WEBHOOK,
+                                                      "required": ["url", "secret", "set_at"]}}}},
+                       body=p.WEBHOOK, **partner),
+            "get": _op("The partner's webhook (never its secret)", {200: {
+                "type": "object", "required": ["webhook"], "properties": {"webhook": WEBHOOK}}},
+                (404,), **partner),
+            "delete": _op("Stop opt-out notices (they wait for a new webhook)", {204: None},
+                          **partner),
+        },
         "/partner/v1/promotions/{promotion_id}": {"get": _op(
             "Status and aggregate delivery counts of the partner's own promotion", {200: {
                 "type": "object", "required": ["promotion"], "properties": {"promotion": {
@@ -381,5 +411,15 @@ def document() -> dict:
                                 "status (503 with Retry-After when a dependency fails). "
                                 "Unknown JSON fields are refused with 400."},
         "paths": _paths(),
+        "webhooks": {"optOutNotice": {"post": {
+            "summary": "To the partner's webhook: unlink these click ids (a member withdrew, "
+                       "sent Global Privacy Control, or was erased)",
+            "description": "Header ESO-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "
+                           "\"<t>.<raw body>\" keyed with the webhook secret>. Refuse a "
+                           "wrong signature or an old t. Answer any 2xx to acknowledge; "
+                           "anything else, or no answer within 5 s, is retried.",
+            "tags": ["partners"],
+            "requestBody": {"required": True, **_json(NOTICE)},
+            "responses": {"200": {"description": "Acknowledged (any 2xx)"}}}}},
         "components": {"securitySchemes": SECURITY_SCHEMES, "schemas": {"Error": ERROR}},
     }

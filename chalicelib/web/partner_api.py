@@ -7,10 +7,10 @@ hold the partner's own transactions and aggregate counts only: no member, e-mail
 """
 from __future__ import annotations
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
 from chalicelib import partners, promotions
-from chalicelib.partners.limits import MAX_CLICK_ID, MAX_ORDER_ID, MAX_REASON
+from chalicelib.partners.limits import MAX_CLICK_ID, MAX_ORDER_ID, MAX_REASON, MAX_WEBHOOK_URL
 from chalicelib.platform.errors import NotFoundError, ValidationError
 from chalicelib.platform.vocabulary import PARTNER
 from chalicelib.promotions.limits import MAX_HTML, MAX_SUBJECT, MAX_TEXT
@@ -128,3 +128,35 @@ def promotion_status(promotion_id):
         raise NotFoundError("There is no promotion with this id. Check the id.")
     return json_response({"promotion": presenters.promotion_status_json(
         promotion, promotions.delivery_counts(promotion))})
+
+
+WEBHOOK = {"type": "object", "additionalProperties": False, "required": ["url"],
+           "properties": {"url": {"type": "string", "minLength": 1,
+                                  "maxLength": MAX_WEBHOOK_URL}}}
+
+
+@bp.route("/partner/v1/webhook", methods=["PUT"], content_types=ANY_CONTENT)
+def put_webhook():
+    """Where opt-out notices go; a new signing secret each time, shown in this answer only."""
+    request = bp.current_request
+    partner_id = authenticated_partner(request)
+    data = json_body(request, WEBHOOK)
+    webhook = partners.notices.register_webhook(partner_id, data["url"])
+    return json_response({"webhook": presenters.webhook_json(webhook)})
+
+
+@bp.route("/partner/v1/webhook", methods=["GET"])
+def get_webhook():
+    partner_id = authenticated_partner(bp.current_request)
+    webhook = partners.notices.webhook_of(partner_id)
+    if webhook is None:
+        raise NotFoundError("You have no webhook. Set one with PUT /partner/v1/webhook.",
+                            code="no_webhook")
+    return json_response({"webhook": presenters.webhook_json(webhook)})
+
+
+@bp.route("/partner/v1/webhook", methods=["DELETE"])
+def delete_webhook():
+    partner_id = authenticated_partner(bp.current_request)
+    partners.notices.remove_webhook(partner_id)
+    return Response(body="", status_code=204, headers={"Cache-Control": "no-store"})

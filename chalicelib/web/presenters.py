@@ -25,6 +25,12 @@ def transaction_json(txn) -> dict:
     return partners.transactions.transaction_view(txn)
 
 
+def webhook_json(webhook: dict) -> dict:
+    """A partner's webhook: its URL and when it was set; the secret only in the answer that
+    issued it."""
+    return {key: webhook[key] for key in ("url", "secret", "set_at") if key in webhook}
+
+
 def ad_json(ad) -> dict:
     """An ad as ``GET /api/v1/ads/next`` shows it (no target: clicks go through eSO)."""
     return {"id": ad.ad_id, "slot": ad.slot, "title": ad.title, "body": ad.body,

@@ -16,6 +16,16 @@ PURPOSE_DESCRIPTIONS = {
 
 TRANSACTION_STATES = {"reported": "Reported", "reversed": "Refunded (reversed)"}
 CONTACT_STATES = {"sent": "Sent.", "sending": "Being sent.", "failed": "It could not be sent."}
+# Notices asking a partner to unlink you: why it was told, and where the notice stands.
+NOTICE_EVENTS = {"consent_withdrawn": "You stopped partner promotions",
+                 "gpc": "Your browser's Global Privacy Control",
+                 "erased": "Your account was deleted"}
+NOTICE_STATES = {"acknowledged": "The partner confirmed it",
+                 "sending": "Sent; not confirmed by the partner yet (we keep trying)",
+                 "no_webhook": "Waiting: the partner has not given us an address for "
+                               "notices yet",
+                 "undeliverable": "Not confirmed after 30 days; our staff follow it up with "
+                                  "the partner"}
 
 
 def consent_sentence(purpose: str, granted: bool, source: str) -> str:

@@ -292,6 +292,8 @@ def journey(client, mailbox, lambda_scope):
                              bearer(key)).json_body["promotion"]["id"]
     client.http.get(f"/partner/v1/promotions/{promotion_id}", headers=bearer(key))
 
+    notified = notices_before_sweep(client, mailbox)
+
     # The send worker and the bounce handler, as SQS and SNS invoke them.
     promotions.approve(promotion_id)
     member_ids = [EmailClaim.get(e).member_id for e in (email, second)]
@@ -317,6 +319,7 @@ def journey(client, mailbox, lambda_scope):
             resources=["arn:aws:events:us-east-1:123456789012:rule/eso-local-send_sweeper"]))
     assert promotions.get(offer.promotion_id).status == "sent"
     assert Delivery.get(offer.promotion_id, member_ids[0]).status == "sent"
+    notices_after_sweep(client, *notified)
     # SES's Send event for a message whose worker died before the ledger update.
     Delivery(promotion_id, "iam-claimed", status="claimed", attempt="dead", at=stale,
              expires_at=stale + timedelta(days=1)).save()
@@ -366,6 +369,35 @@ def journey(client, mailbox, lambda_scope):
     session = cookie_value(post_json(client, "/api/v1/session",
                                      {"email": second, "password": "new password 67890"}))[0]
     form(client, "/account/delete", {"password": "new password 67890"}, vid, token, session)
+
+
+def notices_before_sweep(client, mailbox):
+    """A member referred to a partner (without a webhook yet) stops partner promotions: the
+    request to tell the partner waits for the sweeper."""
+    email = new_email("iam-notices")
+    post_json(client, "/api/v1/members", {"email": email, "password": PASSWORD,
+                                          "consents": {"offers": False, "partner_promotions": True}})
+    post_json(client, "/api/v1/members/verify",
+              {"token": token_from(mailbox.wait_for(email)[-1], "/verify"), "password": PASSWORD})
+    session = cookie_value(post_json(client, "/api/v1/session",
+                                     {"email": email, "password": PASSWORD}))[0]
+    member = {"Cookie": f"__Host-eso_session={session}"}
+    partner_id, key = new_partner("IAM notices")
+    click(client, partner_id, member)
+    post_json(client, "/api/v1/me/consents", {"partner_promotions": False}, headers=member,
+              method="PUT")
+    return member, key
+
+
+def notices_after_sweep(client, member, key):
+    """The sweeper made the notice and found no webhook: the partner sets one (its waiting
+    notice is due at once), reads it and removes it; the member sees the notice."""
+    post_json(client, "/partner/v1/webhook", {"url": "https://hooks.shop.example/eso"},
+              bearer(key), method="PUT")
+    client.http.get("/partner/v1/webhook", headers=bearer(key))
+    client.http.delete("/partner/v1/webhook", headers=bearer(key))
+    for path in ("/account", "/api/v1/me/export"):
+        client.http.get(path, headers=member)
 
 
 def sign_in_methods(client, mailbox, vid, token):

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from chalicelib import promotions
+from chalicelib import partners, promotions
 from chalicelib.members.models import EmailClaim
 from tests.integration.helpers import (
     PASSWORD,
@@ -16,7 +16,14 @@ from tests.integration.helpers import (
     register,
     token_from,
 )
-from tests.integration.partner_helpers import bearer, click, new_partner, order, report
+from tests.integration.partner_helpers import (
+    WebhookReceiver,
+    bearer,
+    click,
+    new_partner,
+    order,
+    report,
+)
 
 pytestmark = pytest.mark.usefixtures("stack")
 
@@ -61,6 +68,23 @@ def test_a_whole_journey_logs_no_personal_data_or_secrets(client, mailbox, capsy
         click_id = click(client, partner_id, headers=headers)
         report(client, api_key, order(click_id))
         client.http.get("/partner/v1/transactions", headers=bearer(api_key + "x"))  # a 401
+
+        # The partner's webhook, and a withdrawal told to it in a signed notice.
+        receiver = WebhookReceiver()
+        try:
+            hook = post_json(client, "/partner/v1/webhook", {"url": receiver.url("/logs")},
+                             bearer(api_key), method="PUT")
+            secrets["webhook secret"] = hook.json_body["webhook"]["secret"]
+            secrets["sealed webhook secret"] = partners.get(partner_id).webhook_secret
+            client.http.get("/partner/v1/webhook", headers=bearer(api_key))
+            post_json(client, "/api/v1/me/consents", {"partner_promotions": False},
+                      headers=headers, method="PUT")
+            partners.notices.run()
+            [notice] = receiver.at("/logs")
+            secrets["notice signature"] = notice["headers"]["ESO-Signature"].split("v1=")[1]
+            client.http.delete("/partner/v1/webhook", headers=bearer(api_key))
+        finally:
+            receiver.close()
 
         member_id = EmailClaim.get(email).member_id
         unsubscribe = promotions.unsubscribe_token(member_id, "offers")

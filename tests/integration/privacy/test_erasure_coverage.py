@@ -90,6 +90,8 @@ def test_a_member_with_data_in_every_table_is_exported_then_erased_everywhere(cl
                      session).status_code == 200
     waiting = post_json(client, "/api/v1/session", {"email": email, "password": PASSWORD})
     assert waiting.json_body["status"] == "second_factor_required"   # a sign-in step waiting
+    assert post_json(client, "/api/v1/me/consents", {"partner_promotions": False}, session,
+                     method="PUT").status_code == 200  # partners to be told (a request)
 
     holding = holding_member_data()
     before = {m.__name__: len(_items_naming(m, member_id, email)) for m in holding}
@@ -107,4 +109,5 @@ def test_a_member_with_data_in_every_table_is_exported_then_erased_everywhere(cl
         members.get_member(member_id)
     assert partners.export_member(member_id) == {"referral_clicks": [],
                                                  "partner_transactions": [],
-                                                 "partner_contacts": []}
+                                                 "partner_contacts": [],
+                                                 "partner_notices": []}

@@ -182,10 +182,11 @@ def test_the_export_shows_global_privacy_control_the_policy_answered_and_passkey
     member_id, _ = member(partner_promotions=True)
     export = records.export_member(member_id)
     assert set(export) == {"member", "account", "consent_history", "sessions", "email_changes",
-                           "gpc_applied_at", "policy_confirmed", "passkeys"}
+                           "gpc_applied_at", "policy_confirmed", "passkeys",
+                           "partner_unlink_request"}
     # Registering answers the policy in force; no signal was sent yet, no passkey added.
-    assert (export["gpc_applied_at"], export["policy_confirmed"], export["passkeys"]) == (
-        None, policy_version(), [])
+    assert (export["gpc_applied_at"], export["policy_confirmed"], export["passkeys"],
+            export["partner_unlink_request"]) == (None, policy_version(), [], None)
 
     moto_world.clock.advance(300)
     assert consent.apply_gpc(member_id, Provenance("gpc", "/account", "https://eso.example"))
@@ -194,6 +195,9 @@ def test_the_export_shows_global_privacy_control_the_policy_answered_and_passkey
 
     export = records.export_member(member_id)
     assert export["gpc_applied_at"] == "2026-12-01T09:05:00Z"
+    # The partners the member was referred to are yet to be told (the sweeper does it).
+    assert export["partner_unlink_request"] == {"kinds": ["gpc"],
+                                                "requested_at": "2026-12-01T09:05:00Z"}
     assert export["passkeys"] == [{"name": "Phone", "created_at": "2026-12-01T09:07:00Z",
                                    "last_used_at": None}]
     assert export["member"]["consents"]["partner_promotions"]["granted"] is False

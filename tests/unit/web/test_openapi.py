@@ -38,6 +38,7 @@ BODY_SCHEMAS = {
     ("/partner/v1/transactions", "post"): partner_api.TRANSACTION,
     ("/partner/v1/transactions/{order_id}/reverse", "post"): partner_api.REVERSE,
     ("/partner/v1/promotions", "post"): partner_api.PROMOTION,
+    ("/partner/v1/webhook", "put"): partner_api.WEBHOOK,
 }
 
 
