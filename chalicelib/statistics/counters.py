@@ -45,6 +45,7 @@ SHARDS = {
     "partner_reversals": 4,
     "partner_revenue": 4,
     "promotion_deliveries": 4,
+    "promotion_clicks": 8,
 }
 MAX_SHARDS = 100
 _DIMENSION = re.compile(r"^[A-Za-z0-9_.:-]{0,64}$")
