@@ -83,7 +83,7 @@ def promotions_show(out: Output, promotion_id):
         partner = partner_service.presented(found, promotion.partner_id)
     html_text = _with_targets(html_to_text(shown["html"]), shown["links"])
     counts = promotions.delivery_counts(promotion)
-    engagement = promotions.engagement(promotion, counts)
+    engagement = promotions.engagement_figures(promotion, counts)
     others = [promotions.preview(promotion_id, variant=v)
               for v in range(1, len(promotion.variants or ()))]
     data = _promotion_row(promotion, counts) | {

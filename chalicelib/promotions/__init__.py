@@ -21,7 +21,7 @@ _EXPORTS = {
     "delivery_counts": "counts",
     "delivery_counts_many": "counts",
     "dispatch": "sending",
-    "engagement": "engagement",
+    "engagement_figures": "engagement",
     "erase_member": "records",
     "export_member": "records",
     "follow_link": "clicks",

@@ -68,7 +68,7 @@ def winner(delivered: list, clicks: list, k: int) -> tuple:
     return "decided", rates.index(best)
 
 
-def engagement(promotion, counts: Optional[Counts] = None, k: Optional[int] = None,
+def engagement_figures(promotion, counts: Optional[Counts] = None, k: Optional[int] = None,
                now=None) -> dict:
     """The promotion's engagement figures (JSON-ready), each under the K rule."""
     k = get_settings().k_threshold if k is None else k

@@ -144,4 +144,4 @@ def promotion_status(promotion_id):
         raise NotFoundError("There is no promotion with this id. Check the id.")
     counts = promotions.delivery_counts(promotion)
     return json_response({"promotion": presenters.promotion_status_json(
-        promotion, counts, promotions.engagement(promotion, counts))})
+        promotion, counts, promotions.engagement_figures(promotion, counts))})

@@ -208,6 +208,13 @@ def test_variant_sizes_differ_by_at_most_one_and_each_member_keeps_theirs(client
         got[member_id] = mail["subject"]
         entry = Delivery.get(promotion_id, member_id)
         assert VARIANTS[entry.variant]["subject"] == mail["subject"]   # the ledger says which
+    from chalicelib import privacy
+
+    member_id = next(iter(got))
+    [entry] = [e for e in privacy.export_member(member_id)["promotions_received"]
+               if e["promotion_id"] == promotion_id]
+    assert entry["subject"] == got[member_id]       # the member's own variant, in their export
+    assert VARIANTS[ord(entry["variant"]) - ord("A")]["subject"] == got[member_id]
     counts = promotions.delivery_counts(promotion)
     assert counts.delivered == 7
     assert list(counts.delivered_by_variant) == [
@@ -333,3 +340,63 @@ def test_the_operator_reads_the_same_figures_under_the_same_rule(client):
     assert readable.returncode == 0, readable.stderr
     assert "winner: variant B" in readable.stdout
     assert f"variant A: 12 delivered, 11 clicks  ({VARIANTS[0]['subject']})" in readable.stdout
+
+
+# --- what a partner may submit -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variants, field", [
+    ([{"subject": "Only one"}], "variants"),
+    ([{"subject": "A"}, {"subject": "B"}, {"subject": "C"}, {"subject": "D"}], "variants"),
+    ([{"subject": "A"}, {}], "variants[1]"),
+    ([{"subject": "A"}, {"subject": "B", "to": "everyone"}], "variants[1]"),
+    ([{"subject": "A"}, {"subject": "Two\r\nBcc: all@example.org"}], "variants[1].subject"),
+    ([{"subject": "A"}, {"subject": "B\ud800"}], "variants[1].subject"),
+    ([{"subject": "A"}, {"text": "Hi {{unsubscribe_url}}", "html": "<p>x</p>"}], "variants[1].text"),
+    ([{"subject": "A"}, {"text": "A text without its HTML"}], "variants[1].html"),
+    ([{"subject": "A"}, {"html": "<img src=https://t.example/p.gif>"}], "variants[1].html"),
+    ([{"subject": "Same"}, {"subject": "Same"}], "variants"),
+    ("A", "variants"),
+])
+def test_bad_variants_are_refused_with_their_field_and_nothing_is_stored(client, variants, field):
+    _, key = new_partner("Bad variants")
+    before = sum(1 for _ in Promotion.scan())
+    response = post_json(client, "/partner/v1/promotions", {
+        "subject": "Toner", "text": "Toner", "html": "<p>Toner</p>", "variants": variants},
+        bearer(key))
+    assert response.status_code == 400, response.body
+    assert response.json_body["error"]["field"] == field, response.json_body
+    assert sum(1 for _ in Promotion.scan()) == before
+
+
+def test_too_many_links_are_refused(client):
+    _, key = new_partner("Many links")
+    text = " ".join(f"https://shop.example/{i}" for i in range(51))
+    response = post_json(client, "/partner/v1/promotions", {"subject": "Links", "text": text},
+                         bearer(key))
+    assert response.status_code == 400 and response.json_body["error"]["field"] == "text"
+
+
+def test_an_offer_with_variants_from_the_cli(tmp_path, mailbox):
+    path = tmp_path / "variants.json"
+    path.write_text(json.dumps([{"subject": unique_subject("CLI A")},
+                                {"subject": unique_subject("CLI B")}]))
+    bad = tmp_path / "bad.json"
+    bad.write_text("[{")
+    refused = cli("offers", "send", "--subject", "x", "--text", "y", "--variants", str(bad))
+    assert refused.returncode != 0 and "variants" in refused.stderr
+    one = tmp_path / "one.json"
+    one.write_text(json.dumps([{"subject": "Lonely"}]))
+    refused = cli("offers", "send", "--subject", "x", "--text", "y", "--variants", str(one))
+    assert refused.returncode != 0 and "2 to 3 variants" in refused.stderr
+
+    make_member(mailbox)
+    sent = cli("--json", "offers", "send", "--subject", "Base", "--text", "Our own offer.",
+               "--variants", str(path))
+    assert sent.returncode == 0, sent.stderr
+    offer = promotions.get(json.loads(sent.stdout)["promotion_id"])
+    assert [v.subject for v in offer.variants] == [v["subject"] for v in
+                                                    json.loads(path.read_text())]
+    counts = promotions.delivery_counts(offer)
+    assert counts.delivered >= 1 and sum(counts.delivered_by_variant) == counts.delivered
+    assert max(counts.delivered_by_variant) - min(counts.delivered_by_variant) <= 1
