@@ -10,7 +10,9 @@ stack — which, right before calling SES:
    hold the consent, are verified, exist and are not suppressed *now*;
 2. claims each of them in the delivery ledger with a conditional put (absent → ``claimed``),
    so a retried or duplicated batch never sends twice;
-3. sends one SES v2 SendBulkEmail with the promotion's template, a per-recipient one-click
+3. sends one SES v2 SendBulkEmail with the promotion's template (its variant's, for a
+   promotion with A/B variants: the planner splits the audience, variants.py, and each batch
+   names its variant), whose links go through ``/r/`` (clicks.py), a per-recipient one-click
    unsubscribe link (RFC 8058 headers) and the configuration set;
 4. marks each entry ``sent`` or ``failed``; throttled or transiently failed entries release
    their claim and are retried with backoff, then the batch is raised back to SQS.
