@@ -7,6 +7,7 @@ from chalicelib.web import (
     ads,
     api,
     fallback,
+    mail_links,
     member_pages,
     members_api,
     pages,
@@ -31,6 +32,7 @@ app.register_blueprint(sign_in_pages.bp)
 app.register_blueprint(partner_api.bp)
 app.register_blueprint(partner_pages.bp)
 app.register_blueprint(unsubscribe.bp)
+app.register_blueprint(mail_links.bp)
 app.register_blueprint(admin_pages.bp)
 app.register_blueprint(workers.bp)
 app.register_blueprint(fallback.bp)

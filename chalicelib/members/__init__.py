@@ -27,6 +27,8 @@ _EXPORTS = {
     "get_member": "accounts",
     "login": "accounts",
     "normalize_email": "accounts",
+    "note_delivery": "bounces",
+    "note_soft_bounce": "bounces",
     "profile": "records",
     "read_many": "audience",
     "register": "registration",

@@ -125,6 +125,8 @@ def _move(member_id: str, old: str, new: str, token: Token, now: datetime,
                 tx.update(member, actions=[
                     Member.email.set(new), Member.email_verified.set(True),
                     Member.suppressed.set(False), *consent_actions,
+                    # soft bounces belonged to the old mailbox
+                    Member.soft_bounces.remove(), Member.soft_bounce_reset_at.remove(),
                     *consent.audience_actions(member_id, consents, True, False),
                 ], condition=(Member.email == old)
                     & (Member.consent_seq == int(member.consent_seq)))

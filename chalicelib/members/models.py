@@ -81,6 +81,10 @@ class Member(BaseModel):
     verified_at = UTCDateTimeAttribute(null=True)
     password_changed_at = UTCDateTimeAttribute(null=True)
     suppressed = BooleanAttribute(default=False)
+    # Transient bounces of the current address, "<epoch seconds>|<SES feedback id>" each, and
+    # the last delivery that started their count again (chalicelib/members/bounces.py).
+    soft_bounces = UnicodeSetAttribute(null=True)
+    soft_bounce_reset_at = UTCDateTimeAttribute(null=True)
     consents = ConsentMap(default=dict)
     consent_seq = NumberAttribute(default=0)
     consent_head = UnicodeAttribute(null=True)

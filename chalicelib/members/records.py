@@ -21,6 +21,7 @@ from chalicelib.members.accounts import (
     login_throttle_key,
     mail_throttle_key,
 )
+from chalicelib.members.bounces import bounce_moment
 from chalicelib.members.models import (
     Challenge,
     ConsentEvent,
@@ -67,6 +68,8 @@ def export_member(member_id: str) -> dict:
         "account": {"verified_at": iso(member.verified_at),
                     "password_changed_at": iso(member.password_changed_at),
                     "suppressed": bool(member.suppressed),
+                    "soft_bounces_at": sorted(iso(bounce_moment(e))
+                                              for e in member.soft_bounces or ()),
                     "two_step_sign_in": {"enabled_at": two_step["enabled_at"],
                                          "recovery_codes_left": two_step["recovery_codes_left"]}},
         "consent_history": [consent.event_json(e, full=True) for e in consent.history(member_id)],

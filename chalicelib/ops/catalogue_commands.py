@@ -2,6 +2,7 @@
 partners."""
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import click
@@ -80,12 +81,22 @@ def promotions_show(out: Output, promotion_id):
         except NotFoundError:
             found = None
         partner = partner_service.presented(found, promotion.partner_id)
-    html_text = html_to_text(shown["html"])
-    data = _promotion_row(promotion) | {
+    html_text = _with_targets(html_to_text(shown["html"]), shown["links"])
+    counts = promotions.delivery_counts(promotion)
+    engagement = promotions.engagement_figures(promotion, counts)
+    others = [promotions.preview(promotion_id, variant=v)
+              for v in range(1, len(promotion.variants or ()))]
+    data = _promotion_row(promotion, counts) | {
         "partner": partner, "from": shown["from"], "subject": shown["subject"],
         "text": shown["text"], "html": shown["html"], "html_text": html_text,
         "footer": shown["footer"], "headers": shown["headers"],
-        "has_own_html": promotion.html is not None}
+        "has_own_html": promotion.html is not None, "links": shown["links"],
+        "variant": shown["variant"],
+        "variants": [{"variant": o["variant"], "subject": o["subject"], "text": o["text"],
+                      "html": o["html"], "html_text": _with_targets(html_to_text(o["html"]),
+                                                                    o["links"])}
+                     for o in ([shown] if others else []) + others],
+        "engagement": engagement}
     who = (f"partner {promotion.partner_id} ({partner['name']})" if partner
            else "eSmallOffice's own offer")
     rule = "─" * 72
@@ -102,7 +113,46 @@ def promotions_show(out: Output, promotion_id):
         rule, html_text, "", rule,
         "Footer members get (ends the text part above; the HTML part says the same, as links)",
         rule, shown["footer"]]
+    if shown["links"]:
+        lines += ["", rule, "Links: each goes through its /r/ address (the same for every "
+                  "member; a click is counted, not who clicked)", rule,
+                  *(f"{link['link']:>3}. {link['target']}\n     {link['url']}"
+                    for link in shown["links"])]
+    for other in others:
+        lines += ["", rule, f"Variant {other['variant']}: subject and text part", rule,
+                  f"Subject: {other['subject']}", other["text"].rstrip()]
+    lines += ["", rule, "Engagement (figures below K read <K; a breakdown is withheld (-) "
+              "until each of its figures reaches K)", rule, *_engagement_lines(engagement)]
     out.result(data, "\n".join(lines))
+
+
+def _with_targets(html_text: str, links: list) -> str:
+    """The HTML part as text, each link written with the target it leads to (its /r/ address
+    is listed under Links)."""
+    for link in links:
+        html_text = html_text.replace(link["url"], link["target"])
+    return html_text
+
+
+def _engagement_lines(engagement: dict) -> list:
+    def cell(value):
+        return "-" if value is None else str(value)
+
+    lines = [f"clicks: {cell(engagement['clicks'])}"]
+    lines += [f"  link {link['link']}: {cell(link['clicks'])} clicks  {link['url']}"
+              for link in engagement["links"]]
+    for variant in engagement["variants"]:
+        lines.append(f"variant {variant['variant']}: {cell(variant['delivered'])} delivered, "
+                     f"{cell(variant['clicks'])} clicks  ({variant['subject']})")
+    winner = engagement["winner"]
+    if winner:
+        lines.append(f"winner: variant {winner['variant']} "
+                     f"({winner['clicks_per_delivered']} clicks per delivered message)")
+    elif engagement["winner_status"] != "no_variants":
+        lines.append("winner: " + {"waiting": "not yet (every variant needs K recipients and K "
+                                              "clicks)", "tie": "none: a tie"}[
+            engagement["winner_status"]])
+    return lines
 
 
 def _forecast(out: Output, promotion_id: str) -> dict:
@@ -160,10 +210,20 @@ def offers_group():
 @click.option("--subject", required=True)
 @click.option("--text", required=True, help="The plain-text body.")
 @click.option("--html", help="An HTML body (optional).")
+@click.option("--variants", "variants_file", type=click.File("r", encoding="utf-8"),
+              help='A JSON file of 2-3 A/B variants, e.g. [{"subject": "…"}, {"subject": "…"}]: '
+                   "members are split evenly between them.")
 @click.pass_obj
-def offers_send(out: Output, subject, text, html):
+def offers_send(out: Output, subject, text, html, variants_file):
     """Send an offer now to every verified member who consents to offers."""
-    promotion = promotions.create(OFFER, subject, text, html)
+    variants = None
+    if variants_file is not None:
+        try:
+            variants = json.load(variants_file)
+        except ValueError:
+            raise ValidationError("The variants file is not JSON: give a list of 2-3 objects "
+                                  "with a subject, text and/or html.", field="variants") from None
+    promotion = promotions.create(OFFER, subject, text, html, variants=variants)
     row = _send(out, promotion.promotion_id)
     out.result({"promotion_id": promotion.promotion_id} | row,
                f"offer {promotion.promotion_id}: {_sent_line(row)}")

@@ -18,54 +18,114 @@ from chalicelib.platform.dynamo import storage_errors
 from chalicelib.platform.errors import ConflictError, NotFoundError, ValidationError
 from chalicelib.platform.text import check_text
 from chalicelib.platform.vocabulary import KIND_PURPOSE
-from chalicelib.promotions.limits import MAX_HTML, MAX_SUBJECT, MAX_TEXT
-from chalicelib.promotions.models import Promotion
+from chalicelib.promotions.content import (
+    MAX_LINK_LENGTH,
+    MAX_LINKS,
+    all_contents,
+    clean_html,
+    find_links,
+)
+from chalicelib.promotions.limits import (
+    MAX_HTML,
+    MAX_STORED_BYTES,
+    MAX_SUBJECT,
+    MAX_TEXT,
+    MAX_VARIANTS,
+)
+from chalicelib.promotions.models import Promotion, VariantContent
 
 PENDING = "pending"       # a promotion's review_queue while it waits for review
 MAX_REASON = 500          # characters of a rejection's reason, which the partner reads
 
 
-def _check_content(subject: str, text: str, html: Optional[str]) -> None:
-    check_text(subject, "subject")
-    check_text(text, "text", multiline=True)
-    check_text(html or "", "html", multiline=True)
+def _check_content(subject: str, text: str, html: Optional[str], prefix: str = "") -> None:
+    check_text(subject, prefix + "subject")
+    check_text(text, prefix + "text", multiline=True)
+    check_text(html or "", prefix + "html", multiline=True)
     if not subject.strip() or len(subject) > MAX_SUBJECT or any(c in subject for c in "\r\n"):
         raise ValidationError(f"The subject needs 1 to {MAX_SUBJECT} characters on one line.",
-                              field="subject")
+                              field=prefix + "subject")
     if not text.strip() or len(text) > MAX_TEXT:
-        raise ValidationError(f"The text needs 1 to {MAX_TEXT} characters.", field="text")
+        raise ValidationError(f"The text needs 1 to {MAX_TEXT} characters.", field=prefix + "text")
     if html is not None and (not html.strip() or len(html) > MAX_HTML):
-        raise ValidationError(f"The html needs 1 to {MAX_HTML} characters.", field="html")
+        raise ValidationError(f"The html needs 1 to {MAX_HTML} characters.", field=prefix + "html")
     for field, value in (("subject", subject), ("text", text), ("html", html or "")):
         if "{{" in value or "}}" in value:
             raise ValidationError("Remove the double braces: they are reserved for the unsubscribe link.",
-                                  field=field)
+                                  field=prefix + field)
 
 
-def clean_html(html: str) -> str:
-    """Partner HTML as it may appear in eSO's mail: an allowlist of tags and attributes (nh3),
-    re-serialised so no comment or open tag can hide the footer (unsubscribe link, postal
-    address, privacy notice), and no images or styles: a remote image would tell the partner
-    who opened the mail and when."""
-    import nh3
+def _cleaned(html: str, field: str) -> str:
+    html = clean_html(html)
+    if not html.strip():
+        raise ValidationError(f"The {field} has no content left once cleaned. Send text, links "
+                              "and basic formatting.", field=field)
+    return html
 
-    return nh3.clean(html, tags=nh3.ALLOWED_TAGS - {"img", "area", "map"},
-                     url_schemes={"https", "http", "mailto"})
+
+def _check_variants(variants, html: Optional[str]) -> Optional[list]:
+    """2-3 A/B variants, each giving its own subject, text and/or HTML, checked like the
+    promotion's own; None when there are none."""
+    if variants is None:
+        return None
+    if not isinstance(variants, list) or not 2 <= len(variants) <= MAX_VARIANTS:
+        raise ValidationError(f"Give 2 to {MAX_VARIANTS} variants, or none.", field="variants")
+    checked = []
+    for i, variant in enumerate(variants):
+        where = f"variants[{i}]"
+        if (not isinstance(variant, dict) or not variant
+                or set(variant) - {"subject", "text", "html"}
+                or not all(isinstance(v, str) for v in variant.values())):
+            raise ValidationError("Each variant is an object with its own subject, text and/or "
+                                  "html (strings).", field=where)
+        subject, text, own_html = variant.get("subject"), variant.get("text"), variant.get("html")
+        _check_content(subject if subject is not None else "x",
+                       text if text is not None else "x", own_html, prefix=f"{where}.")
+        if text is not None and own_html is None and html is not None:
+            raise ValidationError("This variant changes the text but the promotion has HTML, "
+                                  "which is what most members see: give the variant its own "
+                                  "html too.", field=f"{where}.html")
+        checked.append(VariantContent(
+            subject=subject.strip() if subject is not None else None, text=text,
+            html=_cleaned(own_html, f"{where}.html") if own_html is not None else None))
+    return checked
+
+
+def _check_stored(promotion: Promotion) -> None:
+    """Its links (found once, stored with it) and its size: content and links in one item."""
+    field = "variants" if promotion.variants else ("html" if promotion.html else "text")
+    contents = all_contents(promotion)
+    if promotion.variants and len(set(contents)) < len(contents):
+        raise ValidationError("Each variant must differ from the others.", field="variants")
+    links = find_links(contents)
+    if len(links) > MAX_LINKS:
+        raise ValidationError(f"Link to at most {MAX_LINKS} different addresses.", field=field)
+    if any(len(link) > MAX_LINK_LENGTH for link in links):
+        raise ValidationError(f"A link may have at most {MAX_LINK_LENGTH} characters.",
+                              field=field)
+    promotion.links = links or None
+    parts = [promotion.subject, promotion.text, promotion.html or "", *links,
+             *(value or "" for v in promotion.variants or () for value in (v.subject, v.text, v.html))]
+    if sum(len(part.encode("utf-8", "surrogatepass")) for part in parts) > MAX_STORED_BYTES:
+        raise ValidationError(f"The promotion is too large: at most {MAX_STORED_BYTES:,} bytes of "
+                              "subjects, texts, HTML and links in all.", field=field)
 
 
 def create(kind: str, subject: str, text: str, html: Optional[str] = None,
-           partner_id: Optional[str] = None, now: Optional[datetime] = None) -> Promotion:
-    """A new promotion: a partner's waits for review, eSO's own offer is approved at once."""
+           partner_id: Optional[str] = None, now: Optional[datetime] = None,
+           variants: Optional[list] = None) -> Promotion:
+    """A new promotion: a partner's waits for review, eSO's own offer is approved at once.
+    ``variants``: 2-3 dicts of ``subject``, ``text`` and/or ``html`` for an A/B test."""
     _check_content(subject, text, html)
     if html is not None:
-        html = clean_html(html)
-        if not html.strip():
-            raise ValidationError("The html has no content left once cleaned. Send text, links and basic formatting.", field="html")
+        html = _cleaned(html, "html")
     promotion = Promotion(
         uuid.uuid4().hex, kind=kind, purpose=KIND_PURPOSE[kind], partner_id=partner_id,
         subject=subject.strip(), text=text, html=html, created_at=now or clock.now(),
         status="pending_review" if kind == "partner" else "approved",
-        review_queue=PENDING if kind == "partner" else None)
+        review_queue=PENDING if kind == "partner" else None,
+        variants=_check_variants(variants, html))
+    _check_stored(promotion)
     with storage_errors():
         promotion.save(condition=Promotion.promotion_id.does_not_exist())
     return promotion

@@ -9,33 +9,57 @@ never written again.
 """
 from __future__ import annotations
 
-from typing import Iterable, NamedTuple
+from typing import Iterable, NamedTuple, Optional
 
 from chalicelib.platform.dynamo import storage_errors
 from chalicelib.promotions.models import DeliveryCounts, Promotion
 
 FIGURES = ("delivered", "skipped", "failed")
+VARIANT_DELIVERED = (DeliveryCounts.delivered_v0, DeliveryCounts.delivered_v1,
+                     DeliveryCounts.delivered_v2)
 
 
-class Counts(NamedTuple):
+class _Figures(NamedTuple):
     delivered: int
     skipped: int
     failed: int
 
 
-def add_delivery_counts(promotion_id: str, delivered: int, skipped: int, failed: int) -> None:
-    """Add one batch's outcome (one small write; nothing when all three are 0)."""
+class Counts(_Figures):
+    """(delivered, skipped, failed), and ``delivered_by_variant`` (A, B, C) for a promotion with
+    variants: a tuple of three as before, the variants' figures alongside."""
+
+    delivered_by_variant: tuple = ()
+
+    def __new__(cls, delivered: int, skipped: int, failed: int, delivered_by_variant=()):
+        counts = super().__new__(cls, delivered, skipped, failed)
+        counts.delivered_by_variant = tuple(delivered_by_variant)
+        return counts
+
+
+def variant_delivered(variant: Optional[int]) -> tuple:
+    """The counter of messages delivered of ``variant`` (none for a promotion without)."""
+    return () if variant is None else (VARIANT_DELIVERED[variant],)
+
+
+def add_delivery_counts(promotion_id: str, delivered: int, skipped: int, failed: int,
+                        variant: Optional[int] = None) -> None:
+    """Add one batch's outcome (one small write; nothing when all three are 0); a batch of a
+    variant adds its deliveries to that variant's count too, in the same write."""
     if not (delivered or skipped or failed):
         return
     with storage_errors():
-        DeliveryCounts(promotion_id).update(actions=[DeliveryCounts.delivered.add(delivered),
-                                                     DeliveryCounts.skipped.add(skipped),
-                                                     DeliveryCounts.failed.add(failed)])
+        DeliveryCounts(promotion_id).update(actions=[
+            DeliveryCounts.delivered.add(delivered), DeliveryCounts.skipped.add(skipped),
+            DeliveryCounts.failed.add(failed),
+            *(figure.add(delivered) for figure in variant_delivered(variant) if delivered)])
 
 
 def _total(promotion: Promotion, item) -> Counts:
+    by_variant = tuple(int(getattr(item, figure.attr_name, 0) or 0) for figure in
+                       VARIANT_DELIVERED[:len(promotion.variants or ())])
     return Counts(*(int(getattr(promotion, name) or 0) + int(getattr(item, name, 0) or 0)
-                    for name in FIGURES))
+                    for name in FIGURES), by_variant)
 
 
 def delivery_counts(promotion: Promotion) -> Counts:

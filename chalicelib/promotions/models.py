@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -23,6 +25,15 @@ class ReviewQueueIndex(GlobalSecondaryIndex):
 
     review_queue = UnicodeAttribute(hash_key=True)
     created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class VariantContent(MapAttribute):
+    """One A/B variant: what it says in place of the promotion's own subject, text or HTML
+    (each absent field is the promotion's own)."""
+
+    subject = UnicodeAttribute(null=True)
+    text = UnicodeAttribute(null=True)
+    html = UnicodeAttribute(null=True)
 
 
 class Promotion(BaseModel):
@@ -50,6 +61,11 @@ class Promotion(BaseModel):
     delivered = NumberAttribute(default=0)
     skipped = NumberAttribute(default=0)
     failed = NumberAttribute(default=0)
+    # The link targets of its content, found once when it was created: a message links to
+    # /r/<token> naming a target by its place here (content.py, clicks.py).
+    links = ListAttribute(of=UnicodeAttribute, null=True)
+    # 2-3 A/B variants members are split into at planning (variants.py); none: one content.
+    variants = ListAttribute(of=VariantContent, null=True)
 
     awaiting_review = ReviewQueueIndex()
 
@@ -64,6 +80,10 @@ class DeliveryCounts(BaseModel):
     delivered = NumberAttribute(default=0)
     skipped = NumberAttribute(default=0)
     failed = NumberAttribute(default=0)
+    # Messages delivered per A/B variant (A, B, C), for promotions with variants.
+    delivered_v0 = NumberAttribute(null=True)
+    delivered_v1 = NumberAttribute(null=True)
+    delivered_v2 = NumberAttribute(null=True)
 
 
 class MemberDeliveryIndex(GlobalSecondaryIndex):
@@ -90,6 +110,7 @@ class Delivery(BaseModel):
     # ledger update): the reconciler then settles the claim as sent.
     confirmed_message_id = UnicodeAttribute(null=True)
     resent = BooleanAttribute(null=True)   # claimed again by the reconciler: never a third time
+    variant = NumberAttribute(null=True)   # the A/B variant (0, 1, 2) planned for the member
     expires_at = TTLAttribute()
 
     by_member = MemberDeliveryIndex()

@@ -3,21 +3,32 @@ from __future__ import annotations
 
 from chalicelib.platform.clock import iso
 from chalicelib.platform.dynamo import storage_errors
+from chalicelib.promotions.content import variant_content, variant_label
 from chalicelib.promotions.models import Delivery, Promotion
 
 MEMBER_TABLES = (Delivery,)
 
 
 def export_member(member_id: str) -> dict:
-    """Which promotions were sent (or tried) to the member, when, with their subjects."""
+    """Which promotions were sent (or tried) to the member, when, with their subjects (and,
+    for an A/B test, which variant the member was given)."""
     with storage_errors():  # batched reads: a few calls however many promotions
         ids = [d.promotion_id for d in Delivery.by_member.query(member_id)]
         deliveries = sorted(Delivery.batch_get([(p, member_id) for p in ids]),
                             key=lambda d: d.at)
-        subjects = {p.promotion_id: p.subject for p in Promotion.batch_get(ids)} if ids else {}
-    return {"promotions_received": [
-        {"promotion_id": d.promotion_id, "subject": subjects.get(d.promotion_id),
-         "status": d.status, "at": iso(d.at)} for d in deliveries]}
+        found = {p.promotion_id: p for p in Promotion.batch_get(ids)} if ids else {}
+    return {"promotions_received": [_received(d, found.get(d.promotion_id)) for d in deliveries]}
+
+
+def _received(delivery: Delivery, promotion) -> dict:
+    """One ledger entry: the subject the member got (their A/B variant's, if any)."""
+    variant = delivery.variant if promotion is not None and promotion.variants else None
+    entry = {"promotion_id": delivery.promotion_id,
+             "subject": variant_content(promotion, variant).subject if promotion else None,
+             "status": delivery.status, "at": iso(delivery.at)}
+    if variant is not None:
+        entry["variant"] = variant_label(variant)
+    return entry
 
 
 def erase_member(member_id: str) -> None:

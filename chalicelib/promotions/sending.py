@@ -10,7 +10,9 @@ stack — which, right before calling SES:
    hold the consent, are verified, exist and are not suppressed *now*;
 2. claims each of them in the delivery ledger with a conditional put (absent → ``claimed``),
    so a retried or duplicated batch never sends twice;
-3. sends one SES v2 SendBulkEmail with the promotion's template, a per-recipient one-click
+3. sends one SES v2 SendBulkEmail with the promotion's template (its variant's, for a
+   promotion with A/B variants: the planner splits the audience, variants.py, and each batch
+   names its variant), whose links go through ``/r/`` (clicks.py), a per-recipient one-click
    unsubscribe link (RFC 8058 headers) and the configuration set;
 4. marks each entry ``sent`` or ``failed``; throttled or transiently failed entries release
    their claim and are retried with backoff, then the batch is raised back to SQS.
@@ -42,9 +44,17 @@ from chalicelib.platform.errors import ConflictError, UnavailableError
 from chalicelib.platform.settings import get_settings
 from chalicelib.platform.templates import render_text
 from chalicelib.platform.vocabulary import OFFERS, PARTNER, PARTNER_PROMOTIONS
-from chalicelib.promotions import quota
+from chalicelib.promotions import quota, variants
 from chalicelib.promotions.campaigns import get, partner_may_send
-from chalicelib.promotions.counts import add_delivery_counts
+from chalicelib.promotions.clicks import click_url
+from chalicelib.promotions.content import (
+    rewrite_html,
+    rewrite_text,
+    variant_content,
+    variant_count,
+    variant_label,
+)
+from chalicelib.promotions.counts import add_delivery_counts, variant_delivered
 from chalicelib.promotions.models import Delivery, DeliveryCounts, Promotion
 from chalicelib.promotions.unsubscribe_links import unsubscribe_url
 from chalicelib.statistics import counters
@@ -110,8 +120,9 @@ def dispatch(promotion_id: str, send: Optional[Callable] = None, progress=lambda
     held = _in_ledger(promotion_id)
     count = 0
     planned = (m for m in members.audience_ids(promotion.purpose) if m not in held)
-    for batch in batches(planned, batch_size):
-        send(promotion_id, batch)
+    # A promotion with A/B variants is split here, by keyed-hash rank (variants.py).
+    for batch, variant in variants.planned_batches(promotion, planned, held, batch_size):
+        send(promotion_id, batch, **({} if variant is None else {"variant": variant}))
         count += 1
         progress(count)
     try:
@@ -123,11 +134,12 @@ def dispatch(promotion_id: str, send: Optional[Callable] = None, progress=lambda
     return count
 
 
-def _in_ledger(promotion_id: str) -> set:
-    """Member ids the delivery ledger holds for the promotion (sent, failed or claimed)."""
+def _in_ledger(promotion_id: str) -> dict:
+    """Member ids the delivery ledger holds for the promotion (sent, failed or claimed), each
+    with the A/B variant it was planned for (None without variants)."""
     with storage_errors():
-        return {d.member_id for d in Delivery.query(promotion_id, consistent_read=True,
-                                                    attributes_to_get=["member_id"])}
+        return {d.member_id: d.variant for d in Delivery.query(
+            promotion_id, consistent_read=True, attributes_to_get=["member_id", "variant"])}
 
 
 def pause(promotion_id: str, now: Optional[datetime] = None) -> Optional[datetime]:
@@ -178,16 +190,17 @@ def resume_due(now: Optional[datetime] = None, send: Optional[Callable] = None) 
     return resumed
 
 
-def _enqueue(promotion_id: str, member_ids: list) -> None:
+def _enqueue(promotion_id: str, member_ids: list, variant: Optional[int] = None) -> None:
     client = aws.sqs()
     url = client.get_queue_url(QueueName=get_settings().send_queue)["QueueUrl"]
-    client.send_message(QueueUrl=url,
-                       MessageBody=json.dumps({"promotion_id": promotion_id,
-                                               "member_ids": member_ids}))
+    body = {"promotion_id": promotion_id, "member_ids": member_ids}
+    if variant is not None:
+        body["variant"] = variant  # the A/B variant the batch was planned for
+    client.send_message(QueueUrl=url, MessageBody=json.dumps(body))
 
 
-def _send_now(promotion_id: str, member_ids: list) -> None:
-    send_batch(promotion_id, member_ids)
+def _send_now(promotion_id: str, member_ids: list, variant: Optional[int] = None) -> None:
+    send_batch(promotion_id, member_ids, variant=variant)
 
 
 def handle_queue_message(body: str) -> BatchResult:
@@ -196,13 +209,14 @@ def handle_queue_message(body: str) -> BatchResult:
     if (not isinstance(data, dict) or not isinstance(data.get("promotion_id"), str)
             or not isinstance(data.get("member_ids"), list)
             or not all(isinstance(m, str) for m in data["member_ids"])
-            or len(data["member_ids"]) > BATCH_SIZE):
+            or len(data["member_ids"]) > BATCH_SIZE
+            or type(data.get("variant", 0)) is not int):
         raise ValueError("malformed send batch")
-    return send_batch(data["promotion_id"], data["member_ids"])
+    return send_batch(data["promotion_id"], data["member_ids"], variant=data.get("variant"))
 
 
 def _claim(promotion_id: str, member_ids: list, attempt: str, now: datetime,
-           resend: bool = False) -> set:
+           resend: bool = False, variant: Optional[int] = None) -> set:
     """Claim the ledger entries of ``member_ids`` that nobody holds yet; returns those claimed.
 
     One transaction of conditional puts per batch (one call instead of 50); members already in
@@ -217,7 +231,7 @@ def _claim(promotion_id: str, member_ids: list, attempt: str, now: datetime,
                 for member_id in wanted:
                     tx.save(Delivery(promotion_id, member_id, status="claimed", attempt=attempt,
                                      at=now, expires_at=now + LEDGER_TTL,
-                                     resent=True if resend else None),
+                                     resent=True if resend else None, variant=variant),
                             condition=Delivery.member_id.does_not_exist())
             return set(wanted)
         except TransactWriteError as exc:
@@ -243,22 +257,27 @@ def _release(promotion_id: str, member_ids: list, attempt: Optional[str]) -> Non
             # no longer ours: leave it
 
 
-def _mark(promotion_id: str, outcomes: dict, attempt: str, now: datetime) -> None:
+def _mark(promotion_id: str, outcomes: dict, attempt: str, now: datetime,
+          variant: Optional[int] = None) -> None:
     """member id → (status, message id) for entries SES answered, in batched writes."""
     with storage_errors(), Delivery.batch_write() as batch:
         for member_id, (status, message_id) in outcomes.items():
             batch.save(Delivery(promotion_id, member_id, status=status, attempt=attempt, at=now,
-                                message_id=message_id, expires_at=now + LEDGER_TTL))
+                                message_id=message_id, expires_at=now + LEDGER_TTL,
+                                variant=variant))
 
 
 def send_batch(promotion_id: str, member_ids: list, now: Optional[datetime] = None,
                after_send: Optional[Callable] = None, resend: bool = False,
-               attempt: Optional[str] = None) -> BatchResult:
+               attempt: Optional[str] = None, variant: Optional[int] = None) -> BatchResult:
     """Send one batch (see the module docstring). Safe to run again for the same batch.
     ``resend``: the reconciler's second and last try for claims no event confirmed.
     ``attempt``: the members are already claimed under this attempt (the reconciler's claims
-    taken over in place); those not sent to are released."""
+    taken over in place); those not sent to are released.
+    ``variant``: the A/B variant the batch was planned for (needed when the promotion has
+    variants; ValueError otherwise, as for any malformed batch)."""
     promotion = get(promotion_id)
+    _check_variant(promotion, variant)
     if promotion.status == "paused":
         _release(promotion_id, member_ids, attempt)
         return BatchResult(0, 0, 0)  # held: planned again when the promotion resumes
@@ -272,7 +291,8 @@ def send_batch(promotion_id: str, member_ids: list, now: Optional[datetime] = No
                   if members.eligible(found.get(m), promotion.purpose)]
     if attempt is None:
         attempt = uuid.uuid4().hex
-        ours = _claim(promotion_id, [m.member_id for m in recipients], attempt, now, resend)
+        ours = _claim(promotion_id, [m.member_id for m in recipients], attempt, now, resend,
+                      variant)
     else:
         ours = {m.member_id for m in recipients}
         _release(promotion_id, sorted(set(member_ids) - ours), attempt)
@@ -292,10 +312,10 @@ def send_batch(promotion_id: str, member_ids: list, now: Optional[datetime] = No
                 over_quota = True  # the account's quota has no room for them: do not try
                 break
             unsent -= {m.member_id for m in pending}
-            outcomes, retry_ids, refused = _send_bulk(promotion, pending)
+            outcomes, retry_ids, refused = _send_bulk(promotion, pending, variant)
             unsent |= retry_ids | refused
             quota.note_sent(len(outcomes))
-            _mark(promotion_id, outcomes, attempt, now)
+            _mark(promotion_id, outcomes, attempt, now, variant)
             delivered += sum(1 for status, _ in outcomes.values() if status == "sent")
             failed += sum(1 for status, _ in outcomes.values() if status == "failed")
             if after_send:
@@ -312,7 +332,7 @@ def send_batch(promotion_id: str, member_ids: list, now: Optional[datetime] = No
         _release(promotion_id, sorted(unsent), attempt)
         raise
     finally:
-        _count(promotion, delivered, skipped, failed)
+        _count(promotion, delivered, skipped, failed, variant)
     if over_quota:
         # Not an error: the batch is done with, its unsent members wait for the resumption
         # (which plans them again), and SQS does not redeliver it towards the dead letters.
@@ -321,14 +341,23 @@ def send_batch(promotion_id: str, member_ids: list, now: Optional[datetime] = No
     return BatchResult(delivered, skipped, failed)
 
 
+def _check_variant(promotion: Promotion, variant: Optional[int]) -> None:
+    """A batch of a promotion with variants names one of them; other batches name none."""
+    n = variant_count(promotion)
+    fits = variant is None if n == 1 else type(variant) is int and 0 <= variant < n
+    if not fits:
+        raise ValueError("malformed send batch: the variant does not fit the promotion")
+
+
 def _backoff(retry: int) -> None:
     clock.jitter_sleep(retry, base=0.05)
 
 
-def _count(promotion: Promotion, delivered: int, skipped: int, failed: int) -> None:
+def _count(promotion: Promotion, delivered: int, skipped: int, failed: int,
+           variant: Optional[int] = None) -> None:
     if not (delivered or skipped or failed):
         return
-    add_delivery_counts(promotion.promotion_id, delivered, skipped, failed)
+    add_delivery_counts(promotion.promotion_id, delivered, skipped, failed, variant)
     _note_delivered(promotion, delivered)
 
 
@@ -351,10 +380,10 @@ def _pace(count: int) -> None:
     _last_send[0] = clock.monotonic()
 
 
-def _send_bulk(promotion: Promotion, recipients: list) -> tuple:
+def _send_bulk(promotion: Promotion, recipients: list, variant: Optional[int] = None) -> tuple:
     """One bulk send; returns (member id → (status, message id), ids to retry, ids SES
     refused for the daily quota)."""
-    template = ensure_template(promotion)
+    template = ensure_template(promotion, variant)
     entries = []
     for member in recipients:
         url = unsubscribe_url(member.member_id, promotion.purpose)
@@ -381,28 +410,45 @@ def _send_bulk(promotion: Promotion, recipients: list) -> tuple:
     return outcomes, retry, refused
 
 
-def template_name(promotion: Promotion) -> str:
-    return f"eso-{get_settings().stage}-promotion-{promotion.promotion_id}"
+def template_name(promotion: Promotion, variant: Optional[int] = None) -> str:
+    """``eso-<stage>-promotion-<id>``, with ``-a``/``-b``/``-c`` for a variant's template."""
+    suffix = f"-{variant_label(variant).lower()}" if variant is not None else ""
+    return f"eso-{get_settings().stage}-promotion-{promotion.promotion_id}{suffix}"
 
 
-def ensure_template(promotion: Promotion) -> str:
-    """The promotion's mail template (created once per container)."""
-    name = template_name(promotion)
-    mail.sender().ensure_template(name, *render_content(promotion))
+def ensure_template(promotion: Promotion, variant: Optional[int] = None) -> str:
+    """The promotion's (or its variant's) mail template (created once per container)."""
+    name = template_name(promotion, variant)
+    mail.sender().ensure_template(name, *render_content(promotion, variant))
     return name
 
 
-def render_content(promotion: Promotion) -> tuple:
+def message_content(promotion: Promotion, variant: Optional[int] = None) -> tuple:
+    """The subject, text and HTML (None: none of its own) a variant's members get, each link
+    of the promotion going through its ``/r/`` address for that variant."""
+    content = variant_content(promotion, variant)
+    links = list(promotion.links or ())
+
+    def url_for(link: int) -> str:
+        return click_url(promotion.promotion_id, variant or 0, link)
+
+    return (content.subject, rewrite_text(content.text, links, url_for),
+            rewrite_html(content.html, links, url_for) if content.html and links else content.html)
+
+
+def render_content(promotion: Promotion, variant: Optional[int] = None) -> tuple:
     """Subject, text and HTML of the template, with the visible unsubscribe link and address."""
     from markupsafe import Markup, escape
 
     settings = get_settings()
     sender = _sender(promotion)
+    subject, text, html = message_content(promotion, variant)
     context = {"promotion": promotion, "sender": sender, "postal_address": settings.postal_address,
                "purpose_label": PURPOSE_LABEL[promotion.purpose], "base_url": settings.base_url,
-               "body_html": Markup(promotion.html) if promotion.html else
-               Markup("<br>\n").join(escape(line) for line in promotion.text.split("\n"))}
-    return (promotion.subject, render_text("email/promotion.txt", **context),
+               "body_text": text,
+               "body_html": Markup(html) if html else
+               Markup("<br>\n").join(escape(line) for line in text.split("\n"))}
+    return (subject, render_text("email/promotion.txt", **context),
             render_text("email/promotion.html", **context))
 
 
@@ -410,24 +456,34 @@ def render_content(promotion: Promotion) -> tuple:
 UNSUBSCRIBE_VARIABLE = "{{unsubscribe_url}}"
 
 
-def preview(promotion_id: str, unsubscribe_placeholder: str = "[each member's own token]") -> dict:
+def preview(promotion_id: str, unsubscribe_placeholder: str = "[each member's own token]",
+            variant: Optional[int] = None) -> dict:
     """A promotion exactly as members would receive it, rendered by the code that sends it,
     with the member-specific unsubscribe link shown as a placeholder: ``subject``, ``text``
     (the text part, footer included), ``html`` (the HTML part), ``footer`` (the footer lines
-    of the text part) and ``headers`` (the unsubscribe headers)."""
+    of the text part), ``headers`` (the unsubscribe headers) and ``links`` (each link's
+    ``/r/`` address and the target it leads to). ``variant``: one A/B variant's message (the
+    first when the promotion has variants and none is named)."""
     from markupsafe import escape
 
     promotion = get(promotion_id)
-    subject, text, html = render_content(promotion)
+    if variant is None and promotion.variants:
+        variant = 0
+    _check_variant(promotion, variant)
+    body_text = message_content(promotion, variant)[1]
+    subject, text, html = render_content(promotion, variant)
     url = f"{get_settings().base_url}/unsubscribe?token={unsubscribe_placeholder}"
     text = text.replace(UNSUBSCRIBE_VARIABLE, url)
     html = html.replace(UNSUBSCRIBE_VARIABLE, str(escape(url)))
     # The text part is the promotion's text, then the footer (email/promotion.txt).
-    footer = text[len(promotion.text):] if text.startswith(promotion.text) else ""
+    footer = text[len(body_text):] if text.startswith(body_text) else ""
+    links = [{"link": i + 1, "url": click_url(promotion.promotion_id, variant or 0, i),
+              "target": target} for i, target in enumerate(promotion.links or ())]
     return {"promotion": promotion, "subject": subject, "text": text, "html": html,
             "footer": footer.strip("\n").removeprefix("--\n"),
             "headers": {"List-Unsubscribe": f"<{url}>", ONE_CLICK[0]: ONE_CLICK[1]},
-            "from": get_settings().mail_from}
+            "from": get_settings().mail_from, "links": links,
+            "variant": variant_label(variant) if promotion.variants else None}
 
 
 def _sender(promotion: Promotion) -> dict:
@@ -497,15 +553,19 @@ def reconcile_claims(now: Optional[datetime] = None) -> Reconciled:
                 failed += outcome == "failed"
             else:
                 again.append(entry)
-        for batch in batches(again):
-            # Each batch is claimed again in place under a new attempt, then sent: a sweeper
-            # dying in between leaves its entries in the ledger, claimed and marked resent, so
-            # the next run settles them as failed instead of losing them.
-            attempt = uuid.uuid4().hex
-            owned = [e.member_id for e in batch if _reclaim(e, attempt, now)]
-            if owned:
-                resent += send_batch(promotion.promotion_id, owned, now=now, resend=True,
-                                     attempt=attempt).delivered
+        by_variant: dict = {}
+        for entry in again:  # each is resent as the variant it was claimed for
+            by_variant.setdefault(entry.variant, []).append(entry)
+        for variant, entries in by_variant.items():
+            for batch in batches(entries):
+                # Each batch is claimed again in place under a new attempt, then sent: a
+                # sweeper dying in between leaves its entries in the ledger, claimed and marked
+                # resent, so the next run settles them as failed instead of losing them.
+                attempt = uuid.uuid4().hex
+                owned = [e.member_id for e in batch if _reclaim(e, attempt, now)]
+                if owned:
+                    resent += send_batch(promotion.promotion_id, owned, now=now, resend=True,
+                                         attempt=attempt, variant=variant).delivered
     return Reconciled(confirmed, resent, failed)
 
 
@@ -519,10 +579,12 @@ def _settle_claim(promotion: Promotion, entry: Delivery, now: datetime) -> Optio
             tx.save(Delivery(promotion.promotion_id, entry.member_id, status=outcome,
                              attempt=entry.attempt, at=now, resent=entry.resent,
                              message_id=entry.confirmed_message_id,
-                             expires_at=now + LEDGER_TTL),
+                             expires_at=now + LEDGER_TTL, variant=entry.variant),
                     condition=(Delivery.status == "claimed") & (Delivery.attempt == entry.attempt))
-            figure = DeliveryCounts.delivered if outcome == "sent" else DeliveryCounts.failed
-            tx.update(DeliveryCounts(promotion.promotion_id), actions=[figure.add(1)])
+            figures = ((DeliveryCounts.delivered, *variant_delivered(entry.variant))
+                       if outcome == "sent" else (DeliveryCounts.failed,))
+            tx.update(DeliveryCounts(promotion.promotion_id),
+                      actions=[figure.add(1) for figure in figures])
     except TransactWriteError as exc:
         if dynamo.cancelled_by_condition(exc):
             return None

@@ -49,6 +49,7 @@ SHARDS = {
     "partner_reversals": 4,
     "partner_revenue": 4,
     "promotion_deliveries": 4,
+    "promotion_clicks": 8,
 }
 MAX_SHARDS = 100
 FLUSH_SECONDS = 10.0

@@ -459,8 +459,10 @@ def promotions_page():
 
 def _review_page(request, context, promotion_id: str, **extra) -> Response:
     shown = promotions.preview(promotion_id)
+    others = [promotions.preview(promotion_id, variant=v)
+              for v in range(1, len(shown["promotion"].variants or ()))]
     return _page(request, "admin/promotion.html", operator=context, preview=shown,
-                 promotion=shown["promotion"], **extra)
+                 promotion=shown["promotion"], other_variants=others, **extra)
 
 
 @bp.route("/admin/promotions/{promotion_id}", methods=["GET"])

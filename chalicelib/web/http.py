@@ -53,8 +53,14 @@ def _validator(schema: dict):
     return validator
 
 
+def _field(exc) -> str | None:
+    """The offending field as the text checks name it: ``variants[1].subject``."""
+    field = "".join(f"[{p}]" if str(p).isdigit() else f".{p}" for p in exc.path[1:])
+    return field.lstrip(".") or None
+
+
 def _friendly(exc) -> str:
-    field = ".".join(str(p) for p in exc.path[1:]) or "body"
+    field = _field(exc) or "body"
     if exc.rule == "required":
         missing = re.findall(r"'([^']+)'", exc.message) or [field]
         prefix = "" if field == "body" else f"{field}."
@@ -75,8 +81,7 @@ def validate(data: Any, schema: dict) -> dict:
     try:
         return validator(data)
     except module.JsonSchemaValueException as exc:
-        field = ".".join(str(p) for p in exc.path[1:]) or None
-        raise errors.ValidationError(_friendly(exc), field=field) from None
+        raise errors.ValidationError(_friendly(exc), field=_field(exc)) from None
 
 
 def check_json_text(data: Any, schema: dict, path: str = "") -> None:

@@ -1,4 +1,5 @@
-"""The OpenAPI 3.1 document of the JSON API (``/api/v1/*``, ``/healthz``) and the partner API.
+"""The OpenAPI 3.1 document of the JSON API (``/api/v1/*``, ``/healthz``), the partner API, and
+the links of promotional e-mail (``/r/<token>``, a redirect).
 
 Request bodies are the very JSON Schemas the views validate with (the module constants, not
 copies), so the document cannot drift from what the API accepts; a test checks that every
@@ -64,6 +65,35 @@ TRANSACTION = {
 }
 _COUNT = {"oneOf": [{"type": "integer", "minimum": 0}, {"const": "<10"},
                     {"type": "string", "pattern": "^<[0-9]+$"}]}
+_WITHHELD = {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "null"}],
+             "description": "null: withheld until every figure of this breakdown reaches K"}
+ENGAGEMENT = {
+    "type": "object", "additionalProperties": False,
+    "required": ["clicks", "links", "variants", "winner", "winner_status"],
+    "description": "Clicks on the promotion's links (through /r/, counted per link and variant, "
+                   "never per person) and, with A/B variants, deliveries and clicks per "
+                   "variant; each under the K rule",
+    "properties": {
+        "clicks": _COUNT,
+        "links": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False,
+            "required": ["link", "url", "clicks"],
+            "properties": {"link": {"type": "integer", "minimum": 1}, "url": {"type": "string"},
+                           "clicks": {"anyOf": [_COUNT, {"type": "null"}]}}}},
+        "variants": {"type": "array", "maxItems": 3, "items": {
+            "type": "object", "additionalProperties": False,
+            "required": ["variant", "subject", "delivered", "clicks"],
+            "properties": {"variant": {"enum": ["A", "B", "C"]}, "subject": {"type": "string"},
+                           "delivered": _WITHHELD, "clicks": _WITHHELD}}},
+        "winner": {"oneOf": [{"type": "null"}, {
+            "type": "object", "additionalProperties": False,
+            "required": ["variant", "clicks_per_delivered"],
+            "properties": {"variant": {"enum": ["A", "B", "C"]},
+                           "clicks_per_delivered": {"type": "number", "minimum": 0}}}],
+            "description": "shown once every variant has at least K recipients and K clicks"},
+        "winner_status": {"enum": ["no_variants", "waiting", "tie", "decided"]},
+    },
+}
 _FORBIDDEN_IDENTIFIERS = {"not": {"anyOf": [{"required": ["member_id"]}, {"required": ["email"]},
                                             {"required": ["visitor_id"]}]}}
 
@@ -86,6 +116,7 @@ NOTICE = {
 
 DESCRIPTIONS = {
     200: "OK", 201: "Created", 202: "Accepted", 204: "No content",
+    302: "Found: the link's target is in Location",
     400: "Bad input: malformed JSON, wrong types, unknown fields or parameters",
     401: "Not authenticated (no valid session cookie / API key), or wrong credentials",
     403: "Refused: a cross-site request (csrf), an unverified address, a wrong password",
@@ -200,6 +231,12 @@ def _paths() -> dict:
     partner = {"tag": "partners", "security": key}
     return {
         "/healthz": {"get": _op("Liveness", {200: status("ok")}, tag="other")},
+        "/r/{token}": {"get": _op(
+            "A link of a promotional e-mail: redirects (302) to the target stored with the "
+            "promotion and counts the click per promotion, link and variant; the token names "
+            "no member, no cookie is set, nothing about the visitor is kept. An unknown or "
+            "forged token: 404 (the not-found page for browsers)", {302: None}, (404,),
+            params=[_path_param("token")], tag="mail")},
         "/api/v1/openapi.json": {"get": _op("This document", {200: {"type": "object"}},
                                             tag="other")},
         "/api/v1/privacy": {"get": _op("The privacy policy and its version", {200: {
@@ -388,11 +425,13 @@ def _paths() -> dict:
                           **partner),
         },
         "/partner/v1/promotions/{promotion_id}": {"get": _op(
-            "Status and aggregate delivery counts of the partner's own promotion", {200: {
+            "Status, aggregate delivery counts and engagement (clicks per link, A/B variants "
+            "and their winner) of the partner's own promotion", {200: {
                 "type": "object", "required": ["promotion"], "properties": {"promotion": {
                     "type": "object", "required": ["id", "status", "subject", "created_at",
-                                                   "counts"],
+                                                   "counts", "engagement"],
                     "properties": {"counts": {"type": "object", "additionalProperties": _COUNT},
+                                   "engagement": ENGAGEMENT,
                                    "review_reason": {"type": ["string", "null"], "description":
                                                      "Why the promotion was rejected, when the "
                                                      "reviewer gave a reason."}},

@@ -13,7 +13,13 @@ from chalicelib import partners, promotions
 from chalicelib.partners.limits import MAX_CLICK_ID, MAX_ORDER_ID, MAX_REASON, MAX_WEBHOOK_URL
 from chalicelib.platform.errors import NotFoundError, ValidationError
 from chalicelib.platform.vocabulary import PARTNER
-from chalicelib.promotions.limits import MAX_HTML, MAX_SUBJECT, MAX_TEXT
+from chalicelib.promotions.limits import (
+    MAX_HTML,
+    MAX_STORED_BYTES,
+    MAX_SUBJECT,
+    MAX_TEXT,
+    MAX_VARIANTS,
+)
 from chalicelib.web import presenters
 from chalicelib.web.http import ANY_CONTENT, json_body, json_response
 
@@ -91,17 +97,26 @@ def daily_report():
                           "days": partners.transactions.daily_report(partner_id, start, end)})
 
 
+_CONTENT = {
+    "subject": {"type": "string", "minLength": 1, "maxLength": MAX_SUBJECT},
+    "text": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT, "x-multiline": True},
+    "html": {"type": "string", "minLength": 1, "maxLength": MAX_HTML, "x-multiline": True},
+}
+# An A/B variant says its own subject, text and/or HTML; what it leaves out is the promotion's.
+VARIANT = {"type": "object", "additionalProperties": False, "minProperties": 1,
+           "properties": _CONTENT}
 PROMOTION = {
     "type": "object", "additionalProperties": False, "required": ["subject", "text"],
     "properties": {
-        "subject": {"type": "string", "minLength": 1, "maxLength": MAX_SUBJECT},
-        "text": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT, "x-multiline": True},
-        "html": {"type": "string", "minLength": 1, "maxLength": MAX_HTML, "x-multiline": True},
+        **_CONTENT,
+        "variants": {"type": "array", "minItems": 2, "maxItems": MAX_VARIANTS, "items": VARIANT,
+                     "description": "2-3 A/B variants: members are split evenly between them"},
     },
 }
 # A promotion's text and HTML may be far longer than the 16 KiB other bodies get: room for
-# the schema's maxima even when JSON escapes every character of them (\uXXXX: 6 bytes each).
-PROMOTION_MAX_BODY_BYTES = 6 * (MAX_SUBJECT + MAX_TEXT + MAX_HTML) + 1024
+# the schema's maxima even when JSON escapes every character of them (\uXXXX: 6 bytes each),
+# and with variants for as much content as a promotion may store in all.
+PROMOTION_MAX_BODY_BYTES = 6 * max(MAX_SUBJECT + MAX_TEXT + MAX_HTML, MAX_STORED_BYTES) + 4096
 
 
 @bp.route("/partner/v1/promotions", methods=["POST"], content_types=ANY_CONTENT)
@@ -111,14 +126,15 @@ def submit_promotion():
     partner_id = authenticated_partner(request)
     data = json_body(request, PROMOTION, PROMOTION_MAX_BODY_BYTES)
     promotion = promotions.create(PARTNER, data["subject"], data["text"], data.get("html"),
-                                  partner_id=partner_id)
+                                  partner_id=partner_id, variants=data.get("variants"))
     return json_response({"promotion": {"id": promotion.promotion_id,
                                         "status": promotion.status}}, 202)
 
 
 @bp.route("/partner/v1/promotions/{promotion_id}", methods=["GET"])
 def promotion_status(promotion_id):
-    """Status and aggregate delivery counts of the partner's own promotion; never who."""
+    """Status, aggregate delivery counts and engagement (clicks per link and variant, the A/B
+    winner) of the partner's own promotion, under the K rule; never who."""
     partner_id = authenticated_partner(bp.current_request)
     try:
         promotion = promotions.get(promotion_id)
@@ -126,8 +142,9 @@ def promotion_status(promotion_id):
         promotion = None
     if promotion is None or promotion.kind != PARTNER or promotion.partner_id != partner_id:
         raise NotFoundError("There is no promotion with this id. Check the id.")
+    counts = promotions.delivery_counts(promotion)
     return json_response({"promotion": presenters.promotion_status_json(
-        promotion, promotions.delivery_counts(promotion))})
+        promotion, counts, promotions.engagement_figures(promotion, counts))})
 
 
 WEBHOOK = {"type": "object", "additionalProperties": False, "required": ["url"],

@@ -37,14 +37,18 @@ def ad_json(ad) -> dict:
             "image_url": ad.image_url, "click_url": ad.click_url}
 
 
-def promotion_status_json(promotion, counts) -> dict:
-    """What a partner may see of its promotion: status and aggregate counts, never who."""
+def promotion_status_json(promotion, counts, engagement=None) -> dict:
+    """What a partner may see of its promotion: status, aggregate counts and engagement
+    figures (already under the K rule), never who."""
     k = get_settings().k_threshold
-    return {"id": promotion.promotion_id, "status": promotion.status,
-            "subject": promotion.subject, "created_at": iso(promotion.created_at),
-            "counts": {name: statistics.suppression.suppress(int(getattr(counts, name)), k)
-                       for name in ("delivered", "skipped", "failed")},
-            "review_reason": promotion.review_reason}
+    shown = {"id": promotion.promotion_id, "status": promotion.status,
+             "subject": promotion.subject, "created_at": iso(promotion.created_at),
+             "counts": {name: statistics.suppression.suppress(int(getattr(counts, name)), k)
+                        for name in ("delivered", "skipped", "failed")},
+             "review_reason": promotion.review_reason}
+    if engagement is not None:
+        shown["engagement"] = engagement
+    return shown
 
 
 def policy_notice_json(member) -> dict:

@@ -288,8 +288,9 @@ def journey(client, mailbox, lambda_scope):
     client.http.get(f"/partner/v1/transactions?from={today}&to={today}", headers=bearer(key))
     client.http.get(f"/partner/v1/reports/daily?from={today}&to={today}", headers=bearer(key))
     post_json(client, "/partner/v1/transactions/IAM-1/reverse", {"reason": "refund"}, bearer(key))
-    promotion_id = post_json(client, "/partner/v1/promotions", {"subject": "IAM deal", "text": "x"},
-                             bearer(key)).json_body["promotion"]["id"]
+    promotion_id = post_json(client, "/partner/v1/promotions", {
+        "subject": "IAM deal", "text": "Deal: https://shop.example/iam-deal"},
+        bearer(key)).json_body["promotion"]["id"]
     client.http.get(f"/partner/v1/promotions/{promotion_id}", headers=bearer(key))
 
     notified = notices_before_sweep(client, mailbox)
@@ -328,6 +329,21 @@ def journey(client, mailbox, lambda_scope):
             {"eventType": "Send", "mail": {"messageId": "iam-message", "tags": {
                 "eso-promotion": [promotion_id], "eso-member": ["iam-claimed"]}}, "send": {}})))
     assert Delivery.get(promotion_id, "iam-claimed").confirmed_message_id == "iam-message"
+    # A click on the sent promotion's link (/r/), and the partner reading its engagement.
+    link = re.search(r"/r/([\w.-]+)", [m for m in mailbox.to(email)
+                                        if m["subject"] == "IAM deal"][-1]["body"]["text"])
+    client.http.get(f"/r/{link.group(1)}")
+    client.http.get(f"/partner/v1/promotions/{promotion_id}", headers=bearer(key))
+    # A soft bounce, then a delivery that starts the count again.
+    with lambda_scope("ses_events"):
+        client.lambda_.invoke("ses_events", client.events.generate_sns_event(message=json.dumps(
+            {"eventType": "Bounce", "bounce": {
+                "bounceType": "Transient", "feedbackId": "iam-soft-bounce",
+                "bouncedRecipients": [{"emailAddress": second}]}})))
+        client.lambda_.invoke("ses_events", client.events.generate_sns_event(message=json.dumps(
+            {"eventType": "Delivery", "mail": {"messageId": "iam-delivered", "tags": {
+                "eso-promotion": [promotion_id], "eso-member": [member_ids[1]]}},
+             "delivery": {"recipients": [second]}})))
     with lambda_scope("ses_events"):
         client.lambda_.invoke("ses_events", client.events.generate_sns_event(message=json.dumps(
             {"eventType": "Complaint", "complaint": {"complainedRecipients": [{"emailAddress": second}]}})))

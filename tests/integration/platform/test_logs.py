@@ -89,8 +89,13 @@ def test_a_whole_journey_logs_no_personal_data_or_secrets(client, mailbox, capsy
         member_id = EmailClaim.get(email).member_id
         unsubscribe = promotions.unsubscribe_token(member_id, "offers")
         secrets["unsubscribe token"] = unsubscribe
-        offer = promotions.create("offer", "Logged offer", "Body")
+        offer = promotions.create("offer", "Logged offer", "Body: https://shop.example/logged")
         promotions.dispatch(offer.promotion_id)
+        sent = [m for m in mailbox.wait_for(email, count=2) if m["subject"] == "Logged offer"][-1]
+        click_token = re.search(r"/r/([\w.-]+)", sent["body"]["text"]).group(1)
+        secrets["promotion link token"] = click_token
+        client.http.get(f"/r/{click_token}")
+        client.http.get(f"/r/{click_token[:-2]}xx")  # a forged one: the not-found answer
         client.http.get(f"/unsubscribe?token={unsubscribe}")
         client.http.post(f"/unsubscribe?token={unsubscribe}", body=b"List-Unsubscribe=One-Click",
                          headers={"Content-Type": "application/x-www-form-urlencoded"})

@@ -255,6 +255,21 @@ def test_ad_clicks_redirect_only_to_the_stored_target(client):
     _assert_only_to(response, "ads.example")
 
 
+def test_promotion_links_redirect_only_to_the_stored_target(client):
+    from chalicelib.promotions.clicks import click_token
+
+    partner_id, _ = new_partner("Mail links")
+    promotion = promotions.create("partner", "Links", "Go to https://shop.example/deal now",
+                                  partner_id=partner_id)
+    token = click_token(promotion.promotion_id, 0, 0)
+    for trick in REDIRECT_TRICKS:
+        _assert_only_to(client.http.get(f"/r/{trick}"), "shop.example")
+        _assert_only_to(client.http.get(f"/r/{token}{trick}"), "shop.example")
+    response = client.http.get(f"/r/{token}?url=https://evil.example&next=//evil")
+    assert response.status_code == 302
+    _assert_only_to(response, "shop.example")
+
+
 def test_login_next_never_leaves_the_site(client, mailbox):
     email, _ = verified_member(client, mailbox)
     for target in ("//evil.example", "https://evil.example", "/\\evil.example", "/members@evil",

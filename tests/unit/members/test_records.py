@@ -66,7 +66,7 @@ def test_the_export_holds_account_facts_full_consent_history_and_live_sessions(m
     assert export["member"] == records.profile(Member.get(member_id))
     assert export["account"] == {"verified_at": "2026-12-01T09:00:00Z",
                                  "password_changed_at": None, "suppressed": False,
-                                 "two_step_sign_in": {"enabled_at": None,
+                                 "soft_bounces_at": [], "two_step_sign_in": {"enabled_at": None,
                                                       "recovery_codes_left": 0}}
     history = export["consent_history"]
     assert [(e["seq"], e["purpose"], e["granted"], e["source"], e["page"]) for e in history] == [
@@ -85,7 +85,8 @@ def test_the_export_shows_a_password_change_and_a_suppressed_address(moto_world)
                                           Member.suppressed.set(True)])
     assert records.export_member(member_id)["account"] == {
         "verified_at": "2026-12-01T09:00:00Z", "password_changed_at": "2026-12-01T09:00:00Z",
-        "suppressed": True, "two_step_sign_in": {"enabled_at": None, "recovery_codes_left": 0}}
+        "suppressed": True, "soft_bounces_at": [],
+        "two_step_sign_in": {"enabled_at": None, "recovery_codes_left": 0}}
 
 
 def test_ending_sessions_ends_the_member_s_only(moto_world):

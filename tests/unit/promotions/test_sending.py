@@ -315,7 +315,7 @@ def test_a_failure_before_the_call_keeps_the_claims_at_most_once(moto_world, mon
     member_id, email = member()
     promotion = offer()
 
-    def unavailable(promotion, recipients):
+    def unavailable(promotion, recipients, variant=None):
         raise UnavailableError("templates are unavailable")
 
     monkeypatch.setattr(sending, "_send_bulk", unavailable)
