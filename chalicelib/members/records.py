@@ -6,7 +6,7 @@ through ``export_member`` and ``erase_member`` and orders them with the other ow
 """
 from __future__ import annotations
 
-from chalicelib.members import challenges, consent, passkeys, sessions, tokens, totp
+from chalicelib.members import challenges, consent, passkeys, preferences, sessions, tokens, totp
 from chalicelib.members.accounts import (
     LOGIN_WINDOW_S,
     get_member,
@@ -65,6 +65,7 @@ def export_member(member_id: str) -> dict:
         "gpc_applied_at": iso(member.gpc_applied_at),
         "policy_confirmed": member.policy_confirmed,
         "passkeys": passkeys.export_for_member(member_id),
+        "promotion_preferences": preferences.view(member),
     }
 
 

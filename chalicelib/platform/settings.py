@@ -32,6 +32,7 @@ SEND_RATE = "ESO_SEND_RATE"
 SEND_QUEUE = "ESO_SEND_QUEUE"
 UNIFORM_ANSWER_MS = "ESO_UNIFORM_ANSWER_MS"
 ASSETS_ORIGIN = "ESO_ASSETS_ORIGIN"
+PROMOTION_FREQUENCY = "ESO_PROMOTION_FREQUENCY"
 
 # https://, a DNS host name (labels of letters, digits and hyphens), an optional port.
 _HTTPS_ORIGIN = re.compile(r"https://(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
@@ -40,8 +41,8 @@ _HTTPS_ORIGIN = re.compile(r"https://(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0
 _NAMES = (
     STAGE, TABLE_PREFIX, APP_PORT, DYNAMODB_PORT, SES_PORT, BASE_URL, MAIL_FROM,
     OPERATOR_EMAIL, POSTAL_ADDRESS, SES_CONFIGURATION_SET, SECRET, SECRET_PARAMETER,
-    K_THRESHOLD, LOG_LEVEL, SEND_RATE, SEND_QUEUE, UNIFORM_ANSWER_MS, ASSETS_ORIGIN, "AWS_REGION",
-    "AWS_DEFAULT_REGION",
+    K_THRESHOLD, LOG_LEVEL, SEND_RATE, SEND_QUEUE, UNIFORM_ANSWER_MS, ASSETS_ORIGIN,
+    PROMOTION_FREQUENCY, "AWS_REGION", "AWS_DEFAULT_REGION",
 )
 
 LOCAL_STAGE = "local"
@@ -189,6 +190,17 @@ class Settings(NamedTuple):
     def send_queue(self) -> Optional[str]:
         """The SQS queue of send batches; absent on the local stack, which sends in-process."""
         return self._get(SEND_QUEUE)
+
+    @property
+    def promotion_frequency(self) -> str:
+        """At most one partner promotion per ``day``, ``week`` or ``month``, for members who
+        have not chosen (each member may choose their own). Default: ``week``."""
+        raw = self._get(PROMOTION_FREQUENCY)
+        if raw is None:
+            return "week"
+        if raw not in ("day", "week", "month"):
+            raise SettingsError(f"{PROMOTION_FREQUENCY} must be day, week or month, not {raw!r}")
+        return raw
 
     @property
     def log_level(self) -> str:

@@ -1,11 +1,13 @@
-"""What the promotions domain holds about one member: the delivery ledger's entries."""
+"""What the promotions domain holds about one member: the delivery ledger's entries and the
+member's allowance of partner promotions (send_windows.py)."""
 from __future__ import annotations
 
 from chalicelib.platform.clock import iso
 from chalicelib.platform.dynamo import storage_errors
-from chalicelib.promotions.models import Delivery, Promotion
+from chalicelib.promotions import send_windows
+from chalicelib.promotions.models import Delivery, Promotion, SendWindow
 
-MEMBER_TABLES = (Delivery,)
+MEMBER_TABLES = (Delivery, SendWindow)
 
 
 def export_member(member_id: str) -> dict:
@@ -17,11 +19,14 @@ def export_member(member_id: str) -> dict:
         subjects = {p.promotion_id: p.subject for p in Promotion.batch_get(ids)} if ids else {}
     return {"promotions_received": [
         {"promotion_id": d.promotion_id, "subject": subjects.get(d.promotion_id),
-         "status": d.status, "at": iso(d.at)} for d in deliveries]}
+         "status": d.status, "at": iso(d.at)} for d in deliveries],
+        "partner_promotion_allowance": send_windows.export_member(member_id)}
 
 
 def erase_member(member_id: str) -> None:
-    """Delete the member's ledger entries (the promotion's aggregate counts stay)."""
+    """Delete the member's ledger entries and allowance record (the promotion's aggregate
+    counts stay)."""
     with storage_errors(), Delivery.batch_write() as batch:
         for item in Delivery.by_member.query(member_id):
             batch.delete(Delivery(item.promotion_id, member_id))
+    send_windows.erase_member(member_id)
