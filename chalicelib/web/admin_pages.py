@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from chalice import Blueprint, Response
 
-from chalicelib import operators, promotions, reporting
+from chalicelib import members, operators, promotions, reporting
 from chalicelib.platform import clock
 from chalicelib.platform.errors import (
     AuthenticationError,
@@ -459,8 +459,9 @@ def promotions_page():
 
 def _review_page(request, context, promotion_id: str, **extra) -> Response:
     shown = promotions.preview(promotion_id)
+    names = members.topics.topic_names() if shown["promotion"].topics else {}
     return _page(request, "admin/promotion.html", operator=context, preview=shown,
-                 promotion=shown["promotion"], **extra)
+                 promotion=shown["promotion"], topic_names=names, **extra)
 
 
 @bp.route("/admin/promotions/{promotion_id}", methods=["GET"])
