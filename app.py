@@ -15,6 +15,7 @@ from chalicelib.web import (
     partner_pages,
     sign_in_api,
     sign_in_pages,
+    snooze,
     unsubscribe,
 )
 from chalicelib.web.errors import map_errors
@@ -33,6 +34,7 @@ app.register_blueprint(partner_api.bp)
 app.register_blueprint(partner_pages.bp)
 app.register_blueprint(unsubscribe.bp)
 app.register_blueprint(mail_links.bp)
+app.register_blueprint(snooze.bp)
 app.register_blueprint(admin_pages.bp)
 app.register_blueprint(workers.bp)
 app.register_blueprint(fallback.bp)

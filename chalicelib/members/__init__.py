@@ -25,6 +25,7 @@ _EXPORTS = {
     "erase_member": "records",
     "export_member": "records",
     "get_member": "accounts",
+    "in_topics": "audience",
     "login": "accounts",
     "normalize_email": "accounts",
     "note_delivery": "bounces",

@@ -2,7 +2,8 @@
 
 The sparse audience indexes hold exactly the verified, consenting, unsuppressed members of a
 purpose (``consent.audience_actions`` keeps them so); a sender plans from them and checks
-``eligible`` again at the moment of sending.
+``eligible`` again at the moment of sending, with the member's promotion preferences: the
+promotion's topics (``in_topics``) and a pause of every promotion (``preferences.snoozed``).
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Iterator, Optional
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib.members import consent
+from chalicelib.members import consent, preferences
 from chalicelib.members.accounts import member_by_email, normalize_email
 from chalicelib.members.consent import Provenance
 from chalicelib.members.models import Member
@@ -36,10 +37,18 @@ def read_many(member_ids: list) -> dict:
         return {m.member_id: m for m in Member.batch_get(member_ids, consistent_read=True)}
 
 
-def eligible(member: Optional[Member], purpose: str) -> bool:
-    """The sending rule: consent for the purpose, verified, not deleted, not suppressed — now."""
+def eligible(member: Optional[Member], purpose: str, now=None) -> bool:
+    """The sending rule: consent for the purpose, verified, not deleted, not suppressed, not
+    pausing promotions — now."""
     return (member is not None and bool(member.email_verified) and not member.suppressed
-            and consent.is_granted(member, purpose))
+            and consent.is_granted(member, purpose) and not preferences.snoozed(member, now))
+
+
+def in_topics(member: Optional[Member], topic_ids) -> bool:
+    """Whether a promotion naming ``topic_ids`` is meant for the member at all: one of them is
+    among the member's topics (a promotion naming none is for everyone; an absent member is
+    judged by ``eligible``)."""
+    return member is None or preferences.takes_any_topic(member, topic_ids)
 
 
 def suppress(address: str, source: str) -> bool:

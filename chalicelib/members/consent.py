@@ -27,7 +27,14 @@ from chalicelib.platform.crypto import sign
 from chalicelib.platform.dynamo import storage_errors, transaction
 from chalicelib.platform.errors import NotFoundError, UnavailableError
 from chalicelib.platform.policy import FIRST_VERSION, changes_since, policy_version
-from chalicelib.platform.vocabulary import PARTNER_PROMOTIONS, PURPOSES, SOURCES
+from chalicelib.platform.vocabulary import (
+    FREQUENCY,
+    PARTNER_PROMOTIONS,
+    PURPOSES,
+    SNOOZE,
+    SOURCES,
+    TOPIC_PREFIX,
+)
 from chalicelib.statistics import counters
 
 AUDIENCE_SHARDS = 4
@@ -48,25 +55,38 @@ def genesis_hash(member_id: str) -> str:
 
 
 def _canonical(event: ConsentEvent) -> str:
-    return json.dumps({
+    fields = {
         "member_id": event.member_id, "seq": int(event.seq), "purpose": event.purpose,
         "granted": bool(event.granted), "at": event.at.isoformat(), "source": event.source,
         "policy_version": event.policy_version, "page": event.page, "origin": event.origin,
-    }, sort_keys=True, separators=(",", ":"))
+    }
+    if event.value is not None:  # only preferences have one: older events hash as they did
+        fields["value"] = event.value
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"))
 
 
 def _event_hash(prev_hash: str, event: ConsentEvent) -> str:
     return sign(_CHAIN, f"{prev_hash}\x00{_canonical(event)}")
 
 
+def is_preference(purpose: str) -> bool:
+    """A promotion preference recorded beside the consents: a topic, the frequency, a pause."""
+    return purpose in (FREQUENCY, SNOOZE) or (
+        purpose.startswith(TOPIC_PREFIX) and len(purpose) > len(TOPIC_PREFIX))
+
+
 def new_events(member_id: str, start_seq: int, prev_hash: str, changes: dict,
-               provenance: Provenance, now: datetime) -> list:
-    """Chained events for ``changes`` (purpose → granted), numbered from ``start_seq + 1``."""
+               provenance: Provenance, now: datetime, values: dict | None = None) -> list:
+    """Chained events for ``changes`` (purpose → granted), numbered from ``start_seq + 1``:
+    the consents first, then the preferences by name, each with its value from ``values``."""
     if provenance.source not in SOURCES:
         raise ValueError(f"unknown consent source {provenance.source!r}")
+    others = sorted(p for p in changes if p not in PURPOSES)
+    if not all(is_preference(p) for p in others):
+        raise ValueError(f"unknown consent purposes {others}")
     events, seq, head = [], start_seq, prev_hash
     version = policy_version()
-    for purpose in PURPOSES:
+    for purpose in (*PURPOSES, *others):
         if purpose not in changes:
             continue
         seq += 1
@@ -74,7 +94,7 @@ def new_events(member_id: str, start_seq: int, prev_hash: str, changes: dict,
                              at=now, source=provenance.source, policy_version=version,
                              page=(provenance.page or None) and provenance.page[:200],
                              origin=(provenance.origin or None) and provenance.origin[:200],
-                             prev_hash=head)
+                             prev_hash=head, value=(values or {}).get(purpose))
         event.event_hash = head = _event_hash(head, event)
         events.append(event)
     return events
@@ -84,6 +104,8 @@ def state_after(consents: ConsentMap | None, events: list) -> ConsentMap:
     """The consent map once ``events`` are applied (the last event of a purpose wins)."""
     current = {p: getattr(consents, p, None) if consents else None for p in PURPOSES}
     for event in events:
+        if event.purpose not in current:
+            continue  # a preference: its state is the member's own attribute
         current[event.purpose] = ConsentState(granted=event.granted, updated_at=event.at,
                                               policy_version=event.policy_version)
     return ConsentMap(**{p: s for p, s in current.items() if s is not None})
@@ -120,12 +142,12 @@ def is_granted(member: Member, purpose: str) -> bool:
 
 
 def chained_change(member: Member, changes: dict, provenance: Provenance,
-                   now: datetime) -> tuple:
+                   now: datetime, values: dict | None = None) -> tuple:
     """(events, new consent map, member update actions) for ``changes``; the caller writes
     them in one transaction conditioned on the member's ``consent_seq`` as read."""
     events = new_events(member.member_id, int(member.consent_seq),
                         member.consent_head or genesis_hash(member.member_id), changes,
-                        provenance, now)
+                        provenance, now, values)
     consents = state_after(member.consents, events)
     actions = [Member.consents.set(consents)]
     if events:
@@ -202,6 +224,45 @@ def change(member_id: str, wanted: dict, provenance: Provenance,
                            retry_after=1)
 
 
+class Planned(NamedTuple):
+    """What a preference change records: purpose → granted, the values of those events, and
+    the member's attributes that hold the new state (written in the same transaction)."""
+
+    changes: dict
+    values: dict
+    actions: tuple
+
+
+def commit(member_id: str, plan, provenance: Provenance, now: datetime | None = None) -> Member:
+    """Record ``plan(member, now)`` (a ``Planned``) on the member as read, as ``change`` does for
+    consents: the events and the new state in one transaction conditioned on the sequence
+    read, retried on conflict; nothing is written when the plan changes nothing. Returns the
+    member as stored afterwards."""
+    now = now or clock.now()
+    for _ in dynamo.retries(MAX_ATTEMPTS, base=0.005, cap=0.1):
+        member = get_current(member_id)
+        planned = plan(member, now)
+        if not planned.changes:
+            return member
+        events, _, actions = chained_change(member, planned.changes, provenance, now,
+                                            planned.values)
+        try:
+            with transaction() as tx:
+                # The sequence condition also fails for an erased member: never recreated.
+                tx.update(member, actions=[*actions, *planned.actions],
+                          condition=Member.consent_seq == int(member.consent_seq))
+                for event in events:
+                    tx.save(event, condition=ConsentEvent.seq.does_not_exist())
+        except TransactWriteError as exc:
+            if not dynamo.only_contention(exc, also=("ConditionalCheckFailed",)):
+                with storage_errors():
+                    raise
+            continue
+        return get_current(member_id)
+    raise UnavailableError("Too many changes at the same time. Try again in a moment.",
+                           retry_after=1)
+
+
 def policy_pending(member: Member) -> list:
     """The policy versions published since the member last answered (or registered): their
     changes, oldest first; empty when the member is up to date."""
@@ -265,6 +326,8 @@ def _mark_once(member: Member, once, now: datetime) -> None:
 
 def count_events(events: list) -> None:
     for event in events:
+        if event.purpose not in PURPOSES:
+            continue  # preferences are not consents: the statistics count grants and withdrawals
         counters.record("consent_grants" if event.granted else "consent_withdrawals",
                      dimension=event.purpose)
 
@@ -283,6 +346,8 @@ def event_id(event: ConsentEvent) -> str:
 def event_json(event: ConsentEvent, full: bool = False) -> dict:
     data = {"id": event_id(event), "purpose": event.purpose, "granted": event.granted, "at": iso(event.at),
             "source": event.source, "policy_version": event.policy_version}
+    if event.value is not None:
+        data["value"] = event.value
     if full:
         data.update({"seq": int(event.seq), "page": event.page, "origin": event.origin,
                      "hash": event.event_hash})
@@ -316,6 +381,23 @@ def verify_chain(member_id: str) -> list:
         event = latest.get(purpose)
         if (state is None) != (event is None) or (state and state.granted != event.granted):
             problems.append(f"{member_id}: the current {purpose} consent differs from its history")
+    return problems + _preference_problems(member, latest)
+
+
+def _preference_problems(member: Member, latest: dict) -> list:
+    """Where the member's promotion preferences differ from the last event of each."""
+    problems = []
+    off = {p.removeprefix(TOPIC_PREFIX) for p, e in latest.items()
+           if p.startswith(TOPIC_PREFIX) and not e.granted}
+    if off != set(member.topics_off or ()):
+        problems.append(f"{member.member_id}: the topics turned off differ from their history")
+    frequency = latest.get(FREQUENCY)
+    if (frequency.value if frequency else None) != member.promotion_frequency:
+        problems.append(f"{member.member_id}: the frequency differs from its history")
+    snooze = latest.get(SNOOZE)
+    until = snooze.value if snooze and snooze.granted else None
+    if until != iso(member.snoozed_until):
+        problems.append(f"{member.member_id}: the pause of promotions differs from its history")
     return problems
 
 

@@ -43,6 +43,7 @@ class PendingRegistration(MapAttribute):
     created_at = UTCDateTimeAttribute()
     page = UnicodeAttribute(null=True)      # where the registration was made (consent evidence)
     origin = UnicodeAttribute(null=True)
+    topics_off = UnicodeSetAttribute(null=True)  # topics of partner promotions left unchosen
 
 
 class OffersAudienceIndex(GlobalSecondaryIndex):
@@ -121,6 +122,13 @@ class Member(BaseModel):
     # The notices asking partners to unlink the member's clicks (their ids): the one link
     # between the member and those notices, which name no member; erased with the member.
     partner_notice_ids = UnicodeSetAttribute(null=True)
+    # Promotion preferences, each the state of its last event in the consent history: the
+    # topics of partner promotions the member turned off (every other topic is on), at most
+    # one partner promotion per day/week/month (unset: the operator's default), and a pause
+    # of every promotion until a moment.
+    topics_off = UnicodeSetAttribute(null=True)
+    promotion_frequency = UnicodeAttribute(null=True)
+    snoozed_until = UTCDateTimeAttribute(null=True)
 
     offers_audience = OffersAudienceIndex()
     partner_promotions_audience = PartnerPromotionsAudienceIndex()
@@ -152,6 +160,8 @@ class ConsentEvent(BaseModel):
     origin = UnicodeAttribute(null=True)
     prev_hash = UnicodeAttribute()
     event_hash = UnicodeAttribute()
+    # What a preference was set to (a frequency, the end of a pause); None for a consent.
+    value = UnicodeAttribute(null=True)
 
 
 class MemberSessionIndex(GlobalSecondaryIndex):
@@ -273,4 +283,19 @@ class UnlinkRequest(BaseModel):
     version = NumberAttribute(default=0)          # raised by every request: settling checks it
 
 
-MODELS = (Member, EmailClaim, ConsentEvent, Session, Token, Passkey, Challenge, UnlinkRequest)
+
+
+class Topic(BaseModel):
+    """A topic of partner promotions the operator declared (members choose among them). All
+    in one partition, so the list is one Query."""
+
+    Meta = table_meta("topics")
+
+    scope = UnicodeAttribute(hash_key=True)     # always "topics"
+    topic_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+MODELS = (Member, EmailClaim, ConsentEvent, Session, Token, Passkey, Challenge, UnlinkRequest,
+          Topic)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 
-from chalicelib.members.consent import event_id
+from chalicelib.members.consent import event_id, is_preference
 from chalicelib.members.models import ConsentEvent
 from chalicelib.platform.clock import iso
 from chalicelib.platform.crypto import sign, verify_signature
 from chalicelib.platform.dynamo import storage_errors
 from chalicelib.platform.errors import NotFoundError
 from chalicelib.platform.settings import get_settings
-from chalicelib.platform.vocabulary import PURPOSES
+from chalicelib.platform.vocabulary import FREQUENCY, PURPOSES, SNOOZE, TOPIC_PREFIX
 
 VERSION = "eso-consent-receipt/1"
 _SIGNING = "consent-receipt"
@@ -37,7 +37,25 @@ METHOD_TEXT = {
     "gpc": "Withdrawn because the member's browser sent Global Privacy Control",
     "email_change": "Carried over when the member changed their e-mail address",
     "policy_update": "Confirmed by the member when the privacy policy changed",
+    "snooze_link": "Chosen with the pause link of an e-mail",
 }
+
+
+def purpose_text(purpose: str) -> str:
+    """What a consent or a promotion preference is about, in a sentence's words."""
+    if purpose in PURPOSE_TEXT:
+        return PURPOSE_TEXT[purpose]
+    if purpose == FREQUENCY:
+        return ("How often product promotions from eSmallOffice's marketing partners may be "
+                "sent: at most one per the period given as the value")
+    if purpose == SNOOZE:
+        return ("A pause of every promotional e-mail (eSmallOffice's offers and partners' "
+                "promotions) until the time given as the value")
+    from chalicelib.members.topics import topic_names
+
+    topic = purpose.removeprefix(TOPIC_PREFIX)
+    return (f"Product promotions from eSmallOffice's marketing partners on the topic "
+            f"“{topic_names().get(topic, topic)}”")
 
 
 def _canonical(receipt: dict) -> str:
@@ -53,12 +71,14 @@ def build(event: ConsentEvent, email: str) -> dict:
         "controller": {"name": "eSmallOffice", "address": settings.postal_address,
                        "privacy_policy": f"{settings.base_url}/privacy"},
         "pii_principal_id": email,
-        "purpose": {"id": event.purpose, "description": PURPOSE_TEXT[event.purpose]},
+        "purpose": {"id": event.purpose, "description": purpose_text(event.purpose)},
         "state": "given" if event.granted else "withdrawn",
         "policy_version": event.policy_version,
         "time": iso(event.at),
         "method": {"id": event.source, "description": METHOD_TEXT.get(event.source, "")},
     }
+    if event.value is not None:
+        receipt["value"] = event.value
     receipt["signature"] = {"alg": ALGORITHM, "value": sign(_SIGNING, _canonical(receipt))}
     return receipt
 
@@ -68,7 +88,8 @@ def for_member(member_id: str, email: str, receipt_id: str) -> dict:
     with storage_errors():
         events = list(ConsentEvent.query(member_id))
     for event in events:
-        if event_id(event) == receipt_id and event.purpose in PURPOSES:
+        if event_id(event) == receipt_id and (event.purpose in PURPOSES
+                                              or is_preference(event.purpose)):
             return build(event, email)
     raise NotFoundError("There is no consent event with this id in your history.")
 

@@ -10,6 +10,7 @@ from chalicelib.members import (
     challenges,
     consent,
     passkeys,
+    preferences,
     sessions,
     tokens,
     totp,
@@ -79,6 +80,7 @@ def export_member(member_id: str) -> dict:
         "policy_confirmed": member.policy_confirmed,
         "passkeys": passkeys.export_for_member(member_id),
         "partner_unlink_request": unlink_requests.export_for(member_id),
+        "promotion_preferences": preferences.view(member),
     }
 
 

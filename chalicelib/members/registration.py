@@ -49,6 +49,7 @@ from chalicelib.platform.errors import (
     ValidationError,
 )
 from chalicelib.platform.policy import policy_version
+from chalicelib.platform.vocabulary import TOPIC_PREFIX
 from chalicelib.statistics import counters
 
 REGISTER_ATTEMPTS = 5
@@ -65,6 +66,7 @@ class Registration(NamedTuple):
     password: str
     consents: dict
     display_name: str | None = None
+    topics_off: frozenset = frozenset()  # topics of partner promotions left unchosen
 
 
 def register(form: Registration, provenance: Provenance, now: datetime | None = None) -> None:
@@ -81,6 +83,7 @@ def _register(form: Registration, provenance: Provenance, now: datetime) -> None
         display_name=clean_display_name(form.display_name), created_at=now,
         page=(provenance.page or None) and provenance.page[:200],
         origin=(provenance.origin or None) and provenance.origin[:200],
+        topics_off=set(form.topics_off) or None,
         **{p: bool(form.consents[p]) for p in consent.PURPOSES})
     member_id = str(uuid.uuid4())
     token, token_item = tokens.new_link(tokens.VERIFY_EMAIL, member_id, tokens.VERIFY_TTL, now)
@@ -265,8 +268,13 @@ def verify_email(token_value: str, password: str | None, now: datetime | None = 
                 code="invalid_credentials", field="password")
         attempt.succeeded()
     choices = {p: bool(getattr(chosen, p)) for p in consent.PURPOSES}
+    # Topics are on unless left unchosen: only those are recorded (preferences.py).
+    topics_off = set(chosen.topics_off or ())
+    choices.update({TOPIC_PREFIX + t: False for t in topics_off})
     events, member.consents, consent_actions = consent.chained_change(
         member, choices, Provenance("registration", chosen.page, chosen.origin), now)
+    if topics_off:
+        consent_actions.append(Member.topics_off.set(topics_off))
     actions = [Member.password_hash.set(chosen.password_hash), *consent_actions,
                Member.registration_seq.remove(), Member.policy_confirmed.set(policy_version()),
                Member.display_name.set(chosen.display_name) if chosen.display_name

@@ -1,5 +1,5 @@
-"""Operator commands for what the portal offers: promotions and offers, ad slots and ads,
-partners."""
+"""Operator commands for what the portal offers: promotions and offers, their topics, ad slots
+and ads, partners."""
 from __future__ import annotations
 
 import json
@@ -8,8 +8,8 @@ from collections import Counter
 import click
 
 from chalicelib import ads as ad_service
+from chalicelib import members, promotions
 from chalicelib import partners as partner_service
-from chalicelib import promotions
 from chalicelib.ops.html_text import html_to_text
 from chalicelib.ops.output import Output, table
 from chalicelib.ops.status import paused_text
@@ -40,7 +40,8 @@ def _promotion_row(promotion, counts=None) -> dict:
             "created_at": iso(promotion.created_at), "delivered": counts.delivered,
             "skipped": counts.skipped, "failed": counts.failed,
             "paused_reason": promotion.paused_reason if paused else None,
-            "resume_at": iso(promotion.resume_at) if paused and promotion.resume_at else None}
+            "resume_at": iso(promotion.resume_at) if paused and promotion.resume_at else None,
+            "topics": sorted(promotion.topics or ())}
 
 
 def status_text(row: dict) -> str:
@@ -99,14 +100,21 @@ def promotions_show(out: Output, promotion_id):
         "engagement": engagement}
     who = (f"partner {promotion.partner_id} ({partner['name']})" if partner
            else "eSmallOffice's own offer")
+    names = members.topics.topic_names() if promotion.topics else {}
+    audience = (", ".join(f"{names.get(t, t)} ({t})" for t in sorted(promotion.topics))
+                + ": members who take one of these topics" if promotion.topics
+                else "none: every member who takes partner promotions"
+                if promotion.kind == "partner" else "none (an offer goes to every member who "
+                "takes eSO's offers)")
     rule = "─" * 72
     lines = [
         f"promotion {promotion.promotion_id}: {status_text(data)}, {who}, "
         f"created {_day(promotion.created_at)} UTC",
         f"From:    {shown['from']}",
         f"Subject: {shown['subject']}",
+        f"Topics:  {audience}",
         *[f"{name}: {value}" for name, value in shown["headers"].items()],
-        "(each member's unsubscribe link carries their own token where [...] is shown)",
+        "(each member's unsubscribe and pause links carry their own tokens where [...] is shown)",
         "", rule, "Text part, as members get it", rule, shown["text"].rstrip(),
         "", rule, "HTML part, as text (links as \"text (url)\")"
         + ("" if promotion.html is not None else "; the partner sent no HTML: it is the text"),
@@ -241,6 +249,38 @@ def promotions_reconcile(out: Output):
                f"resumed {len(resumed)} promotion(s)" + "".join(f"\n  {p}" for p in resumed)
                + f"\nclaims settled: {settled.confirmed} confirmed sent by SES events, "
                  f"{settled.resent} sent again, {settled.failed} given up as failed")
+
+
+# --- topics --------------------------------------------------------------------------------------
+
+
+@click.group("topics")
+def topics_group():
+    """Topics of partner promotions: members choose among them, promotions name them."""
+
+
+@topics_group.command("add")
+@click.option("--name", required=True, help="The topic's name, as members see it (1-40 "
+              "characters); its id is made from it.")
+@click.pass_obj
+def topics_add(out: Output, name):
+    """Declare a topic (on for every member who takes partner promotions, until they turn it
+    off)."""
+    topic = members.topics.add_topic(name)
+    out.result(topic.as_record(),
+               f"topic {topic.topic_id} added ({topic.name}): partners name it in a promotion's "
+               f"topics; members who take partner promotions have it on until they turn it off")
+
+
+@topics_group.command("list")
+@click.pass_obj
+def topics_list(out: Output):
+    """Every topic, by name."""
+    found = members.topics.list_topics()
+    text = table(["topic", "name", "added (UTC)"],
+                 [[t.topic_id, t.name, _day(t.created_at)] for t in found],
+                 empty="no topics: partner promotions go to every member who takes them")
+    out.result({"topics": [t.as_record() for t in found]}, text)
 
 
 # --- ad slots ------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from chalicelib.ops.catalogue_commands import (
     partners_group,
     promotions_group,
     slots_group,
+    topics_group,
 )
 from chalicelib.ops.operator_commands import operators_group
 from chalicelib.ops.output import Output
@@ -88,8 +89,8 @@ def _one_line(exc: EsoError) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def main(ctx, stage, as_json):
-    """Operate eSO: tables, demo data, partners, ad slots and ads, promotions, report, and a
-    stage's status."""
+    """Operate eSO: tables, demo data, partners, ad slots and ads, promotions and their topics,
+    report, and a stage's status."""
     load_stage_environment(stage)
     ctx.obj = Output(as_json)
 
@@ -189,8 +190,8 @@ def report(out: Output, start, end, html_path):
     out.result(data, text)
 
 
-for command in (promotions_group, offers_group, slots_group, ads_group, partners_group,
-                operators_group, status_command, deploy_group):
+for command in (promotions_group, offers_group, topics_group, slots_group, ads_group,
+                partners_group, operators_group, status_command, deploy_group):
     main.add_command(command)
 
 

@@ -37,11 +37,28 @@ DEMO_ADS = (
 )
 
 
+# Topics of partner promotions (ids are slugs of the names: office-supplies, software, ...).
+DEMO_TOPICS = ("Office supplies", "Software", "Finance", "Events")
+
+
 def seed(progress=lambda message: None) -> dict:
     """Load each capability's demo data; returns what is there, by kind."""
-    summary = {"demo_member": seed_member(progress), "ads": _seed_ads(progress)}
+    summary = {"demo_member": seed_member(progress), "ads": _seed_ads(progress),
+               "topics": _seed_topics(progress)}
     _seed_partner(summary, progress)
     return summary
+
+
+def _seed_topics(progress) -> int:
+    known = {t.name for t in members.topics.list_topics()}
+    for name in DEMO_TOPICS:
+        if name not in known:
+            try:
+                members.topics.add_topic(name)
+                progress(f"added demo topic {name}")
+            except ConflictError:
+                pass  # added meanwhile
+    return len(DEMO_TOPICS)
 
 
 def _seed_ads(progress) -> int:

@@ -89,3 +89,14 @@ def iso(moment: datetime | None) -> str | None:
 def today(moment: datetime | None = None):
     """The UTC day of ``moment`` (default: now): the day aggregate figures are counted on."""
     return (moment or now()).astimezone(timezone.utc).date()
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same time ``months`` calendar months later (earlier when negative), on the last day
+    of the month when that month is shorter (31 January + 1 month = 28 or 29 February)."""
+    import calendar
+
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    return moment.replace(year=year, month=month,
+                          day=min(moment.day, calendar.monthrange(year, month)[1]))

@@ -33,6 +33,7 @@ SEND_QUEUE = "ESO_SEND_QUEUE"
 UNIFORM_ANSWER_MS = "ESO_UNIFORM_ANSWER_MS"
 ASSETS_ORIGIN = "ESO_ASSETS_ORIGIN"
 WEBHOOK_LOCAL_HOSTS = "ESO_WEBHOOK_LOCAL_HOSTS"
+PROMOTION_FREQUENCY = "ESO_PROMOTION_FREQUENCY"
 
 # https://, a DNS host name (labels of letters, digits and hyphens), an optional port.
 _HTTPS_ORIGIN = re.compile(r"https://(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
@@ -42,7 +43,7 @@ _NAMES = (
     STAGE, TABLE_PREFIX, APP_PORT, DYNAMODB_PORT, SES_PORT, BASE_URL, MAIL_FROM,
     OPERATOR_EMAIL, POSTAL_ADDRESS, SES_CONFIGURATION_SET, SECRET, SECRET_PARAMETER,
     K_THRESHOLD, LOG_LEVEL, SEND_RATE, SEND_QUEUE, UNIFORM_ANSWER_MS, ASSETS_ORIGIN,
-    WEBHOOK_LOCAL_HOSTS, "AWS_REGION",
+    WEBHOOK_LOCAL_HOSTS, PROMOTION_FREQUENCY, "AWS_REGION",
     "AWS_DEFAULT_REGION",
 )
 
@@ -203,6 +204,16 @@ class Settings(NamedTuple):
         if not self.is_local:
             raise SettingsError(f"{WEBHOOK_LOCAL_HOSTS} is for the local stage only")
         return frozenset(h.strip().lower() for h in raw.split(",") if h.strip())
+
+    def promotion_frequency(self) -> str:
+        """At most one partner promotion per ``day``, ``week`` or ``month``, for members who
+        have not chosen (each member may choose their own). Default: ``week``."""
+        raw = self._get(PROMOTION_FREQUENCY)
+        if raw is None:
+            return "week"
+        if raw not in ("day", "week", "month"):
+            raise SettingsError(f"{PROMOTION_FREQUENCY} must be day, week or month, not {raw!r}")
+        return raw
 
     @property
     def log_level(self) -> str:

@@ -12,7 +12,7 @@ from typing import Optional
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib import partners
+from chalicelib import members, partners
 from chalicelib.platform import clock
 from chalicelib.platform.dynamo import storage_errors
 from chalicelib.platform.errors import ConflictError, NotFoundError, ValidationError
@@ -113,15 +113,27 @@ def _check_stored(promotion: Promotion) -> None:
 
 def create(kind: str, subject: str, text: str, html: Optional[str] = None,
            partner_id: Optional[str] = None, now: Optional[datetime] = None,
-           variants: Optional[list] = None) -> Promotion:
+           variants: Optional[list] = None, topics: Optional[list] = None) -> Promotion:
     """A new promotion: a partner's waits for review, eSO's own offer is approved at once.
-    ``variants``: 2-3 dicts of ``subject``, ``text`` and/or ``html`` for an A/B test."""
+    ``variants``: 2-3 dicts of ``subject``, ``text`` and/or ``html`` for an A/B test.
+
+    A partner's promotion may name topics (declared ones, ``members.topics``): it then goes
+    to the members who take one of them; without topics, to every member who takes partner
+    promotions. eSO's offers have no topics (their consent is all or nothing)."""
     _check_content(subject, text, html)
+    if topics is not None:
+        if kind != "partner":
+            raise ValidationError("Only a partner's promotion names topics.", field="topics")
+        if not topics:
+            raise ValidationError("Name at least one topic, or leave topics out to reach every "
+                                  "member who takes partner promotions.", field="topics")
+        topics = members.topics.require_known(topics)
     if html is not None:
         html = _cleaned(html, "html")
     promotion = Promotion(
         uuid.uuid4().hex, kind=kind, purpose=KIND_PURPOSE[kind], partner_id=partner_id,
         subject=subject.strip(), text=text, html=html, created_at=now or clock.now(),
+        topics=set(topics) if topics else None,
         status="pending_review" if kind == "partner" else "approved",
         review_queue=PENDING if kind == "partner" else None,
         variants=_check_variants(variants, html))

@@ -8,7 +8,9 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
+    VersionAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
@@ -48,6 +50,9 @@ class Promotion(BaseModel):
     subject = UnicodeAttribute()
     text = UnicodeAttribute()
     html = UnicodeAttribute(null=True)
+    # A partner promotion's topics (ids of members.topics): it goes to members who take one of
+    # them; none → every member who takes partner promotions.
+    topics = UnicodeSetAttribute(null=True)
     status = UnicodeAttribute()            # pending_review | approved | rejected | sending | paused | sent
     created_at = UTCDateTimeAttribute()
     reviewed_at = UTCDateTimeAttribute(null=True)
@@ -116,4 +121,21 @@ class Delivery(BaseModel):
     by_member = MemberDeliveryIndex()
 
 
-MODELS = (Promotion, DeliveryCounts, Delivery,)
+class SendWindow(BaseModel):
+    """A member's allowance of partner promotions: the last one sent (or being sent) and when.
+    A send takes it with a write conditioned on the version read, so two promotions sent at
+    once cannot both pass the member's limit; a send that gives up before SES puts back what
+    was there before (``previous_*``)."""
+
+    Meta = table_meta("send-windows")
+
+    member_id = UnicodeAttribute(hash_key=True)
+    last_at = UTCDateTimeAttribute()
+    promotion_id = UnicodeAttribute()
+    previous_at = UTCDateTimeAttribute(null=True)
+    previous_promotion_id = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+    expires_at = TTLAttribute()            # past any window: the allowance is whole again
+
+
+MODELS = (Promotion, DeliveryCounts, Delivery, SendWindow)

@@ -7,9 +7,13 @@ member ids. Each batch goes to the send worker — through SQS on AWS, in-proces
 stack — which, right before calling SES:
 
 1. reads the batch's members with one strongly consistent BatchGetItem and keeps those who
-   hold the consent, are verified, exist and are not suppressed *now*;
+   hold the consent, are verified, exist, are not suppressed and have not paused promotions
+   *now*; a partner promotion's members who take none of its topics are not its audience
+   (left out, not counted);
 2. claims each of them in the delivery ledger with a conditional put (absent → ``claimed``),
-   so a retried or duplicated batch never sends twice;
+   so a retried or duplicated batch never sends twice; for a partner promotion, takes each
+   member's allowance (send_windows.py: one per day, week or month) and releases the claims
+   of members at their limit;
 3. sends one SES v2 SendBulkEmail with the promotion's template (its variant's, for a
    promotion with A/B variants: the planner splits the audience, variants.py, and each batch
    names its variant), whose links go through ``/r/`` (clicks.py), a per-recipient one-click
@@ -44,7 +48,7 @@ from chalicelib.platform.errors import ConflictError, UnavailableError
 from chalicelib.platform.settings import get_settings
 from chalicelib.platform.templates import render_text
 from chalicelib.platform.vocabulary import OFFERS, PARTNER, PARTNER_PROMOTIONS
-from chalicelib.promotions import quota, variants
+from chalicelib.promotions import quota, send_windows, variants
 from chalicelib.promotions.campaigns import get, partner_may_send
 from chalicelib.promotions.clicks import click_url
 from chalicelib.promotions.content import (
@@ -56,6 +60,7 @@ from chalicelib.promotions.content import (
 )
 from chalicelib.promotions.counts import add_delivery_counts, variant_delivered
 from chalicelib.promotions.models import Delivery, DeliveryCounts, Promotion
+from chalicelib.promotions.snooze_links import snooze_token
 from chalicelib.promotions.unsubscribe_links import unsubscribe_url
 from chalicelib.statistics import counters
 
@@ -243,18 +248,23 @@ def _claim(promotion_id: str, member_ids: list, attempt: str, now: datetime,
 
 
 def _release(promotion_id: str, member_ids: list, attempt: Optional[str]) -> None:
-    """Give up the claims ``attempt`` holds on ``member_ids`` (none when it is None)."""
+    """Give up the claims ``attempt`` holds on ``member_ids`` (none when it is None), and the
+    allowances of partner promotions taken for them: nothing was sent."""
     if attempt is None:
         return
+    released = []
     for member_id in member_ids:
         try:
             with storage_errors():
                 Delivery(promotion_id, member_id).delete(
                     condition=(Delivery.attempt == attempt) & (Delivery.status == "claimed"))
+            released.append(member_id)
         except DeleteError as exc:
             if not dynamo.condition_failed(exc):
                 raise
             # no longer ours: leave it
+    if released:
+        send_windows.release(promotion_id, released)
 
 
 def _mark(promotion_id: str, outcomes: dict, attempt: str, now: datetime,
@@ -287,8 +297,11 @@ def send_batch(promotion_id: str, member_ids: list, now: Optional[datetime] = No
         return BatchResult(0, len(member_ids), 0)
     now = now or clock.now()
     found = members.read_many(member_ids)
-    recipients = [found[m] for m in member_ids
-                  if members.eligible(found.get(m), promotion.purpose)]
+    # Members who take none of a partner promotion's topics were never its audience: they are
+    # neither sent nor counted. The others not sent now are counted as skipped.
+    audience = [m for m in member_ids if members.in_topics(found.get(m), promotion.topics)]
+    recipients = [found[m] for m in audience
+                  if members.eligible(found.get(m), promotion.purpose, now)]
     if attempt is None:
         attempt = uuid.uuid4().hex
         ours = _claim(promotion_id, [m.member_id for m in recipients], attempt, now, resend,
@@ -297,7 +310,16 @@ def send_batch(promotion_id: str, member_ids: list, now: Optional[datetime] = No
         ours = {m.member_id for m in recipients}
         _release(promotion_id, sorted(set(member_ids) - ours), attempt)
     claimed = [m for m in recipients if m.member_id in ours]
-    skipped = len(member_ids) - len(claimed)
+    if promotion.kind == PARTNER and claimed:
+        try:
+            allowed = send_windows.take(promotion_id, claimed, now)
+        except BaseException:
+            _release(promotion_id, [m.member_id for m in claimed], attempt)
+            raise
+        _release(promotion_id, sorted(m.member_id for m in claimed
+                                      if m.member_id not in allowed), attempt)
+        claimed = [m for m in claimed if m.member_id in allowed]
+    skipped = len(audience) - len(claimed)
     delivered = failed = 0
     pending = claimed
     # Claims SES has certainly not sent: only these may be released when something fails.
@@ -387,13 +409,15 @@ def _send_bulk(promotion: Promotion, recipients: list, variant: Optional[int] = 
     entries = []
     for member in recipients:
         url = unsubscribe_url(member.member_id, promotion.purpose)
-        entries.append(mail.BulkEntry(member.email, {"unsubscribe_url": url},
+        entries.append(mail.BulkEntry(member.email, {"unsubscribe_url": url,
+                                                     "snooze_token": snooze_token(member.member_id)},
                                       (("List-Unsubscribe", f"<{url}>"), ONE_CLICK),
                                       ((TAG_PROMOTION, promotion.promotion_id),
                                        (TAG_MEMBER, member.member_id))))
     _pace(len(recipients))
     try:
-        results = mail.sender().send_bulk(template, {"unsubscribe_url": ""}, (ONE_CLICK,),
+        results = mail.sender().send_bulk(template, {"unsubscribe_url": "", "snooze_token": ""},
+                                          (ONE_CLICK,),
                                           entries, tags=((TAG_PROMOTION, promotion.promotion_id),))
     except mail.ThrottledError:
         return {}, {m.member_id for m in recipients}, set()
@@ -452,18 +476,21 @@ def render_content(promotion: Promotion, variant: Optional[int] = None) -> tuple
             render_text("email/promotion.html", **context))
 
 
-# The per-member part of every message, as SES fills it in (the template's one variable).
+# The per-member parts of every message, as SES fills them in (the template's variables):
+# the unsubscribe link, and the token of the pause links.
 UNSUBSCRIBE_VARIABLE = "{{unsubscribe_url}}"
+SNOOZE_VARIABLE = "{{snooze_token}}"
 
 
 def preview(promotion_id: str, unsubscribe_placeholder: str = "[each member's own token]",
+            snooze_placeholder: str = "[each member's own pause token]",
             variant: Optional[int] = None) -> dict:
     """A promotion exactly as members would receive it, rendered by the code that sends it,
-    with the member-specific unsubscribe link shown as a placeholder: ``subject``, ``text``
-    (the text part, footer included), ``html`` (the HTML part), ``footer`` (the footer lines
-    of the text part), ``headers`` (the unsubscribe headers) and ``links`` (each link's
-    ``/r/`` address and the target it leads to). ``variant``: one A/B variant's message (the
-    first when the promotion has variants and none is named)."""
+    with the member-specific unsubscribe and pause links shown as placeholders: ``subject``,
+    ``text`` (the text part, footer included), ``html`` (the HTML part), ``footer`` (the
+    footer lines of the text part), ``headers`` (the unsubscribe headers) and ``links`` (each
+    link's ``/r/`` address and the target it leads to). ``variant``: one A/B variant's message
+    (the first when the promotion has variants and none is named)."""
     from markupsafe import escape
 
     promotion = get(promotion_id)
@@ -473,8 +500,9 @@ def preview(promotion_id: str, unsubscribe_placeholder: str = "[each member's ow
     body_text = message_content(promotion, variant)[1]
     subject, text, html = render_content(promotion, variant)
     url = f"{get_settings().base_url}/unsubscribe?token={unsubscribe_placeholder}"
-    text = text.replace(UNSUBSCRIBE_VARIABLE, url)
-    html = html.replace(UNSUBSCRIBE_VARIABLE, str(escape(url)))
+    text = text.replace(UNSUBSCRIBE_VARIABLE, url).replace(SNOOZE_VARIABLE, snooze_placeholder)
+    html = html.replace(UNSUBSCRIBE_VARIABLE, str(escape(url))).replace(
+        SNOOZE_VARIABLE, str(escape(snooze_placeholder)))
     # The text part is the promotion's text, then the footer (email/promotion.txt).
     footer = text[len(body_text):] if text.startswith(body_text) else ""
     links = [{"link": i + 1, "url": click_url(promotion.promotion_id, variant or 0, i),

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from chalice import Blueprint, Response
 
-from chalicelib import operators, promotions, reporting
+from chalicelib import members, operators, promotions, reporting
 from chalicelib.platform import clock
 from chalicelib.platform.errors import (
     AuthenticationError,
@@ -461,8 +461,10 @@ def _review_page(request, context, promotion_id: str, **extra) -> Response:
     shown = promotions.preview(promotion_id)
     others = [promotions.preview(promotion_id, variant=v)
               for v in range(1, len(shown["promotion"].variants or ()))]
+    names = members.topics.topic_names() if shown["promotion"].topics else {}
     return _page(request, "admin/promotion.html", operator=context, preview=shown,
-                 promotion=shown["promotion"], other_variants=others, **extra)
+                 promotion=shown["promotion"], other_variants=others, topic_names=names,
+                 **extra)
 
 
 @bp.route("/admin/promotions/{promotion_id}", methods=["GET"])

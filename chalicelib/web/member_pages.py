@@ -56,10 +56,16 @@ def _signed_in(request, next_page: str):
 # --- registration and verification --------------------------------------------------------------
 
 
+def _topic_choices(form: dict) -> dict:
+    """A form's topics: each topic the page showed (``topics_shown``), ticked or not."""
+    return {t: form.get(f"topic-{t}") == "on" for t in form.get("topics_shown", "").split()}
+
+
 @bp.route("/register", methods=["GET"])
 def register_page():
     request = bp.current_request
-    return member_page(request, "register.html", gpc=gpc(request), form={})
+    return member_page(request, "register.html", gpc=gpc(request), form={},
+                       topics=members.topics.list_topics())
 
 
 @bp.route("/register", methods=["POST"], content_types=ANY_CONTENT)
@@ -68,15 +74,19 @@ def register_submit():
     form = {}
     try:
         form = _form(request)
+        topics_off = members.preferences.topics_off_at_registration(_topic_choices(form),
+                                                                    gpc(request))
         members.register(
             members.Registration(
                 email=form.get("email", ""), password=form.get("password", ""),
                 display_name=form.get("display_name") or None,
-                consents={p: form.get(p) == "on" for p in PURPOSES}),
+                consents={p: form.get(p) == "on" for p in PURPOSES},
+                topics_off=frozenset(topics_off)),
             provenance(request, "registration", "/register"))
     except EsoError as exc:
         form.pop("password", None)
-        return form_error_page(request, "register.html", exc, gpc=gpc(request), form=form)
+        return form_error_page(request, "register.html", exc, gpc=gpc(request), form=form,
+                               topics=members.topics.list_topics())
     return member_page(request, "registered.html")
 
 
@@ -175,6 +185,8 @@ def _account(request, status_code: int = 200, error: EsoError | None = None,
     member = members.get_member(session.member_id)
     profile = presenters.member_json(member)
     events = [members.consent.event_json(e) for e in members.consent.history(member.member_id)]
+    catalogue = members.topics.list_topics()
+    topic_names = {t.topic_id: t.name for t in catalogue}
     if error is not None:
         context.update(error=error.message, error_fields=error_fields(error),
                        error_form=error_form)
@@ -190,7 +202,10 @@ def _account(request, status_code: int = 200, error: EsoError | None = None,
                        policy_changes=presenters.policy_notice_json(member)["changes"],
                        policy_version=policy_version(), gpc_note=gpc_note,
                        choices=wording.choices(profile["consents"]),
-                       history=wording.history_entries(events),
+                       promotion_preferences=members.preferences.view(member, catalogue=catalogue),
+                       frequency_labels=wording.FREQUENCY_LABELS,
+                       snooze_labels=wording.SNOOZE_LABELS,
+                       history=wording.history_entries(events, topic_names),
                        referred=partners.records.referrals_of(member.member_id),
                        partner_contacts=partners.records.contacts_of(member.member_id),
                        partner_notices=partners.notices.notices_of_member(member.member_id),
@@ -244,6 +259,32 @@ def account_consents():
         return _account(request, status_code=status_for(exc), error=exc,
                         error_form="preferences")
     return redirect(f"/account?done=consent-{purpose}")
+
+
+@bp.route("/account/preferences", methods=["POST"], content_types=ANY_CONTENT)
+def account_preferences():
+    request = bp.current_request
+    return _account_form("promotion-preferences", lambda session, form: members.preferences.change(
+        session.member_id, provenance(request, "preference_center", "/account"),
+        topic_choices=_topic_choices(form),
+        frequency=members.preferences.check_frequency(form.get("frequency") or None)),
+        "preferences-saved")
+
+
+@bp.route("/account/snooze", methods=["POST"], content_types=ANY_CONTENT)
+def account_snooze():
+    request = bp.current_request
+    return _account_form("snooze", lambda session, form: members.preferences.snooze(
+        session.member_id, form.get("period", ""),
+        provenance(request, "preference_center", "/account")), "snoozed")
+
+
+@bp.route("/account/snooze/end", methods=["POST"], content_types=ANY_CONTENT)
+def account_end_snooze():
+    request = bp.current_request
+    return _account_form("snooze", lambda session, form: members.preferences.end_snooze(
+        session.member_id, provenance(request, "preference_center", "/account")),
+        "snooze-ended")
 
 
 def _account_form(error_form: str, action, done: str, field_names: dict | None = None,

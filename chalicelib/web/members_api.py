@@ -9,9 +9,11 @@ from chalicelib.platform.policy import policy_version
 from chalicelib.platform.vocabulary import (
     CONTACT_MAX_MESSAGE,
     CONTACT_TOPICS,
+    FREQUENCIES,
     OFFERS,
     PARTNER_PROMOTIONS,
     PURPOSES,
+    SNOOZE_PERIODS,
 )
 from chalicelib.web import cookies, presenters
 from chalicelib.web.auth import (
@@ -33,18 +35,28 @@ _CONSENTS = {
     "properties": {p: {"type": "boolean"} for p in PURPOSES},
 }
 
+# Topics of partner promotions, by id: chosen (true) or not (false).
+_TOPIC_CHOICES = {"type": "object", "maxProperties": 40,
+                  "propertyNames": {"maxLength": 40}, "additionalProperties": {"type": "boolean"}}
+
 REGISTER = {
     "type": "object", "additionalProperties": False,
     "required": ["email", "password", "consents"],
     "properties": {"email": _EMAIL, "password": _PASSWORD,
                    "display_name": {"type": ["string", "null"], "maxLength": 200},
-                   "consents": {**_CONSENTS, "required": [OFFERS]}},
+                   "consents": {**_CONSENTS, "required": [OFFERS]},
+                   "topics": _TOPIC_CHOICES},
 }
 VERIFY = {"type": "object", "additionalProperties": False, "required": ["token"],
           "properties": {"token": _TOKEN, "password": _PASSWORD}}
 LOGIN = {"type": "object", "additionalProperties": False, "required": ["email", "password"],
          "properties": {"email": _EMAIL, "password": _PASSWORD}}
 CONSENTS = {**_CONSENTS, "minProperties": 1}
+PREFERENCES = {"type": "object", "additionalProperties": False, "minProperties": 1,
+               "properties": {"topics": _TOPIC_CHOICES,
+                              "frequency": {"type": "string", "enum": list(FREQUENCIES)}}}
+SNOOZE = {"type": "object", "additionalProperties": False, "required": ["period"],
+          "properties": {"period": {"type": "string", "enum": list(SNOOZE_PERIODS)}}}
 CHANGE_EMAIL = {"type": "object", "additionalProperties": False,
                 "required": ["new_email", "password"],
                 "properties": {"new_email": _EMAIL, "password": _PASSWORD}}
@@ -93,10 +105,12 @@ def _no_content(headers: dict | None = None) -> Response:
 def register():
     request = bp.current_request
     data = json_body(request, REGISTER)
+    topics_off = members.preferences.topics_off_at_registration(data.get("topics"), gpc(request))
     members.register(
         members.Registration(email=data["email"], password=data["password"],
                              display_name=data.get("display_name"),
-                             consents=registration_consents(request, data["consents"])),
+                             consents=registration_consents(request, data["consents"]),
+                             topics_off=frozenset(topics_off)),
         provenance(request, "registration", "/api/v1/members"))
     return json_response({"status": "verification_sent"}, 202)
 
@@ -213,6 +227,43 @@ def update_consents():
     member = members.consent.change(session.member_id, wanted,
                             provenance(request, "preference_center", "/api/v1/me/consents"))
     return json_response({"consents": presenters.member_json(member)["consents"]})
+
+
+@bp.route("/api/v1/me/preferences", methods=["GET"])
+def preferences():
+    session = require_session(bp.current_request)
+    member = members.get_member(session.member_id)
+    return json_response({"preferences": members.preferences.view(member)})
+
+
+@bp.route("/api/v1/me/preferences", methods=["PUT"], content_types=ANY_CONTENT)
+def update_preferences():
+    request = bp.current_request
+    session = require_session(request)
+    data = json_body(request, PREFERENCES)
+    member = members.preferences.change(
+        session.member_id, provenance(request, "preference_center", "/api/v1/me/preferences"),
+        topic_choices=data.get("topics"), frequency=data.get("frequency"))
+    return json_response({"preferences": members.preferences.view(member)})
+
+
+@bp.route("/api/v1/me/snooze", methods=["PUT"], content_types=ANY_CONTENT)
+def snooze():
+    request = bp.current_request
+    session = require_session(request)
+    period = json_body(request, SNOOZE)["period"]
+    member = members.preferences.snooze(
+        session.member_id, period, provenance(request, "preference_center", "/api/v1/me/snooze"))
+    return json_response({"preferences": members.preferences.view(member)})
+
+
+@bp.route("/api/v1/me/snooze", methods=["DELETE"], content_types=ANY_CONTENT)
+def end_snooze():
+    request = bp.current_request
+    session = require_session(request)
+    member = members.preferences.end_snooze(
+        session.member_id, provenance(request, "preference_center", "/api/v1/me/snooze"))
+    return json_response({"preferences": members.preferences.view(member)})
 
 
 @bp.route("/api/v1/me/consents/history", methods=["GET"])

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import functools
 
-from chalicelib.platform.vocabulary import PURPOSES
+from chalicelib.platform.vocabulary import (
+    FREQUENCIES,
+    FREQUENCY,
+    PURPOSES,
+    SNOOZE,
+    SNOOZE_PERIODS,
+    TOPIC_PREFIX,
+)
 from chalicelib.web import members_api as m
 from chalicelib.web import partner_api as p
 from chalicelib.web import partner_pages
@@ -47,11 +54,39 @@ MEMBER = {
 }
 CONSENT_EVENT = {
     "type": "object", "required": ["id", "purpose", "granted", "at", "source", "policy_version"],
-    "properties": {"id": {"type": "string"}, "purpose": {"enum": list(PURPOSES)},
+    "properties": {"id": {"type": "string"},
+                   "purpose": {"anyOf": [
+                       {"enum": [*PURPOSES, FREQUENCY, SNOOZE]},
+                       {"type": "string", "pattern": f"^{TOPIC_PREFIX}[a-z0-9-]+$"}],
+                       "description": "a consent, or a promotion preference: a topic of partner "
+                                      "promotions (topic:<id>, granted = chosen), the frequency "
+                                      "(value: day, week or month), a pause of every promotion "
+                                      "(granted: paused until value; false: ended)"},
                    "granted": {"type": "boolean"},
                    "at": _TIME, "source": {"type": "string"},
-                   "policy_version": {"type": ["string", "null"]}},
+                   "policy_version": {"type": ["string", "null"]},
+                   "value": {"type": "string", "description": "a preference's setting"}},
 }
+PREFERENCES = {"type": "object", "required": ["preferences"], "properties": {"preferences": {
+    "type": "object",
+    "required": ["topics", "frequency", "frequency_chosen", "default_frequency", "snoozed_until"],
+    "properties": {
+        "topics": {"type": "array", "items": {
+            "type": "object", "required": ["id", "name", "chosen"],
+            "properties": {"id": {"type": "string"}, "name": {"type": "string"},
+                           "chosen": {"type": "boolean"}}}},
+        "frequency": {"enum": list(FREQUENCIES), "description":
+                      "at most one partner promotion per day (24 hours), week (7 days) or "
+                      "month (a calendar month)"},
+        "frequency_chosen": {"type": "boolean",
+                             "description": "false: the operator's default applies"},
+        "default_frequency": {"enum": list(FREQUENCIES)},
+        "snoozed_until": {"type": ["string", "null"],
+                          "description": "every promotion paused until then; null: none"}}}}}
+TOPICS = {"type": "object", "required": ["topics"], "properties": {"topics": {
+    "type": "array", "items": {"type": "object", "required": ["id", "name"],
+                               "properties": {"id": {"type": "string"},
+                                              "name": {"type": "string"}}}}}}
 TRANSACTION = {
     "type": "object",
     "required": ["order_id", "click_id", "amount", "currency", "occurred_at", "reported_at",
@@ -344,6 +379,19 @@ def _paths() -> dict:
         "/api/v1/me/consents": {"put": _op("Grant or withdraw consents", {200: {
             "type": "object", "required": ["consents"], "properties": {"consents": CONSENT_STATES}}},
             (404,), body=m.CONSENTS, security=cookie)},
+        "/api/v1/me/preferences": {
+            "get": _op("Promotion preferences: topics of partner promotions, how often, a "
+                       "pause", {200: PREFERENCES}, (404,), security=cookie),
+            "put": _op("Choose topics (by id: true or false) and how often partner promotions "
+                       "may come; each change is recorded in the consent history",
+                       {200: PREFERENCES}, (404,), body=m.PREFERENCES, security=cookie),
+        },
+        "/api/v1/me/snooze": {
+            "put": _op("Pause every promotion (offers and partner promotions) for "
+                       + ", ".join(SNOOZE_PERIODS) + " from now", {200: PREFERENCES}, (404,),
+                       body=m.SNOOZE, security=cookie),
+            "delete": _op("End the pause now", {200: PREFERENCES}, (403, 404), security=cookie),
+        },
         "/api/v1/me/consents/history": {"get": _op("Consent history, oldest first", {200: {
             "type": "object", "required": ["events"],
             "properties": {"events": {"type": "array", "items": CONSENT_EVENT}}}},
@@ -406,6 +454,9 @@ def _paths() -> dict:
                 "properties": {"date": _TIME, "clicks": _COUNT, "transactions": _COUNT,
                                "revenue": {"type": "object"}}, **_FORBIDDEN_IDENTIFIERS}}}}},
             (400,), params=[_query("from", True, **_DAY), _query("to", True, **_DAY)], **partner)},
+        "/partner/v1/topics": {"get": _op(
+            "The topics a promotion may name (members choose among them)", {200: TOPICS},
+            **partner)},
         "/partner/v1/promotions": {"post": _op("Submit a promotion for review", {202: {
             "type": "object", "required": ["promotion"], "properties": {"promotion": {
                 "type": "object", "required": ["id", "status"],
@@ -432,6 +483,10 @@ def _paths() -> dict:
                                                    "counts", "engagement"],
                     "properties": {"counts": {"type": "object", "additionalProperties": _COUNT},
                                    "engagement": ENGAGEMENT,
+                                   "topics": {"type": "array", "items": {"type": "string"},
+                                              "description": "the topics it was submitted "
+                                              "with; empty: every member who takes partner "
+                                              "promotions"},
                                    "review_reason": {"type": ["string", "null"], "description":
                                                      "Why the promotion was rejected, when the "
                                                      "reviewer gave a reason."}},

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib import partners, promotions
+from chalicelib import members, partners, promotions
 from chalicelib.partners.limits import MAX_CLICK_ID, MAX_ORDER_ID, MAX_REASON, MAX_WEBHOOK_URL
 from chalicelib.platform.errors import NotFoundError, ValidationError
 from chalicelib.platform.vocabulary import PARTNER
@@ -111,6 +111,10 @@ PROMOTION = {
         **_CONTENT,
         "variants": {"type": "array", "minItems": 2, "maxItems": MAX_VARIANTS, "items": VARIANT,
                      "description": "2-3 A/B variants: members are split evenly between them"},
+        # Ids from GET /partner/v1/topics; without topics, the promotion is for every member who
+        # takes partner promotions.
+        "topics": {"type": "array", "minItems": 1, "maxItems": 20, "uniqueItems": True,
+                   "items": {"type": "string", "minLength": 1, "maxLength": 40}},
     },
 }
 # A promotion's text and HTML may be far longer than the 16 KiB other bodies get: room for
@@ -126,9 +130,18 @@ def submit_promotion():
     partner_id = authenticated_partner(request)
     data = json_body(request, PROMOTION, PROMOTION_MAX_BODY_BYTES)
     promotion = promotions.create(PARTNER, data["subject"], data["text"], data.get("html"),
-                                  partner_id=partner_id, variants=data.get("variants"))
+                                  partner_id=partner_id, variants=data.get("variants"),
+                                  topics=data.get("topics"))
     return json_response({"promotion": {"id": promotion.promotion_id,
                                         "status": promotion.status}}, 202)
+
+
+@bp.route("/partner/v1/topics", methods=["GET"])
+def list_topics():
+    """The topics a promotion may name: members choose among them."""
+    authenticated_partner(bp.current_request)
+    return json_response({"topics": [{"id": t.topic_id, "name": t.name}
+                                     for t in members.topics.list_topics()]})
 
 
 @bp.route("/partner/v1/promotions/{promotion_id}", methods=["GET"])

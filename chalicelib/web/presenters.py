@@ -43,6 +43,7 @@ def promotion_status_json(promotion, counts, engagement=None) -> dict:
     k = get_settings().k_threshold
     shown = {"id": promotion.promotion_id, "status": promotion.status,
              "subject": promotion.subject, "created_at": iso(promotion.created_at),
+             "topics": sorted(promotion.topics or ()),
              "counts": {name: statistics.suppression.suppress(int(getattr(counts, name)), k)
                         for name in ("delivered", "skipped", "failed")},
              "review_reason": promotion.review_reason}

@@ -3,7 +3,13 @@ statuses, and the confirmations shown after a change. Raw codes (``partner_promo
 ``preference_center``) are for the JSON API and the export; a page shows these sentences."""
 from __future__ import annotations
 
-from chalicelib.platform.vocabulary import OFFERS, PARTNER_PROMOTIONS
+from chalicelib.platform.vocabulary import (
+    FREQUENCY,
+    OFFERS,
+    PARTNER_PROMOTIONS,
+    SNOOZE,
+    TOPIC_PREFIX,
+)
 
 # How a purpose is named in a sentence ("You stopped partner promotions").
 PURPOSE_NAMES = {OFFERS: "eSO offers", PARTNER_PROMOTIONS: "partner promotions"}
@@ -26,6 +32,35 @@ NOTICE_STATES = {"acknowledged": "The partner confirmed it",
                                "notices yet",
                  "undeliverable": "Not confirmed after 30 days; our staff follow it up with "
                                   "the partner"}
+
+
+# How often partner promotions may come, and how long a pause lasts.
+FREQUENCY_LABELS = {"day": "at most one a day", "week": "at most one a week",
+                    "month": "at most one a month"}
+SNOOZE_LABELS = {"two_weeks": "2 weeks", "one_month": "1 month", "three_months": "3 months"}
+_WHERE = {"registration": "when you signed up", "preference_center": "in your account",
+          "snooze_link": "with the link in one of our e-mails"}
+
+
+def preference_sentence(purpose: str, granted: bool, source: str, value: str | None,
+                        topic_names: dict) -> str:
+    """One promotion preference of the history (a topic, the frequency, a pause)."""
+    where = _WHERE.get(source, "")
+    if purpose.startswith(TOPIC_PREFIX):
+        topic = purpose.removeprefix(TOPIC_PREFIX)
+        name = topic_names.get(topic, topic)
+        if source == "registration" and not granted:
+            return f"You left the topic “{name}” of partner promotions unchosen when you signed up."
+        state = "on" if granted else "off"
+        return f"You turned the topic “{name}” of partner promotions {state} {where}.".replace(
+            " .", ".")
+    if purpose == FREQUENCY:
+        label = FREQUENCY_LABELS.get(value or "", "a limit")
+        return f"You chose {label} for partner promotions {where}.".replace(" .", ".")
+    if purpose == SNOOZE and granted:
+        until = (value or "")[:16].replace("T", " ")
+        return f"You paused every promotion until {until} UTC {where}.".replace(" .", ".")
+    return f"You ended the pause of promotions {where}.".replace(" .", ".")
 
 
 def consent_sentence(purpose: str, granted: bool, source: str) -> str:
@@ -58,10 +93,13 @@ def consent_sentence(purpose: str, granted: bool, source: str) -> str:
     return f"{name[0].upper()}{name[1:]} {'allowed' if granted else 'stopped'}."
 
 
-def history_entries(events: list) -> list:
+def history_entries(events: list, topic_names: dict | None = None) -> list:
     """The consent history for a page: time, sentence and policy version of each event."""
     return [{"id": e.get("id"), "at": e["at"], "policy_version": e["policy_version"],
-             "text": consent_sentence(e["purpose"], e["granted"], e["source"])} for e in events]
+             "text": (consent_sentence(e["purpose"], e["granted"], e["source"])
+                      if e["purpose"] in PURPOSE_NAMES else preference_sentence(
+                          e["purpose"], e["granted"], e["source"], e.get("value"),
+                          topic_names or {}))} for e in events]
 
 
 def choices(consents: dict) -> list:
@@ -94,6 +132,9 @@ SIGNED_IN_NOTICES = {
     "session-ended": "That session is signed out.",
     "sessions-ended": "Every other session is signed out.",
     "policy-answered": "Saved: your choices now stand under the current privacy policy.",
+    "preferences-saved": "Saved: your topics and how often partner promotions may come.",
+    "snoozed": "Saved: promotions are paused. You can end the pause here at any time.",
+    "snooze-ended": "Saved: the pause is over; promotions come again as you chose them.",
 }
 
 

@@ -1,6 +1,7 @@
 """Every page, as a visitor and as a member, on a 390 px phone and a 1280 px screen: no serious
 or critical WCAG 2.x A/AA violation found by axe-core, and no horizontal scrolling with every
 expandable section open."""
+import uuid
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -30,11 +31,13 @@ class World:
     partner_id: str
     verify_token: str        # a usable confirmation link of an unconfirmed registration
     unsubscribe_token: str   # the member's unsubscribe link for eSO offers
+    snooze_token: str        # the member's pause link
     operator_email: str = ""  # an operator set up with an app, for the console's pages
 
 
 @pytest.fixture(scope="module")
 def world(app_server, chromium, mailbox):
+    members.topics.add_topic(f"Audit office chairs and desks {uuid.uuid4().hex[:6]}")
     email, member_id = make_member(mailbox, offers=True, partner_promotions=False, tag="audit")
     partner_id, key = new_partner("Demo Office Supplies", description="Paper, toner and chairs")
     context = chromium.new_context()
@@ -57,7 +60,8 @@ def world(app_server, chromium, mailbox):
                      Provenance("registration", "/tests"))
     return World(app_server.url, email, partner_id,
                  token_from(mailbox.wait_for(unconfirmed)[-1], "/verify"),
-                 promotions.unsubscribe_token(member_id, "offers"))
+                 promotions.unsubscribe_token(member_id, "offers"),
+                 promotions.snooze_token(member_id))
 
 
 def _submit(page, selector="main form button[type=submit]"):
@@ -119,6 +123,26 @@ def _unsubscribed(page, w):
     assert page.locator("#unsubscribed").is_visible()
 
 
+def _paused(page, w):
+    page.goto(f"{w.base}/snooze?token={w.snooze_token}&period=three_months")
+    _submit(page, "#snooze-periods button[type=submit]")
+    assert page.locator("#snoozed").is_visible()
+
+
+def _paused_in_the_account(page, w):
+    page.goto(w.base + "/account")
+    _submit(page, "#snooze-choices button[type=submit]")
+    assert page.locator("#end-snooze").is_visible()
+
+
+def _preferences_with_an_error(page, w):
+    page.goto(w.base + "/account")
+    page.evaluate("document.querySelector('#frequency-week').value = 'hourly'")
+    page.locator("#frequency-week").check()
+    _submit(page, "#promotion-preferences button[type=submit]")
+    assert page.locator("#promotion-preferences-error .error").is_visible()
+
+
 def _delete_with_a_wrong_password(page, w):
     page.goto(w.base + "/account")
     page.fill("#password", "not my password, certainly")
@@ -178,6 +202,9 @@ VISITOR_PAGES = {
     "unsubscribe": _go("/unsubscribe?token={w.unsubscribe_token}"),
     "unsubscribe with a bad link": _go("/unsubscribe?token=bogus"),
     "unsubscribed": _unsubscribed,
+    "pause promotions": _go("/snooze?token={w.snooze_token}&period=two_weeks"),
+    "pause with a bad link": _go("/snooze?token=bogus&period=two_weeks"),
+    "paused": _paused,
     "not found": _go("/no/such/page"),
     "unknown partner": _go("/go/no-such-partner"),
     "confirm a new address": _go("/email/confirm?token=an-address-link-token"),
@@ -191,6 +218,9 @@ MEMBER_PAGES = {
     "account with a field error": _delete_with_a_wrong_password,
     "account with a password-change error": _password_change_with_an_error,
     "account after ending other sessions": _go("/account?done=sessions-ended"),
+    "account after saving topics and frequency": _go("/account?done=preferences-saved"),
+    "account with a preferences error": _preferences_with_an_error,
+    "account while promotions are paused": _paused_in_the_account,
     "write to a partner": _go("/partners/{w.partner_id}/contact"),
     "write to a partner: review": _partner_contact_review,
     "write to a partner with a field error": _partner_contact_with_an_error,

@@ -14,7 +14,7 @@ from typing import Callable
 import click
 import pytest
 
-from chalicelib import ads, partners, promotions
+from chalicelib import ads, members, partners, promotions
 from chalicelib.ops.cli import main
 from chalicelib.platform.vocabulary import PARTNER
 from tests.integration.helpers import cli
@@ -101,6 +101,17 @@ def _fresh_slot(world) -> list:
     return ["slots", "add", "--name", "case-" + uuid.uuid4().hex[:8], "--description", "Case"]
 
 
+def _fresh_topic(world) -> list:
+    return ["topics", "add", "--name", f"Case topic {uuid.uuid4().hex[:8]}"]
+
+
+def _both_topics_listed(world, first, second):
+    listed = {t.topic_id: t.name for t in members.topics.list_topics()}
+    for shown in (first, second):
+        assert listed[shown["topic_id"]] == shown["name"]
+        assert shown["topic_id"] == members.topics.slug(shown["name"])
+
+
 def _disabled_then_enable(world) -> list:
     partners.disable(world.enable_partner_id)
     return ["partners", "enable", world.enable_partner_id]
@@ -125,7 +136,7 @@ def _same_pending_operator_new_link(world, first, second):
 
 
 PROMOTION_ROW = {"id", "kind", "status", "partner_id", "subject", "created_at", "delivered",
-                 "skipped", "failed", "paused_reason", "resume_at"}
+                 "skipped", "failed", "paused_reason", "resume_at", "topics"}
 
 CASES = {
     "local tables": Case(lambda w: ["local", "tables"], {"created", "indexes_added"}),
@@ -153,6 +164,9 @@ CASES = {
     "promotions reconcile": Case(lambda w: ["promotions", "reconcile"],
                                  {"resumed", "confirmed", "resent", "failed"},
                                  differs=("resumed", "confirmed", "resent", "failed")),
+    "topics add": Case(_fresh_topic, {"topic_id", "name", "created_at"},
+                       differs=("topic_id", "name", "created_at"), check=_both_topics_listed),
+    "topics list": Case(lambda w: ["topics", "list"], {"topics"}),
     "slots add": Case(_fresh_slot, {"slot", "description", "built_in", "created_at"},
                       differs=("slot", "created_at"), check=_both_slots_listed),
     "slots list": Case(lambda w: ["slots", "list"], {"slots"}),
@@ -229,6 +243,33 @@ def test_json_means_the_same_anywhere_and_errors_stay_one_line(world):
         result = cli(*args)
         assert (result.returncode, result.stdout) == (1, "")
         assert result.stderr.strip() == "error: There is no such ad."
+
+
+@pytest.mark.parametrize("name, says", [
+    ("", "1 to 40 characters"),
+    ("   ", "1 to 40 characters"),
+    ("x" * 41, "1 to 40 characters"),
+    ("Line\nbreak", "control characters"),
+])
+def test_topics_add_refuses_an_empty_or_oversized_name_in_one_line(world, name, says):
+    before = members.topics.list_topics()
+    result = cli("topics", "add", "--name", name)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert says in result.stderr
+    assert members.topics.list_topics() == before
+
+
+def test_topics_add_refuses_a_topic_that_exists(world):
+    name = f"Case duplicate {uuid.uuid4().hex[:8]}"
+    added = json.loads(cli("--json", "topics", "add", "--name", name).stdout)
+    for again in (name, name.upper(), f"  {name.lower()}  "):
+        result = cli("topics", "add", "--name", again)
+        assert result.returncode == 1 and "exists already" in result.stderr
+    listed = json.loads(cli("topics", "list", "--json").stdout)["topics"]
+    assert [t["topic_id"] for t in listed].count(added["topic_id"]) == 1
+    shown = cli("topics", "list").stdout
+    assert added["topic_id"] in shown and name in shown
 
 
 def _columns(line: str) -> list:

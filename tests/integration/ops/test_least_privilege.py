@@ -49,8 +49,11 @@ POLICY_FILES = {"api_handler": "policy-{stage}.json",
 # exercised by its own test: a session seen again after 5 minutes is refreshed
 # (test_members: idle timeouts), and claims SES refused under throttling are released
 # (test_promotions: throttling).
+# A member's allowance given back when a claim is released unsent (test_send_windows: a
+# member released unsent keeps their allowance).
 RARE = {"api_handler": {("dynamodb:UpdateItem", "eso-local-sessions")},
-        "send_worker": {("dynamodb:DeleteItem", "eso-local-deliveries")},
+        "send_worker": {("dynamodb:DeleteItem", "eso-local-deliveries"),
+                        ("dynamodb:DeleteItem", "eso-local-send-windows")},
         "ses_events": set()}
 
 
@@ -252,6 +255,7 @@ def journey(client, mailbox, lambda_scope):
     ad = client.http.get(f"/api/v1/ads/next?slot={slot}").json_body["ad"]
     client.http.get(ad["click_url"])
 
+    topic = members.topics.add_topic(f"IAM {slot}").topic_id  # the operator's part, as above
     vid, token = _vid_and_csrf(client, "/register")
     email = new_email("iam")
     form(client, "/register", {"email": email, "password": PASSWORD, "offers": "on",
@@ -268,6 +272,7 @@ def journey(client, mailbox, lambda_scope):
         client.http.get(path, headers=member)
     form(client, "/account/consents", {"purpose": "offers", "granted": "false"}, vid, token, session)
     post_json(client, "/api/v1/me/consents", {"offers": True}, headers=member, method="PUT")
+    promotion_preferences(client, member, vid, token, session, topic)
 
     second = new_email("iam-api")
     post_json(client, "/api/v1/members", {"email": second, "password": PASSWORD,
@@ -288,8 +293,9 @@ def journey(client, mailbox, lambda_scope):
     client.http.get(f"/partner/v1/transactions?from={today}&to={today}", headers=bearer(key))
     client.http.get(f"/partner/v1/reports/daily?from={today}&to={today}", headers=bearer(key))
     post_json(client, "/partner/v1/transactions/IAM-1/reverse", {"reason": "refund"}, bearer(key))
+    client.http.get("/partner/v1/topics", headers=bearer(key))
     promotion_id = post_json(client, "/partner/v1/promotions", {
-        "subject": "IAM deal", "text": "Deal: https://shop.example/iam-deal"},
+        "subject": "IAM deal", "text": "Deal: https://shop.example/iam-deal", "topics": [topic]},
         bearer(key)).json_body["promotion"]["id"]
     client.http.get(f"/partner/v1/promotions/{promotion_id}", headers=bearer(key))
 
@@ -350,6 +356,10 @@ def journey(client, mailbox, lambda_scope):
     unsubscribe = promotions.unsubscribe_token(member_ids[0], "partner_promotions")
     client.http.get(f"/unsubscribe?token={unsubscribe}")
     client.http.post(f"/unsubscribe?token={quote(unsubscribe)}", body=b"List-Unsubscribe=One-Click",
+                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+    pause = promotions.snooze_token(member_ids[0])
+    client.http.get(f"/snooze?token={pause}&period=two_weeks")
+    client.http.post(f"/snooze?token={quote(pause)}&period=two_weeks", body=b"",
                      headers={"Content-Type": "application/x-www-form-urlencoded"})
 
     sign_in_methods(client, mailbox, vid, token)
@@ -414,6 +424,19 @@ def notices_after_sweep(client, member, key):
     client.http.delete("/partner/v1/webhook", headers=bearer(key))
     for path in ("/account", "/api/v1/me/export"):
         client.http.get(path, headers=member)
+
+
+def promotion_preferences(client, member, vid, token, session, topic):
+    """Topics, frequency and a pause, by API and by form; the pause ended, the topic on."""
+    client.http.get("/api/v1/me/preferences", headers=member)
+    post_json(client, "/api/v1/me/preferences", {"topics": {topic: False}, "frequency": "month"},
+              headers=member, method="PUT")
+    form(client, "/account/preferences", {"topics_shown": topic, f"topic-{topic}": "on",
+                                          "frequency": "week"}, vid, token, session)
+    post_json(client, "/api/v1/me/snooze", {"period": "two_weeks"}, headers=member, method="PUT")
+    client.http.delete("/api/v1/me/snooze", headers=member)
+    form(client, "/account/snooze", {"period": "one_month"}, vid, token, session)
+    form(client, "/account/snooze/end", {}, vid, token, session)
 
 
 def sign_in_methods(client, mailbox, vid, token):

@@ -30,13 +30,15 @@ def test_the_partner_api_examples_run_as_written(app_server, stack_env, tmp_path
                             timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     answers = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    reported, reversed_, listed, report, submitted, read_back = answers
+    reported, reversed_, listed, report, topics, submitted, read_back = answers
     assert reported["transaction"]["status"] == "reported"
     assert reported["transaction"]["amount"] == "12.50"
     assert reversed_["transaction"]["status"] == "reversed"
     order = reported["transaction"]["order_id"]
     assert [t["order_id"] for t in listed["transactions"]].count(order) == 1
     assert report["days"] and report["days"][0]["date"] == report["from"]
+    assert {"id": "office-supplies", "name": "Office supplies"} in topics["topics"]
     assert submitted["promotion"]["status"] == "pending_review"
     assert read_back["promotion"]["id"] == submitted["promotion"]["id"]
+    assert read_back["promotion"]["topics"] == ["office-supplies"]
     assert "error" not in result.stdout

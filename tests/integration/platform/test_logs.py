@@ -99,6 +99,18 @@ def test_a_whole_journey_logs_no_personal_data_or_secrets(client, mailbox, capsy
         client.http.get(f"/unsubscribe?token={unsubscribe}")
         client.http.post(f"/unsubscribe?token={unsubscribe}", body=b"List-Unsubscribe=One-Click",
                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+        pause = promotions.snooze_token(member_id)
+        secrets["pause token"] = pause
+        client.http.get(f"/snooze?token={pause}&period=one_month")
+        client.http.post(f"/snooze?token={pause}&period=one_month", body=b"",
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+        client.http.get("/api/v1/me/preferences", headers=headers)
+        post_json(client, "/api/v1/me/preferences", {"frequency": "day"}, headers=headers,
+                  method="PUT")
+        post_json(client, "/api/v1/me/snooze", {"period": "two_weeks"}, headers=headers,
+                  method="PUT")
+        client.http.delete("/api/v1/me/snooze", headers=headers)
+        client.http.get("/partner/v1/topics", headers=bearer(api_key))
 
         post_json(client, "/api/v1/password-reset", {"email": email})
         reset = [m for m in mailbox.wait_for(email, count=3) if "Reset" in m["subject"]][-1]

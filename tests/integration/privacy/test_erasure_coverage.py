@@ -81,6 +81,9 @@ def test_a_member_with_data_in_every_table_is_exported_then_erased_everywhere(cl
                      {"message": "Hello"}, session).status_code == 202    # a contact record
     offer = promotions.create("offer", "Coverage offer", "Body")
     promotions.send_batch(offer.promotion_id, [member_id])               # a delivery
+    promotion = promotions.create("partner", "Coverage deal", "Body", partner_id=partner_id)
+    promotions.approve(promotion.promotion_id)
+    promotions.send_batch(promotion.promotion_id, [member_id])           # an allowance used
     device = SoftAuthenticator(members.passkeys.relying_party()[1])
     options = post_json(client, "/api/v1/me/passkeys/options", {"password": PASSWORD}, session)
     assert post_json(client, "/api/v1/me/passkeys", {"credential": device.create(
@@ -99,7 +102,8 @@ def test_a_member_with_data_in_every_table_is_exported_then_erased_everywhere(cl
 
     export = privacy.export_member(member_id)
     for section in ("member", "consent_history", "sessions", "passkeys", "referral_clicks",
-                    "partner_transactions", "partner_contacts", "promotions_received"):
+                    "partner_transactions", "partner_contacts", "promotions_received",
+                    "partner_promotion_allowance", "promotion_preferences"):
         assert export[section], section
 
     privacy.erase_member(member_id)

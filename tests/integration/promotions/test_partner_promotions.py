@@ -184,6 +184,8 @@ def test_the_operator_reads_a_pending_promotion_as_members_will_get_it(client, m
     assert cli("promotions", "approve", promotion_id).returncode == 0
     [mail] = received(mailbox, promotions.get(promotion_id), wants)
     token = re.search(r"unsubscribe\?token=([\w.-]+)", mail["body"]["text"]).group(1)
-    member_text = data["text"].replace("[each member's own token]", token)
+    pause = re.search(r"snooze\?token=([\w.-]+)&", mail["body"]["text"]).group(1)
+    member_text = data["text"].replace("[each member's own token]", token).replace(
+        "[each member's own pause token]", pause)
     assert mail["body"]["text"].strip() == member_text.strip()
     assert mail["subject"] == data["subject"]

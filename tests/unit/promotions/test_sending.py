@@ -433,12 +433,19 @@ def test_the_preview_is_the_mail_a_member_receives(moto_world):
     [sent] = moto_world.outbox.to(email)
     url = sent["data"]["unsubscribe_url"]
     token = url.split("?token=", 1)[1]
+    pause = sent["data"]["snooze_token"]
+    assert pause == promotions.snooze_token(member_id)
     subject, text, html = moto_world.outbox.templates[sent["template"]]
-    received_text = text.replace(sending.UNSUBSCRIBE_VARIABLE, url)
-    received_html = html.replace(sending.UNSUBSCRIBE_VARIABLE, url)
+    received_text = text.replace(sending.UNSUBSCRIBE_VARIABLE, url).replace(
+        sending.SNOOZE_VARIABLE, pause)
+    received_html = html.replace(sending.UNSUBSCRIBE_VARIABLE, url).replace(
+        sending.SNOOZE_VARIABLE, pause)
     assert url in received_text and url in received_html
+    for period in ("two_weeks", "one_month", "three_months"):
+        link = promotions.snooze_url(member_id, period)
+        assert link in received_text and link.replace("&", "&amp;") in received_html
 
-    shown = sending.preview(promotion.promotion_id, token)
+    shown = sending.preview(promotion.promotion_id, token, pause)
     assert shown["promotion"].promotion_id == promotion.promotion_id
     assert (shown["subject"], shown["text"], shown["html"]) == (
         subject, received_text, received_html)

@@ -17,6 +17,8 @@ BODY_SCHEMAS = {
     ("/api/v1/members/verify", "post"): members_api.VERIFY,
     ("/api/v1/session", "post"): members_api.LOGIN,
     ("/api/v1/me/consents", "put"): members_api.CONSENTS,
+    ("/api/v1/me/preferences", "put"): members_api.PREFERENCES,
+    ("/api/v1/me/snooze", "put"): members_api.SNOOZE,
     ("/api/v1/me", "delete"): members_api.DELETE_ME,
     ("/api/v1/me", "patch"): members_api.UPDATE_ME,
     ("/api/v1/me/password", "put"): members_api.CHANGE_PASSWORD,

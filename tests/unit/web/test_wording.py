@@ -51,3 +51,25 @@ def test_redirect_notices_are_fixed_texts_shown_only_when_true(done, signed_in, 
     assert (notice is not None) is shown
     if notice:
         assert notice in (*wording.SIGNED_IN_NOTICES.values(), *wording.SIGNED_OUT_NOTICES.values())
+
+
+@pytest.mark.parametrize("purpose, granted, source, value, said", [
+    ("topic:software", False, "registration", None,
+     "You left the topic “Software” of partner promotions unchosen when you signed up."),
+    ("topic:software", True, "preference_center", None,
+     "You turned the topic “Software” of partner promotions on in your account."),
+    ("topic:gone", False, "preference_center", None,
+     "You turned the topic “gone” of partner promotions off in your account."),
+    ("frequency", True, "preference_center", "week",
+     "You chose at most one a week for partner promotions in your account."),
+    ("snooze", True, "snooze_link", "2027-01-15T09:00:00Z",
+     "You paused every promotion until 2027-01-15 09:00 UTC with the link in one of our e-mails."),
+    ("snooze", False, "preference_center", None, "You ended the pause of promotions in your account."),
+])
+def test_promotion_preferences_are_told_in_sentences(purpose, granted, source, value, said):
+    entry = wording.history_entries([{"id": "e", "at": "2026-12-01T09:00:00Z",
+                                      "policy_version": "v", "purpose": purpose,
+                                      "granted": granted, "source": source, "value": value}],
+                                    {"software": "Software"})[0]
+    assert entry["text"] == said
+    assert "_" not in said and "topic:" not in said

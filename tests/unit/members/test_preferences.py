@@ -1,0 +1,124 @@
+"""Promotion preferences without servers: the windows and pauses in time, topics and their
+ids, and each change as a chained event that ``verify_chain`` holds the state to."""
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+
+from chalicelib import members
+from chalicelib.members import consent, preferences, topics
+from chalicelib.members.consent import Provenance
+from chalicelib.members.models import ConsentEvent, Member
+from chalicelib.platform.clock import add_months
+from chalicelib.platform.errors import ConflictError, ValidationError
+
+START = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)  # the fake clock's time
+CENTRE = Provenance("preference_center", "/account")
+
+
+def new_member() -> str:
+    return members.register_confirmed(members.Registration(
+        email=f"prefs-{uuid.uuid4()}@example.org", password="correct horse battery staple",
+        consents={"offers": True, "partner_promotions": True}), Provenance("registration"))
+
+
+@pytest.mark.parametrize("moment, months, expected", [
+    (datetime(2027, 1, 31, 8, tzinfo=timezone.utc), 1, datetime(2027, 2, 28, 8, tzinfo=timezone.utc)),
+    (datetime(2028, 1, 31, tzinfo=timezone.utc), 1, datetime(2028, 2, 29, tzinfo=timezone.utc)),
+    (datetime(2026, 11, 30, tzinfo=timezone.utc), 3, datetime(2027, 2, 28, tzinfo=timezone.utc)),
+    (datetime(2027, 3, 31, tzinfo=timezone.utc), -1, datetime(2027, 2, 28, tzinfo=timezone.utc)),
+    (datetime(2027, 1, 15, tzinfo=timezone.utc), -1, datetime(2026, 12, 15, tzinfo=timezone.utc)),
+])
+def test_calendar_months_end_on_the_last_day_of_a_shorter_month(moment, months, expected):
+    assert add_months(moment, months) == expected
+
+
+def test_windows_and_pauses_are_measured_from_now():
+    now = datetime(2027, 3, 31, 12, 30, 15, 999, tzinfo=timezone.utc)
+    assert preferences.window_start("day", now) == datetime(2027, 3, 30, 12, 30, 15, 999,
+                                                             tzinfo=timezone.utc)
+    assert preferences.window_start("week", now).day == 24
+    assert preferences.window_start("month", now) == datetime(2027, 2, 28, 12, 30, 15, 999,
+                                                               tzinfo=timezone.utc)
+    assert preferences.snooze_end("two_weeks", now) == datetime(2027, 4, 14, 12, 30, 15,
+                                                                 tzinfo=timezone.utc)
+    assert preferences.snooze_end("one_month", now).date().isoformat() == "2027-04-30"
+    assert preferences.snooze_end("three_months", now).date().isoformat() == "2027-06-30"
+
+
+@pytest.mark.parametrize("name, slug", [
+    ("Office supplies", "office-supplies"), ("  Büro & Café  ", "buro-cafe"),
+    ("Software/SaaS", "software-saas"), ("事務用品", ""), ("x" * 40, "x" * 40),
+])
+def test_a_topic_id_is_a_slug_of_its_name(name, slug):
+    assert topics.slug(name) == slug
+
+
+def test_topics_are_refused_when_they_exist_in_any_case_or_the_list_is_full(moto_world, says):
+    added = topics.add_topic(f"Unit printers {uuid.uuid4().hex[:6]}")
+    with pytest.raises(ConflictError) as refused:
+        topics.add_topic(added.name.lower())
+    assert refused.value.code == "topic_exists" and says(refused.value, "exists already")
+    without_letters = topics.add_topic(f"事務用品 {uuid.uuid4().hex[:2]}"[:-2] + "品")
+    assert without_letters.topic_id.startswith("topic-")
+    while len(topics.list_topics()) < topics.MAX_TOPICS:
+        topics.add_topic(f"Unit filler {uuid.uuid4().hex[:8]}")
+    with pytest.raises(ConflictError) as full:
+        topics.add_topic("One too many")
+    assert full.value.code == "too_many_topics"
+
+
+def test_each_change_is_one_chained_event_and_the_state_follows(moto_world):
+    known = topics.list_topics() or [topics.add_topic(f"Unit desks {uuid.uuid4().hex[:6]}")]
+    topic = known[0].topic_id
+    member_id = new_member()
+    preferences.change(member_id, CENTRE, topic_choices={topic: False}, frequency="day")
+    preferences.change(member_id, CENTRE, topic_choices={topic: False}, frequency="day")
+    preferences.snooze(member_id, "two_weeks", CENTRE)
+    events = consent.history(member_id)[2:]
+    assert [(e.purpose, e.granted, e.value) for e in events] == [
+        ("frequency", True, "day"), (f"topic:{topic}", False, None),
+        ("snooze", True, "2026-12-15T09:00:00Z")]
+    member = Member.get(member_id)
+    assert member.topics_off == {topic} and member.promotion_frequency == "day"
+    assert not members.eligible(member, "offers")
+    assert members.eligible(member, "offers", now=datetime(2026, 12, 15, 9, 0, 1,
+                                                            tzinfo=timezone.utc))
+    assert consent.verify_chain(member_id) == []
+
+    # A stored value is part of the chain, and the state must be what the history says.
+    tamper = ConsentEvent.get(member_id, 3)
+    tamper.value = "month"
+    tamper.save()
+    assert f"{member_id}: event 3 does not match the chain" in consent.verify_chain(member_id)
+    other = new_member()
+    preferences.change(other, CENTRE, frequency="week")
+    Member.get(other).update(actions=[Member.promotion_frequency.set("month"),
+                                      Member.topics_off.set({topic})])
+    assert consent.verify_chain(other) == [
+        f"{other}: the topics turned off differ from their history",
+        f"{other}: the frequency differs from its history"]
+
+
+def test_a_link_never_shortens_a_pause_but_the_member_may(moto_world):
+    member_id = new_member()
+    long = preferences.snooze(member_id, "three_months", CENTRE).snoozed_until
+    link = Provenance("snooze_link", "/snooze")
+    assert preferences.snooze(member_id, "two_weeks", link, extend_only=True).snoozed_until == long
+    assert preferences.snooze(member_id, "two_weeks", CENTRE).snoozed_until < long
+    assert preferences.end_snooze(member_id, CENTRE).snoozed_until is None
+    assert [e.granted for e in consent.history(member_id) if e.purpose == "snooze"] == [
+        True, True, False]
+
+
+@pytest.mark.parametrize("call, field", [
+    (lambda m: preferences.change(m, CENTRE, topic_choices={"no-such-topic": True}), "topics"),
+    (lambda m: preferences.change(m, CENTRE, frequency="hourly"), "frequency"),
+    (lambda m: preferences.snooze(m, "forever", CENTRE), "period"),
+])
+def test_bad_choices_are_refused_and_record_nothing(moto_world, call, field):
+    member_id = new_member()
+    with pytest.raises(ValidationError) as refused:
+        call(member_id)
+    assert refused.value.field == field
+    assert len(consent.history(member_id)) == 2
