@@ -37,6 +37,10 @@ METHOD_TEXT = {
     "gpc": "Withdrawn because the member's browser sent Global Privacy Control",
     "email_change": "Carried over when the member changed their e-mail address",
     "policy_update": "Confirmed by the member when the privacy policy changed",
+    "support_suppression": "Withdrawn when eSmallOffice's support stopped all promotional "
+                           "e-mail to the address",
+    "support_erasure": "Withdrawn when eSmallOffice's support erased the account at the "
+                       "member's request",
 }
 
 

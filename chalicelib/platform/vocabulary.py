@@ -6,7 +6,8 @@ OFFERS = "offers"
 PARTNER_PROMOTIONS = "partner_promotions"
 PURPOSES = (OFFERS, PARTNER_PROMOTIONS)
 SOURCES = ("registration", "preference_center", "unsubscribe_link", "bounce", "complaint",
-           "account_deleted", "gpc", "email_change", "policy_update")
+           "account_deleted", "gpc", "email_change", "policy_update", "support_suppression",
+           "support_erasure")
 # A promotion's kind decides the consent it needs: a partner's, or eSO's own offer.
 PARTNER, OFFER = "partner", "offer"
 KIND_PURPOSE = {PARTNER: PARTNER_PROMOTIONS, OFFER: OFFERS}
