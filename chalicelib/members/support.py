@@ -1,5 +1,5 @@
 """Helping one member, for an operator: finding the member by the exact address, what their
-account looks like, and signing them out everywhere.
+account looks like, signing them out everywhere, and stopping all promotional mail to them.
 
 There is no listing and no search here on purpose: an operator finds a member only by the
 whole address, which normalises like a sign-in (one read of the address's claim, so a part

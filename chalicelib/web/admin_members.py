@@ -137,8 +137,13 @@ def member_page(view):
     try:
         return _member_page(request, context, view, member_id,
                             done=DONE.get(query_param(request, "done") or ""))
-    except NotFoundError as exc:  # erased since the lookup
-        return _lookup_page(request, context, exc=exc, status_code=404)
+    except NotFoundError:  # erased since the lookup
+        return _gone(request, context)
+
+
+def _gone(request, context):
+    return _lookup_page(request, context, exc=NotFoundError(
+        "That member's account no longer exists: it was erased."))
 
 
 def _action(view: str, work, dangerous: bool = False):
@@ -160,8 +165,8 @@ def _action(view: str, work, dangerous: bool = False):
         try:
             return _member_page(request, context, view, member_id, exc=exc,
                                 error_fields=(exc.field,) if exc.field else ())
-        except NotFoundError as gone:
-            return _lookup_page(request, context, exc=gone, status_code=404)
+        except NotFoundError:
+            return _gone(request, context)
 
 
 @bp.route("/admin/members/{view}/resend-confirmation", methods=["POST"],
