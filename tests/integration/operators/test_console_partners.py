@@ -136,6 +136,12 @@ def test_a_new_key_stops_the_old_one_at_once_and_asks_for_the_second_factor(clie
     back = browser.form("/admin/confirm/totp", {"code": code_now(operator["secret"]),
                                                 "next": f"partner:{partner_id}"})
     assert back.status_code == 303 and back.headers["Location"] == f"/admin/partners/{partner_id}"
+    for elsewhere in ("partner:..", "partner:a/../../x", "partner:a?b", "partner:", "ad:x#y",
+                      "member:%2e%2e", "nothing:x"):
+        fake_clock.advance(30)  # a later code each time: a code works once
+        away = browser.form("/admin/confirm/totp", {"code": code_now(operator["secret"]),
+                                                    "next": elsewhere})
+        assert away.headers["Location"] == "/admin", elsewhere  # only a page of one object
     newest = key_on(browser.form(f"/admin/partners/{partner_id}/rotate-key", {}))
     assert key_works(client, newest) and not key_works(client, new)
     assert actions_about(partner_id) == ["partner_created", "partner_key_rotated",
