@@ -3,7 +3,10 @@ from chalice import Chalice
 
 from chalicelib import workers
 from chalicelib.web import (
+    admin_ads,
+    admin_members,
     admin_pages,
+    admin_partners,
     ads,
     api,
     fallback,
@@ -36,6 +39,9 @@ app.register_blueprint(unsubscribe.bp)
 app.register_blueprint(mail_links.bp)
 app.register_blueprint(snooze.bp)
 app.register_blueprint(admin_pages.bp)
+app.register_blueprint(admin_ads.bp)
+app.register_blueprint(admin_partners.bp)
+app.register_blueprint(admin_members.bp)
 app.register_blueprint(workers.bp)
 app.register_blueprint(fallback.bp)
 map_errors(app)

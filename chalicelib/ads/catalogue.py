@@ -75,6 +75,17 @@ class AdInfo:
             return False
         return self.ends_at is None or now_ms < ms(self.ends_at)
 
+    def state(self, now_ms: int) -> str:
+        """How the operator reads it now: ``disabled``, ``scheduled`` (not started yet),
+        ``ended``, or ``active``."""
+        if not self.active:
+            return "disabled"
+        if self.starts_at is not None and now_ms < ms(self.starts_at):
+            return "scheduled"
+        if self.ends_at is not None and now_ms >= ms(self.ends_at):
+            return "ended"
+        return "active"
+
     def as_record(self) -> dict:
         """Every field, for the operator (``ads list``)."""
         return {"ad_id": self.ad_id, "slot": self.slot, "title": self.title, "body": self.body,

@@ -35,7 +35,9 @@ _EXPORTS = {
     "register": "registration",
     "register_confirmed": "registration",
     "request_password_reset": "accounts",
+    "resend_confirmation": "registration",
     "suppress": "audience",
+    "suppress_member": "audience",
     "link_state": "registration",
     "verify_email": "registration",
 }

@@ -52,13 +52,24 @@ def in_topics(member: Optional[Member], topic_ids) -> bool:
 
 
 def suppress(address: str, source: str) -> bool:
-    """Stop all promotional mail to an address: suppressed flag, consents withdrawn."""
+    """Stop all promotional mail to an address (a bounce or a complaint): suppressed flag,
+    consents withdrawn, counted."""
     try:
         member = member_by_email(normalize_email(address))
     except ValidationError:
         return False
-    if member is None:
+    if member is None or not suppress_member(member, Provenance(source, page="ses-event")):
         return False
+    counters.record(f"{source}s")
+    observability.count("Bounces" if source == "bounce" else "Complaints")
+    return True
+
+
+def suppress_member(member: Member, provenance: Provenance) -> bool:
+    """Stop all promotional mail to a member's address: the suppressed flag set and the
+    audiences left in one conditional write (never recreating an erased member), then every
+    consent still given withdrawn on the record with ``provenance``. False when the member is
+    gone."""
     try:
         with storage_errors():
             member.update(actions=[Member.suppressed.set(True), Member.aud_offers.remove(),
@@ -68,7 +79,5 @@ def suppress(address: str, source: str) -> bool:
         return False
     granted = {p: False for p in PURPOSES if consent.is_granted(member, p)}
     if granted:
-        consent.change(member.member_id, granted, Provenance(source, page="ses-event"))
-    counters.record(f"{source}s")
-    observability.count("Bounces" if source == "bounce" else "Complaints")
+        consent.change(member.member_id, granted, provenance)
     return True

@@ -38,6 +38,10 @@ METHOD_TEXT = {
     "email_change": "Carried over when the member changed their e-mail address",
     "policy_update": "Confirmed by the member when the privacy policy changed",
     "snooze_link": "Chosen with the pause link of an e-mail",
+    "support_suppression": "Withdrawn when eSmallOffice's support stopped all promotional "
+                           "e-mail to the address",
+    "support_erasure": "Withdrawn when eSmallOffice's support erased the account at the "
+                       "member's request",
 }
 
 

@@ -29,21 +29,24 @@ from pynamodb.exceptions import PynamoDBException, TransactWriteError
 
 from chalicelib.members import consent, passwords, tokens
 from chalicelib.members.accounts import (
+    MAIL_PER_ADDRESS_PER_HOUR,
     attempt_allowed,
     clean_display_name,
     get_member,
     mail_allowed,
+    mail_throttle_key,
     member_by_email,
     normalize_email,
     uniformly_slow,
 )
 from chalicelib.members.consent import Provenance
 from chalicelib.members.models import EmailClaim, Member, PendingRegistration
-from chalicelib.platform import clock, dynamo, mail, observability
+from chalicelib.platform import clock, dynamo, mail, observability, ratelimit
 from chalicelib.platform.crypto import sha256_hex
 from chalicelib.platform.dynamo import storage_errors, transaction
 from chalicelib.platform.errors import (
     AuthenticationError,
+    ConflictError,
     NotFoundError,
     UnavailableError,
     ValidationError,
@@ -209,6 +212,37 @@ def _keep(member: Member, entry: PendingRegistration, resend: bool, now: datetim
     if token:
         _mail_link(member, token)
     return True
+
+
+def resend_confirmation(member_id: str, now: datetime | None = None) -> None:
+    """An operator's resend, for a member who asks: a new confirmation link mailed to an
+    address not confirmed yet; the old link stops working. A confirmed address is refused
+    (409 ``already_confirmed``), and the address's mail allowance (a few unsolicited e-mails
+    an hour) applies as to registrations."""
+    now = now or clock.now()
+    member = get_member(member_id)
+    if member.email_verified:
+        raise ConflictError("This address is already confirmed: there is nothing to resend.",
+                            code="already_confirmed")
+    ratelimit.take(mail_throttle_key(member.email), MAIL_PER_ADDRESS_PER_HOUR, 3600,
+                   now=now.timestamp(),
+                   message="This address was sent as many e-mails as it may get in an hour. "
+                           "Try again later.")
+    token, token_item = tokens.new_link(tokens.VERIFY_EMAIL, member_id, tokens.VERIFY_TTL, now)
+    try:
+        with storage_errors(), transaction() as tx:
+            tx.update(member, actions=[Member.verify_token_hash.set(token_item.token_hash),
+                                       Member.verify_sent_at.set(now)],
+                      condition=Member.member_id.exists()
+                      & (Member.email_verified == False))  # noqa: E712 (a DynamoDB condition)
+            tx.save(token_item)
+    except TransactWriteError as exc:
+        if not dynamo.cancelled_by_condition(exc):
+            raise
+        get_member(member_id)  # erased meanwhile: NotFoundError
+        raise ConflictError("This address was confirmed meanwhile: there is nothing to resend.",
+                            code="already_confirmed") from None
+    _mail_link(member, token)
 
 
 def _mail_link(member: Member, token: str) -> None:

@@ -24,7 +24,8 @@ from chalicelib.platform.errors import ValidationError
 
 # The only facts an entry may carry besides who/what/which/when: anything else is refused, so
 # a caller cannot put a secret into the log by mistake.
-ALLOWED_DETAIL = {"reason", "method", "status", "from", "to", "rows", "email"}
+ALLOWED_DETAIL = {"reason", "method", "status", "from", "to", "rows", "email", "fields", "slot",
+                  "count"}
 MAX_DETAIL = 300
 MAX_EXPORT_DAYS = 92
 CSV_COLUMNS = ("at", "actor", "actor_email", "action", "target", "request_id", "detail")

@@ -381,16 +381,6 @@ def ads_add(out: Output, slot, title, target_url, body, image_url, partner_id, w
     out.result({"ad_id": ad.ad_id}, f"ad {ad.ad_id} added to slot {ad.slot}")
 
 
-def _ad_status(ad, now_ms: int) -> str:
-    if not ad.active:
-        return "disabled"
-    if ad.starts_at is not None and now_ms < int(ad.starts_at.timestamp() * 1000):
-        return "scheduled"
-    if ad.ends_at is not None and now_ms >= int(ad.ends_at.timestamp() * 1000):
-        return "ended"
-    return "active"
-
-
 @ads_group.command("list")
 @click.option("--slot", default=None, help="Only this slot's ads.")
 @click.pass_obj
@@ -401,7 +391,7 @@ def ads_list(out: Output, slot):
     text = table(
         ["ad", "slot", "status", "weight", "cap", "partner", "starts (UTC)", "ends (UTC)",
          "title"],
-        [[ad.ad_id, ad.slot, _ad_status(ad, now_ms), ad.weight, ad.frequency_cap,
+        [[ad.ad_id, ad.slot, ad.state(now_ms), ad.weight, ad.frequency_cap,
           ad.partner_id, _day(ad.starts_at), _day(ad.ends_at), ad.title] for ad in found],
         right=("weight", "cap"), limits={"title": 60}, empty="no ads")
     out.result({"ads": [ad.as_record() for ad in found]}, text)

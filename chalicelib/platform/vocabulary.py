@@ -6,7 +6,8 @@ OFFERS = "offers"
 PARTNER_PROMOTIONS = "partner_promotions"
 PURPOSES = (OFFERS, PARTNER_PROMOTIONS)
 SOURCES = ("registration", "preference_center", "unsubscribe_link", "bounce", "complaint",
-           "account_deleted", "gpc", "email_change", "policy_update", "snooze_link")
+           "account_deleted", "gpc", "email_change", "policy_update", "snooze_link",
+           "support_suppression", "support_erasure")
 # The member's promotion preferences, recorded in the same history as the consents: a topic of
 # partner promotions (``topic:<topic id>``), how often partner promotions may come, and a pause
 # of every promotion.

@@ -6,6 +6,7 @@ _EXPORTS = {
     "OWNERS": "erasure",
     "delete_account": "account_deletion",
     "erase_member": "erasure",
+    "erase_on_request": "account_deletion",
     "export_member": "export",
 }
 __all__ = sorted(_EXPORTS)

@@ -25,3 +25,15 @@ def delete_account(member_id: str, password: str, source: str | None = None) -> 
     if granted:
         consent.change(member_id, granted, Provenance("account_deleted"))
     erase_member(member_id)
+
+
+def erase_on_request(member_id: str) -> None:
+    """Erasure an operator carries out for a member who asked for it (by the contact form or
+    by mail): as the member's own deletion, without their password. The consents still given
+    are withdrawn on the record (source ``support_erasure``, counted in the aggregates), then
+    everything that names the member is erased. NotFoundError when there is no such member."""
+    member = members.get_member(member_id)
+    granted = {p: False for p in PURPOSES if consent.is_granted(member, p)}
+    if granted:
+        consent.change(member_id, granted, Provenance("support_erasure"))
+    erase_member(member_id)

@@ -148,26 +148,32 @@ def _revenue(cal: Calendar, daily: list, k: int) -> tuple:
     return days, weeks, months, totals
 
 
+def partner_row(cal: Calendar, partner, k: int) -> tuple:
+    """One partner's row of the report (per day, week and month, totals) and its figures."""
+    daily = list(transactions.daily_figures(partner.partner_id, cal.days[0],
+                                            cal.days[-1]).values())
+    clicks = [f["clicks"] for f in daily]
+    net = [sum(f["transactions"].values()) for f in daily]
+    reversals = [sum(f["reversals"].values()) for f in daily]
+    mine = {"clicks": cal.figure(clicks, k, cells=_partner_cells(clicks, k), lo=0),
+            "transactions": cal.figure(net, k, cells=_partner_cells(net, k), lo=0),
+            "reversals": cal.figure(reversals, k, cells=_partner_cells(reversals, k), lo=0)}
+    days, weeks, months = _rows(cal, mine)
+    revenue = _revenue(cal, daily, k)
+    for rows_, amounts in zip((days, weeks, months), revenue):
+        for row, amount in zip(rows_, amounts):
+            row["revenue"] = amount
+    return ({"partner_id": partner.partner_id, "name": partner.name,
+             "status": partner.status, "days": days, "weeks": weeks, "months": months,
+             "clicks": mine["clicks"].total, "transactions": mine["transactions"].total,
+             "reversals": mine["reversals"].total, "revenue": revenue[3]}, mine)
+
+
 def _partner_rows(cal: Calendar, k: int) -> tuple:
     rows, figures = [], []
     for partner in partners.list_all():
-        daily = list(transactions.daily_figures(partner.partner_id, cal.days[0],
-                                                cal.days[-1]).values())
-        clicks = [f["clicks"] for f in daily]
-        net = [sum(f["transactions"].values()) for f in daily]
-        reversals = [sum(f["reversals"].values()) for f in daily]
-        mine = {"clicks": cal.figure(clicks, k, cells=_partner_cells(clicks, k), lo=0),
-                "transactions": cal.figure(net, k, cells=_partner_cells(net, k), lo=0),
-                "reversals": cal.figure(reversals, k, cells=_partner_cells(reversals, k), lo=0)}
-        days, weeks, months = _rows(cal, mine)
-        revenue = _revenue(cal, daily, k)
-        for rows_, amounts in zip((days, weeks, months), revenue):
-            for row, amount in zip(rows_, amounts):
-                row["revenue"] = amount
-        rows.append({"partner_id": partner.partner_id, "name": partner.name,
-                     "status": partner.status, "days": days, "weeks": weeks, "months": months,
-                     "clicks": mine["clicks"].total, "transactions": mine["transactions"].total,
-                     "reversals": mine["reversals"].total, "revenue": revenue[3]})
+        row, mine = partner_row(cal, partner, k)
+        rows.append(row)
         figures.append(mine)
     return rows, figures
 

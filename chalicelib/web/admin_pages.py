@@ -8,6 +8,7 @@ their errors are JSON too.
 """
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from chalice import Blueprint, Response
@@ -384,16 +385,36 @@ def audit_export():
 # --- re-authentication before dangerous actions -------------------------------------------------------
 
 # Where a confirmation may send the browser back to: fixed pages only, never a URL from the
-# request.
+# request ...
 CONFIRM_NEXT = {"audit": "/admin/audit", "today": "/admin"}
+# ... or the console's page of one object, named "<kind>:<id>": a fixed path and an id of
+# plain characters only (no "/", "?", "#" or "%"), so the way back cannot leave that page.
+CONFIRM_NEXT_OBJECT = {"ad": "/admin/ads/", "partner": "/admin/partners/",
+                       "member": "/admin/members/"}
+_OBJECT_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,159}")
+
+
+def _object_page(value) -> str | None:
+    kind, _, object_id = (value or "").partition(":")
+    if kind in CONFIRM_NEXT_OBJECT and _OBJECT_ID.fullmatch(object_id):
+        return CONFIRM_NEXT_OBJECT[kind] + object_id
+    return None
 
 
 def _confirm_next(value) -> str:
-    return CONFIRM_NEXT.get(value or "", "/admin")
+    return CONFIRM_NEXT.get(value or "") or _object_page(value) or "/admin"
 
 
 def _next_key(value) -> str:
-    return value if value in CONFIRM_NEXT else "today"
+    return value if value in CONFIRM_NEXT or _object_page(value) else "today"
+
+
+def _reconfirm(context, next_key: str) -> Response | None:
+    """None when the operator showed a second factor within the last 10 minutes; else the way
+    to show it again, back to ``next_key`` afterwards (dangerous actions call this first)."""
+    if operators.sessions.recently_verified(context):
+        return None
+    return redirect(f"/admin/confirm?next={next_key}")
 
 
 @bp.route("/admin/confirm", methods=["GET"])

@@ -87,6 +87,11 @@ def consent_sentence(purpose: str, granted: bool, source: str) -> str:
     if source == "email_change":
         return (f"Your choice for {name} ({'allowed' if granted else 'stopped'}) carried over "
                 "to your new e-mail address.")
+    if source == "support_suppression" and not granted:
+        return (f"We stopped {name} when our support team stopped all promotional e-mail to "
+                "your address.")
+    if source == "support_erasure" and not granted:
+        return f"We stopped {name} when our support team erased your account at your request."
     if source == "policy_update":
         return (f"You chose {name} again when our privacy policy changed." if granted
                 else f"You chose not to receive {name} when our privacy policy changed.")

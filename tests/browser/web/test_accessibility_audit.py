@@ -271,6 +271,61 @@ def _console_promotion_with_an_error(page, w):
     assert page.locator("#reason[aria-invalid=true]").count() == 1
 
 
+def _console_ad(page, w):
+    from chalicelib import ads
+
+    slot = ads.declare_slot("audit-" + new_email("s").split("-")[2][:8]).slot
+    ad = ads.create_ad(slot=slot, title="A lamp for the audit", body="With a long line of text "
+                       "under the title", target_url="https://lamps.example/desk",
+                       image_url="https://lamps.example/lamp.png")
+    page.goto(f"{w.base}/admin/ads/{ad.ad_id}")
+    assert page.locator("#ad-preview .ad").count() == 1
+
+
+def _console_ads_with_an_error(page, w):
+    page.goto(w.base + "/admin/ads")
+    page.fill("#ad-create #title", "A lamp")
+    page.fill("#ad-create #target_url", "javascript:alert(1)")
+    _submit(page, "#ad-create button[type=submit]")
+    assert page.locator("#target_url[aria-invalid=true]").count() == 1
+
+
+def _console_partner_key(page, w):
+    page.goto(w.base + "/admin/partners")
+    page.fill("#partner-create #name", "Audit paper " + new_email("p")[:10])
+    page.fill("#partner-create #landing_url", "https://paper.example/audit")
+    _submit(page, "#partner-create button[type=submit]")
+    assert page.locator("#api-key").count() == 1
+
+
+def _console_partner_with_an_error(page, w):
+    page.goto(f"{w.base}/admin/partners/{w.partner_id}")
+    page.fill("#partner-edit #landing_url", "http://not-https.example/")
+    _submit(page, "#partner-edit button[type=submit]")
+    assert page.locator("#landing_url[aria-invalid=true]").count() == 1
+
+
+def _console_member_not_found(page, w):
+    page.goto(w.base + "/admin/members")
+    page.fill("#email", new_email("audit-nobody"))
+    _submit(page, "#member-lookup button[type=submit]")
+    assert page.locator("#email[aria-invalid=true]").count() == 1
+
+
+def _console_member(page, w):
+    page.goto(w.base + "/admin/members")
+    page.fill("#email", w.email)
+    _submit(page, "#member-lookup button[type=submit]")
+    assert page.locator("#consent-history li").count() >= 2
+
+
+def _console_member_erase_with_an_error(page, w):
+    _console_member(page, w)
+    page.fill("#confirm_email", "not the address")
+    _submit(page, "#member-erase button[type=submit]")
+    assert page.locator("#confirm_email[aria-invalid=true]").count() == 1
+
+
 # The console, as a visitor of it (no operator session) ...
 CONSOLE_PAGES = {
     "console sign-in": _go("/admin/sign-in"),
@@ -288,6 +343,17 @@ OPERATOR_PAGES = {
     "console confirm before a dangerous action": _go("/admin/confirm?next=audit"),
     "console promotion review with a field error": _console_promotion_with_an_error,
     "console review queue": _go("/admin/promotions"),
+    "console ads": _go("/admin/ads"),
+    "console ads with a field error": _console_ads_with_an_error,
+    "console ad with its preview": _console_ad,
+    "console partners": _go("/admin/partners"),
+    "console partner": _go("/admin/partners/{w.partner_id}"),
+    "console partner with a field error": _console_partner_with_an_error,
+    "console partner's new key": _console_partner_key,
+    "console members": _go("/admin/members"),
+    "console member not found": _console_member_not_found,
+    "console member": _console_member,
+    "console member erasure with a field error": _console_member_erase_with_an_error,
 }
 
 

@@ -19,6 +19,11 @@ from chalicelib.web import wording
     ("offers", False, "complaint",
      "We stopped eSO offers because one of our e-mails was reported as spam from your mailbox."),
     ("offers", False, "account_deleted", "We stopped eSO offers when you deleted your account."),
+    ("partner_promotions", False, "support_suppression",
+     "We stopped partner promotions when our support team stopped all promotional e-mail to "
+     "your address."),
+    ("offers", False, "support_erasure",
+     "We stopped eSO offers when our support team erased your account at your request."),
 ])
 def test_each_source_has_its_own_true_sentence(purpose, granted, source, said):
     assert wording.consent_sentence(purpose, granted, source) == said
