@@ -9,7 +9,7 @@ never written again.
 """
 from __future__ import annotations
 
-from typing import Iterable, NamedTuple
+from typing import Iterable, NamedTuple, Optional
 
 from chalicelib.platform.dynamo import storage_errors
 from chalicelib.promotions.models import DeliveryCounts, Promotion
@@ -33,9 +33,20 @@ def add_delivery_counts(promotion_id: str, delivered: int, skipped: int, failed:
                                                      DeliveryCounts.failed.add(failed)])
 
 
+def set_planned(promotion_id: str, planned: int) -> None:
+    """Record how many members the planning that just finished counted (one small write)."""
+    with storage_errors():
+        DeliveryCounts(promotion_id).update(actions=[DeliveryCounts.planned.set(planned)])
+
+
 def _total(promotion: Promotion, item) -> Counts:
     return Counts(*(int(getattr(promotion, name) or 0) + int(getattr(item, name, 0) or 0)
                     for name in FIGURES))
+
+
+def _planned(item) -> Optional[int]:
+    planned = getattr(item, "planned", None)
+    return None if planned is None else int(planned)
 
 
 def delivery_counts(promotion: Promotion) -> Counts:
@@ -55,3 +66,16 @@ def delivery_counts_many(promotions: Iterable[Promotion]) -> dict:
         found = {item.promotion_id: item
                  for item in DeliveryCounts.batch_get([p.promotion_id for p in promotions])}
     return {p.promotion_id: _total(p, found.get(p.promotion_id)) for p in promotions}
+
+
+def progress_counts_many(promotions: Iterable[Promotion]) -> dict:
+    """Promotion id → (Counts, members planned or None) for several promotions: what the
+    console shows of a send in progress (one BatchGetItem per 100)."""
+    promotions = list(promotions)
+    if not promotions:
+        return {}
+    with storage_errors():
+        found = {item.promotion_id: item
+                 for item in DeliveryCounts.batch_get([p.promotion_id for p in promotions])}
+    return {p.promotion_id: (_total(p, found.get(p.promotion_id)),
+                             _planned(found.get(p.promotion_id))) for p in promotions}

@@ -8,7 +8,12 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import (
+    AllProjection,
+    GlobalSecondaryIndex,
+    IncludeProjection,
+    KeysOnlyProjection,
+)
 
 from chalicelib.platform.models import BaseModel, table_meta
 
@@ -25,6 +30,20 @@ class ReviewQueueIndex(GlobalSecondaryIndex):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class SendActivityIndex(GlobalSecondaryIndex):
+    """Sparse: promotions scheduled or sent carry ``activity`` ("sends") and ``activity_at``
+    (when sending starts or last started), so the console lists recent and coming sends with one
+    Query, without the content (only what the list shows is projected)."""
+
+    class Meta:
+        index_name = "send-activity"
+        projection = IncludeProjection(["status", "kind", "subject", "partner_id", "send_at",
+                                        "window_started_at", "paused_reason", "resume_at"])
+
+    activity = UnicodeAttribute(hash_key=True)
+    activity_at = UTCDateTimeAttribute(range_key=True)
+
+
 class Promotion(BaseModel):
     """A promotional e-mail: a partner's (reviewed by the operator) or one of eSO's own offers."""
 
@@ -37,7 +56,8 @@ class Promotion(BaseModel):
     subject = UnicodeAttribute()
     text = UnicodeAttribute()
     html = UnicodeAttribute(null=True)
-    status = UnicodeAttribute()            # pending_review | approved | rejected | sending | paused | sent
+    # pending_review | scheduled | approved | rejected | sending | paused | sent
+    status = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     reviewed_at = UTCDateTimeAttribute(null=True)
     review_reason = UnicodeAttribute(null=True)   # why it was rejected; the partner reads it
@@ -45,6 +65,9 @@ class Promotion(BaseModel):
     window_started_at = UTCDateTimeAttribute(null=True)  # when the current run of sending began
     paused_reason = UnicodeAttribute(null=True)          # "daily_quota" while paused
     resume_at = UTCDateTimeAttribute(null=True)          # when a paused promotion goes on
+    send_at = UTCDateTimeAttribute(null=True)            # when a scheduled promotion starts
+    activity = UnicodeAttribute(null=True)               # "sends" once scheduled or sent
+    activity_at = UTCDateTimeAttribute(null=True)        # when sending starts or last started
     # Counts of batches sent before they moved to DeliveryCounts; no longer written, still
     # added in when the counts are read (chalicelib/promotions/counts.py).
     delivered = NumberAttribute(default=0)
@@ -52,6 +75,7 @@ class Promotion(BaseModel):
     failed = NumberAttribute(default=0)
 
     awaiting_review = ReviewQueueIndex()
+    send_activity = SendActivityIndex()
 
 
 class DeliveryCounts(BaseModel):
@@ -64,6 +88,9 @@ class DeliveryCounts(BaseModel):
     delivered = NumberAttribute(default=0)
     skipped = NumberAttribute(default=0)
     failed = NumberAttribute(default=0)
+    # The members the latest planning counted: those already in the ledger and those it handed
+    # to the send worker (None until a plan finished).
+    planned = NumberAttribute(null=True)
 
 
 class MemberDeliveryIndex(GlobalSecondaryIndex):
