@@ -1,12 +1,13 @@
 """What the members domain holds about one member: its part of the export and of the erasure.
 
 The members domain owns the member item, the e-mail claim, the consent history, sessions,
-e-mail tokens, passkeys, sign-in challenges and the per-address throttle counters; ``chalicelib.privacy`` asks for these
+e-mail tokens, passkeys, sign-in challenges, the per-address throttle counters and the
+contact-form messages written from the member's address; ``chalicelib.privacy`` asks for these
 through ``export_member`` and ``erase_member`` and orders them with the other owners'.
 """
 from __future__ import annotations
 
-from chalicelib.members import challenges, consent, passkeys, sessions, tokens, totp
+from chalicelib.members import challenges, consent, messages, passkeys, sessions, tokens, totp
 from chalicelib.members.accounts import (
     LOGIN_WINDOW_S,
     get_member,
@@ -16,6 +17,7 @@ from chalicelib.members.accounts import (
 from chalicelib.members.models import (
     Challenge,
     ConsentEvent,
+    ContactMessage,
     EmailClaim,
     Member,
     Passkey,
@@ -28,7 +30,8 @@ from chalicelib.platform.dynamo import storage_errors, transaction
 from chalicelib.platform.vocabulary import PURPOSES
 
 # The tables this domain answers for in export and erasure (a test keeps this complete).
-MEMBER_TABLES = (Member, EmailClaim, ConsentEvent, Session, Token, Passkey, Challenge)
+MEMBER_TABLES = (Member, EmailClaim, ConsentEvent, Session, Token, Passkey, Challenge,
+                 ContactMessage)
 
 
 def profile(member: Member) -> dict:
@@ -49,7 +52,8 @@ def profile(member: Member) -> dict:
 
 def export_member(member_id: str) -> dict:
     """The member's profile, account facts, full consent history, live sessions and passkeys
-    (names and dates; no key material, no TOTP secret, no recovery code)."""
+    (names and dates; no key material, no TOTP secret, no recovery code), and the contact-form
+    messages kept from the member's address."""
     member = get_member(member_id)
     two_step = totp.status(member)
     return {
@@ -65,6 +69,7 @@ def export_member(member_id: str) -> dict:
         "gpc_applied_at": iso(member.gpc_applied_at),
         "policy_confirmed": member.policy_confirmed,
         "passkeys": passkeys.export_for_member(member_id),
+        "contact_messages": messages.of_address(member.email),
     }
 
 
@@ -93,7 +98,7 @@ def end_sessions(member_id: str) -> None:
 
 def erase_member(member_id: str) -> bool:
     """Delete sessions, sign-in challenges, passkeys, tokens, consent history, throttle
-    counters, and last, together, the e-mail claim and the member item: once they are gone nothing can reach the member again. Idempotent;
+    counters, the contact-form messages written from the member's address, and last, together, the e-mail claim and the member item: once they are gone nothing can reach the member again. Idempotent;
     False when there was no member (left)."""
     end_sessions(member_id)
     with storage_errors():
@@ -110,6 +115,7 @@ def erase_member(member_id: str) -> bool:
         # Throttling counters keyed by the address (an HMAC of it) go with the account.
         ratelimit.forget(login_throttle_key(member.email), LOGIN_WINDOW_S)
         ratelimit.forget(mail_throttle_key(member.email), 3600)
+        messages.erase_from(member.email)
         totp.forget_counters(member_id)
         with transaction() as tx:
             tx.delete(EmailClaim(member.email))

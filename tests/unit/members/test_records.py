@@ -182,7 +182,7 @@ def test_the_export_shows_global_privacy_control_the_policy_answered_and_passkey
     member_id, _ = member(partner_promotions=True)
     export = records.export_member(member_id)
     assert set(export) == {"member", "account", "consent_history", "sessions", "email_changes",
-                           "gpc_applied_at", "policy_confirmed", "passkeys"}
+                           "gpc_applied_at", "policy_confirmed", "passkeys", "contact_messages"}
     # Registering answers the policy in force; no signal was sent yet, no passkey added.
     assert (export["gpc_applied_at"], export["policy_confirmed"], export["passkeys"]) == (
         None, policy_version(), [])
