@@ -3,7 +3,10 @@ from chalice import Chalice
 
 from chalicelib import workers
 from chalicelib.web import (
+    admin_messages,
     admin_pages,
+    admin_promotions,
+    admin_reports,
     ads,
     api,
     fallback,
@@ -32,6 +35,9 @@ app.register_blueprint(partner_api.bp)
 app.register_blueprint(partner_pages.bp)
 app.register_blueprint(unsubscribe.bp)
 app.register_blueprint(admin_pages.bp)
+app.register_blueprint(admin_promotions.bp)
+app.register_blueprint(admin_messages.bp)
+app.register_blueprint(admin_reports.bp)
 app.register_blueprint(workers.bp)
 app.register_blueprint(fallback.bp)
 map_errors(app)

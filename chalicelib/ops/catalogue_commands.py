@@ -177,8 +177,9 @@ def _utc_time(value: str):
 def promotions_schedule(out: Output, promotion_id, send_at):
     """Approve a pending promotion to be sent at a later time (or move a scheduled one's
     time); the stage's sweeper starts it when the time comes."""
+    moment = promotions.check_send_at(_utc_time(send_at), clock.now())
     forecast = _forecast(out, promotion_id)
-    promotion = promotions.schedule(promotion_id, _utc_time(send_at))
+    promotion = promotions.schedule(promotion_id, moment)
     _audit("promotion_scheduled", promotion_id, send_at=iso(promotion.send_at))
     row = _promotion_row(promotion) | {"forecast": forecast}
     out.result(row, f"scheduled {promotion_id}: {status_text(row)}")

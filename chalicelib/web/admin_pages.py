@@ -8,11 +8,12 @@ their errors are JSON too.
 """
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from chalice import Blueprint, Response
 
-from chalicelib import operators, promotions, reporting
+from chalicelib import members, operators, promotions, reporting
 from chalicelib.platform import clock
 from chalicelib.platform.errors import (
     AuthenticationError,
@@ -336,7 +337,9 @@ def today_page():
     today = clock.today()
     return _page(request, "admin/today.html", operator=context, day=today.isoformat(),
                  figures=reporting.day_figures(today),
-                 pending_reviews=promotions.review_count())
+                 pending_reviews=promotions.review_count(),
+                 sending=promotions.sending_overview(),
+                 unread_messages=members.messages.unread_count())
 
 
 @bp.route("/admin/audit", methods=["GET"])
@@ -388,12 +391,22 @@ def audit_export():
 CONFIRM_NEXT = {"audit": "/admin/audit", "today": "/admin"}
 
 
+# ... and pages of one object, named "<kind>-<id>" with an id of the kind's fixed shape.
+CONFIRM_OBJECT_PAGES = {"promotion": (re.compile(r"[0-9a-f]{32}"), "/admin/promotions/{}")}
+
+
+def _object_page(value) -> str | None:
+    kind, _, ident = (value if isinstance(value, str) else "").partition("-")
+    shape, path = CONFIRM_OBJECT_PAGES.get(kind, (None, None))
+    return path.format(ident) if shape and shape.fullmatch(ident) else None
+
+
 def _confirm_next(value) -> str:
-    return CONFIRM_NEXT.get(value or "", "/admin")
+    return CONFIRM_NEXT.get(value or "") or _object_page(value) or "/admin"
 
 
 def _next_key(value) -> str:
-    return value if value in CONFIRM_NEXT else "today"
+    return value if value in CONFIRM_NEXT or _object_page(value) else "today"
 
 
 @bp.route("/admin/confirm", methods=["GET"])
@@ -457,10 +470,20 @@ def promotions_page():
                  queue=promotions.review_queue())
 
 
+# What the promotion page says after an action (``?done=``): fixed texts only.
+PROMOTION_DONE = {
+    "test-sent": "The test message is on its way to your address.",
+    "sent": "Approved and sent to the members who may receive it.",
+    "queued": "Approved: the send worker is sending it now. Its progress shows below.",
+    "scheduled": "Approved and scheduled: it starts at the time shown below.",
+}
+
+
 def _review_page(request, context, promotion_id: str, **extra) -> Response:
     shown = promotions.preview(promotion_id)
     return _page(request, "admin/promotion.html", operator=context, preview=shown,
-                 promotion=shown["promotion"], **extra)
+                 promotion=shown["promotion"], progress=promotions.progress_of(shown["promotion"]),
+                 **extra)
 
 
 @bp.route("/admin/promotions/{promotion_id}", methods=["GET"])
@@ -469,7 +492,8 @@ def promotion_page(promotion_id):
     context, elsewhere = _signed_in(request)
     if elsewhere:
         return elsewhere
-    return _review_page(request, context, promotion_id)
+    return _review_page(request, context, promotion_id,
+                        done=PROMOTION_DONE.get(query_param(request, "done") or ""))
 
 
 @bp.route("/admin/promotions/{promotion_id}/reject", methods=["POST"], content_types=ANY_CONTENT)

@@ -90,6 +90,8 @@ def test_a_member_with_data_in_every_table_is_exported_then_erased_everywhere(cl
                      session).status_code == 200
     waiting = post_json(client, "/api/v1/session", {"email": email, "password": PASSWORD})
     assert waiting.json_body["status"] == "second_factor_required"   # a sign-in step waiting
+    assert post_json(client, "/api/v1/contact", {"email": email, "topic": "privacy",
+                                                 "message": "Erase me, please."}).status_code == 202
 
     holding = holding_member_data()
     before = {m.__name__: len(_items_naming(m, member_id, email)) for m in holding}
@@ -97,7 +99,8 @@ def test_a_member_with_data_in_every_table_is_exported_then_erased_everywhere(cl
 
     export = privacy.export_member(member_id)
     for section in ("member", "consent_history", "sessions", "passkeys", "referral_clicks",
-                    "partner_transactions", "partner_contacts", "promotions_received"):
+                    "partner_transactions", "partner_contacts", "promotions_received",
+                    "contact_messages"):
         assert export[section], section
 
     privacy.erase_member(member_id)
