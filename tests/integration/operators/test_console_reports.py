@@ -33,7 +33,7 @@ def at(day: date) -> datetime:
 def counted_ad(stack):
     """An ad titled like a spreadsheet formula, seen 3 times one day (below K) and 25 the next."""
     slot = ads.declare_slot(f"report{uuid.uuid4().hex[:6]}").slot
-    ad = ads.create_ad(slot=slot, title='=HYPERLINK("https://evil.example","Toner")',
+    ad = ads.create_ad(slot=slot, title='=CMD("calc")&"Toner"',
                        target_url="https://shop.example/")
     counters.increment("ad_impressions", dimension=ad.ad_id, amount=3, now=at(FIRST))
     counters.increment("ad_impressions", dimension=ad.ad_id, amount=25, now=at(SECOND))
@@ -68,7 +68,7 @@ def test_the_page_and_the_csv_show_the_clis_cells_with_the_k_rule(client, counte
     body = page.body.decode()
     assert page.status_code == 200 and "counts below 10 are hidden" in body
     row = re.search(rf"<tr><td>{counted_ad.ad_id}</td><td>[^<]+</td><td>([^<]+)</td><td>([^<]+)</td>", body)
-    assert row.group(1) == "=HYPERLINK(&#34;https://evil.example&#34;,&#34;Toner&#34;)"
+    assert row.group(1) == "=CMD(&#34;calc&#34;)&amp;&#34;Toner&#34;"
     assert row.group(2) == "≥25"  # the hidden day is not added in: at least what is shown
     assert "<script" not in body.split("<main", 1)[1]
 
