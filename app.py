@@ -5,8 +5,11 @@ from chalicelib import workers
 from chalicelib.web import (
     admin_ads,
     admin_members,
+    admin_messages,
     admin_pages,
     admin_partners,
+    admin_promotions,
+    admin_reports,
     ads,
     api,
     fallback,
@@ -42,6 +45,9 @@ app.register_blueprint(admin_pages.bp)
 app.register_blueprint(admin_ads.bp)
 app.register_blueprint(admin_partners.bp)
 app.register_blueprint(admin_members.bp)
+app.register_blueprint(admin_promotions.bp)
+app.register_blueprint(admin_messages.bp)
+app.register_blueprint(admin_reports.bp)
 app.register_blueprint(workers.bp)
 app.register_blueprint(fallback.bp)
 map_errors(app)

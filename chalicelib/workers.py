@@ -22,7 +22,8 @@ SWEEP_SCHEDULE = "rate(5 minutes)"
 @bp.on_sqs_message(queue=SEND_QUEUE, batch_size=1, name="send_worker",
                    maximum_concurrency=SEND_CONCURRENCY)
 def send_worker(event):
-    """One batch of up to 50 members of a promotion; raising returns it to the queue."""
+    """One batch of up to 50 members of a promotion (or the console's request to plan one);
+    raising returns it to the queue."""
     try:
         for record in event:
             set_correlation_id(record.to_dict().get("messageId"))
@@ -43,12 +44,14 @@ def ses_events(event):
 
 @bp.schedule(SWEEP_SCHEDULE, name="send_sweeper")
 def send_sweeper(event):
-    """Every 5 minutes: resume promotions paused for the daily quota once it allows, settle
-    the ledger claims a dead worker left (confirmed by SES's events → sent, else resent once),
-    and tell partners of members' opt-outs (signed notices, retried with backoff)."""
+    """Every 5 minutes: start the scheduled promotions whose time came, resume promotions
+    paused for the daily quota once it allows, settle the ledger claims a dead worker left
+    (confirmed by SES's events → sent, else resent once), and tell partners of members'
+    opt-outs (signed notices, retried with backoff)."""
     set_correlation_id(event.to_dict().get("id"))
     try:
         try:
+            promotions.start_due()
             promotions.resume_due()
             promotions.reconcile_claims()
         finally:  # a failing promotion step must not hold up partners' notices

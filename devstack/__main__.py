@@ -86,7 +86,9 @@ def run() -> int:
               f"(reached from 'Visit Demo Office Supplies' in the members' area)")
         print(f"  logs         {logs.relative_to(ROOT)}/")
         print("Press Ctrl-C to stop all three.")
+        sweep = _Sweeper(cli, logs / "sweeper.log")
         while all(s.process.poll() is None for s in servers):
+            sweep.when_due()
             time.sleep(0.5)
         dead = [s.name for s in servers if s.process.poll() is not None]
         print(f"stopped: {', '.join(dead)} exited (see {logs.relative_to(ROOT)}/)", file=sys.stderr)
@@ -103,6 +105,30 @@ def run() -> int:
         return 0
     finally:
         stop_all()
+
+
+class _Sweeper:
+    """What the stage's 5-minute schedule does (start scheduled promotions that are due, resume
+    paused ones, settle stale claims), run as ``promotions reconcile`` every 5 minutes; its
+    output goes to a log file, and a failed run waits for the next one."""
+
+    INTERVAL_S = 300
+
+    def __init__(self, cli: list, log_path):
+        self.cli, self.log_path = cli, log_path
+        self.next_at = time.monotonic() + self.INTERVAL_S
+        self.running = None
+
+    def when_due(self) -> None:
+        if self.running is not None and self.running.poll() is None:
+            return
+        if time.monotonic() < self.next_at:
+            return
+        self.next_at = time.monotonic() + self.INTERVAL_S
+        with open(self.log_path, "a") as log:
+            self.running = subprocess.Popen([*self.cli, "promotions", "reconcile"], cwd=ROOT,
+                                            env={**os.environ}, stdout=log,
+                                            stderr=subprocess.STDOUT)
 
 
 def _keep_demo_key(summary: dict, state) -> None:

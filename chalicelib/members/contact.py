@@ -1,6 +1,8 @@
-"""The contact form: privacy and security questions forwarded to the operator by e-mail."""
+"""The contact form: privacy and security questions forwarded to the operator by e-mail, and
+kept for the operator console (``messages``: 180 days, erased with the account)."""
 from __future__ import annotations
 
+from chalicelib.members import messages
 from chalicelib.members.accounts import normalize_email
 from chalicelib.platform import mail, ratelimit
 from chalicelib.platform.crypto import sign
@@ -14,7 +16,8 @@ PER_CLIENT_PER_HOUR = 5
 
 
 def submit(email: str, topic: str, message: str, client_key: str) -> None:
-    """Forward one message to the operator; at most a few per client and hour."""
+    """Keep one message for the console and forward it to the operator; at most a few per
+    client and hour."""
     sender = normalize_email(email)
     if topic not in TOPICS:
         raise ValidationError(f"Choose one of the topics: {', '.join(TOPICS)}.", field="topic")
@@ -27,6 +30,7 @@ def submit(email: str, topic: str, message: str, client_key: str) -> None:
                               field="message")
     ratelimit.take("contact:" + sign("rate-limit", client_key), PER_CLIENT_PER_HOUR, 3600,
                    message="You have sent several messages already. Try again in an hour.")
+    messages.store(sender, topic, text)
     mail.send(mail.Message(get_settings().operator_email, "contact",
                            {"topic": topic, "sender": sender, "message": text},
                            reply_to=sender))

@@ -1,5 +1,5 @@
 """The members' tables: accounts, e-mail claims, consent history, sessions, e-mail tokens,
-passkeys, and the short-lived challenges of signing in."""
+passkeys, the short-lived challenges of signing in, and the contact form's messages."""
 from __future__ import annotations
 
 from pynamodb.attributes import (
@@ -297,5 +297,61 @@ class Topic(BaseModel):
     created_at = UTCDateTimeAttribute()
 
 
+class NewestMessagesIndex(GlobalSecondaryIndex):
+    """Every contact message in one partition by time: the console's list, newest first."""
+
+    class Meta:
+        index_name = "newest-messages"
+        projection = AllProjection()
+
+    box = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class UnreadMessagesIndex(GlobalSecondaryIndex):
+    """Sparse: only unread messages carry ``unread``, so counting them is one Query."""
+
+    class Meta:
+        index_name = "unread-messages"
+        projection = KeysOnlyProjection()
+
+    unread = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class SenderMessagesIndex(GlobalSecondaryIndex):
+    """The messages written from one address: a member's export and erasure."""
+
+    class Meta:
+        index_name = "sender-messages"
+        projection = AllProjection()
+
+    email = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class ContactMessage(BaseModel):
+    """A message sent with the contact form, kept for the operator (also mailed to them) until
+    ``expires_at`` (retention), and erased with the account of its address."""
+
+    Meta = table_meta("contact-messages")
+
+    message_id = UnicodeAttribute(hash_key=True)
+    box = UnicodeAttribute()                    # always "messages": the newest-first index
+    created_at = UTCDateTimeAttribute()
+    email = UnicodeAttribute()                  # the address the writer gave (normalised)
+    topic = UnicodeAttribute()
+    text = UnicodeAttribute()
+    status = UnicodeAttribute()                 # unread | read | answered
+    unread = UnicodeAttribute(null=True)        # "unread" while unread (sparse index)
+    status_at = UTCDateTimeAttribute(null=True)  # when an operator last set the status
+    status_by = UnicodeAttribute(null=True)      # which operator (an operator id)
+    expires_at = TTLAttribute()
+
+    newest = NewestMessagesIndex()
+    unread_messages = UnreadMessagesIndex()
+    by_sender = SenderMessagesIndex()
+
+
 MODELS = (Member, EmailClaim, ConsentEvent, Session, Token, Passkey, Challenge, UnlinkRequest,
-          Topic)
+          Topic, ContactMessage)

@@ -1,7 +1,8 @@
 """What the members domain holds about one member: its part of the export and of the erasure.
 
 The members domain owns the member item, the e-mail claim, the consent history, sessions,
-e-mail tokens, passkeys, sign-in challenges and the per-address throttle counters; ``chalicelib.privacy`` asks for these
+e-mail tokens, passkeys, sign-in challenges, the per-address throttle counters and the
+contact-form messages written from the member's address; ``chalicelib.privacy`` asks for these
 through ``export_member`` and ``erase_member`` and orders them with the other owners'.
 """
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from chalicelib.members import (
     challenges,
     consent,
+    messages,
     passkeys,
     preferences,
     sessions,
@@ -26,6 +28,7 @@ from chalicelib.members.bounces import bounce_moment
 from chalicelib.members.models import (
     Challenge,
     ConsentEvent,
+    ContactMessage,
     EmailClaim,
     Member,
     Passkey,
@@ -40,7 +43,7 @@ from chalicelib.platform.vocabulary import PURPOSES
 
 # The tables this domain answers for in export and erasure (a test keeps this complete).
 MEMBER_TABLES = (Member, EmailClaim, ConsentEvent, Session, Token, Passkey, Challenge,
-                 UnlinkRequest)
+                 UnlinkRequest, ContactMessage)
 
 
 def profile(member: Member) -> dict:
@@ -61,7 +64,8 @@ def profile(member: Member) -> dict:
 
 def export_member(member_id: str) -> dict:
     """The member's profile, account facts, full consent history, live sessions and passkeys
-    (names and dates; no key material, no TOTP secret, no recovery code)."""
+    (names and dates; no key material, no TOTP secret, no recovery code), and the contact-form
+    messages kept from the member's address."""
     member = get_member(member_id)
     two_step = totp.status(member)
     return {
@@ -81,6 +85,7 @@ def export_member(member_id: str) -> dict:
         "passkeys": passkeys.export_for_member(member_id),
         "partner_unlink_request": unlink_requests.export_for(member_id),
         "promotion_preferences": preferences.view(member),
+        "contact_messages": messages.of_address(member.email),
     }
 
 
@@ -109,7 +114,8 @@ def end_sessions(member_id: str) -> None:
 
 def erase_member(member_id: str) -> bool:
     """Delete sessions, sign-in challenges, passkeys, a waiting request to tell partners,
-    tokens, consent history, throttle counters, and last, together, the e-mail claim and the member item: once they are gone nothing can reach the member again. Idempotent;
+    tokens, consent history, throttle counters, the contact-form messages written from the
+    member's address, and last, together, the e-mail claim and the member item: once they are gone nothing can reach the member again. Idempotent;
     False when there was no member (left)."""
     end_sessions(member_id)
     unlink_requests.forget(member_id)
@@ -127,6 +133,7 @@ def erase_member(member_id: str) -> bool:
         # Throttling counters keyed by the address (an HMAC of it) go with the account.
         ratelimit.forget(login_throttle_key(member.email), LOGIN_WINDOW_S)
         ratelimit.forget(mail_throttle_key(member.email), 3600)
+        messages.erase_from(member.email)
         totp.forget_counters(member_id)
         with transaction() as tx:
             tx.delete(EmailClaim(member.email))

@@ -21,11 +21,12 @@ from chalicelib.platform import clock
 from chalicelib.platform.clock import iso
 from chalicelib.platform.dynamo import condition_failed, storage_errors
 from chalicelib.platform.errors import ValidationError
+from chalicelib.platform.spreadsheets import safe_cell as _cell
 
 # The only facts an entry may carry besides who/what/which/when: anything else is refused, so
 # a caller cannot put a secret into the log by mistake.
 ALLOWED_DETAIL = {"reason", "method", "status", "from", "to", "rows", "email", "fields", "slot",
-                  "count"}
+                  "count", "send_at", "audience"}
 MAX_DETAIL = 300
 MAX_EXPORT_DAYS = 92
 CSV_COLUMNS = ("at", "actor", "actor_email", "action", "target", "request_id", "detail")
@@ -99,10 +100,6 @@ def entries_between(first: date, last: date) -> list:
     return out
 
 
-def _cell(value) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def as_csv(entries: list) -> str:

@@ -11,8 +11,8 @@ from chalicelib import ads as ad_service
 from chalicelib import members, promotions
 from chalicelib import partners as partner_service
 from chalicelib.ops.html_text import html_to_text
+from chalicelib.ops.operator_commands import _cli_actor
 from chalicelib.ops.output import Output, table
-from chalicelib.ops.status import paused_text
 from chalicelib.platform import clock
 from chalicelib.platform.clock import iso
 from chalicelib.platform.errors import NotFoundError, ValidationError
@@ -41,17 +41,19 @@ def _promotion_row(promotion, counts=None) -> dict:
             "skipped": counts.skipped, "failed": counts.failed,
             "paused_reason": promotion.paused_reason if paused else None,
             "resume_at": iso(promotion.resume_at) if paused and promotion.resume_at else None,
-            "topics": sorted(promotion.topics or ())}
+            "topics": sorted(promotion.topics or ()),
+            "send_at": iso(promotion.send_at) if promotion.send_at else None}
 
 
 def status_text(row: dict) -> str:
-    """A promotion's status as the operator reads it: a paused one says why and until when."""
-    return paused_text(row) if row["status"] == "paused" else row["status"]
+    """A promotion's status as the operator reads it: a paused one says why and until when,
+    a scheduled one when it starts (the console says the same)."""
+    return promotions.status_text(row)
 
 
 @promotions_group.command("list")
-@click.option("--status", type=click.Choice(["pending_review", "approved", "rejected",
-                                             "sending", "paused", "sent"]))
+@click.option("--status", type=click.Choice(["pending_review", "scheduled", "approved",
+                                             "rejected", "sending", "paused", "sent"]))
 @click.pass_obj
 def promotions_list(out: Output, status):
     """Promotions, newest first."""
@@ -190,22 +192,64 @@ def _sent_line(row: dict) -> str:
     return line
 
 
+def _audit(action: str, promotion_id: str, **detail) -> None:
+    from chalicelib import operators
+
+    operators.record(_cli_actor(), action, target=promotion_id, detail=detail or None)
+
+
 @promotions_group.command("approve")
 @click.argument("promotion_id")
 @click.pass_obj
 def promotions_approve(out: Output, promotion_id):
-    """Approve a pending promotion and send it to the members who may receive it."""
+    """Approve a pending (or scheduled) promotion and send it now to the members who may
+    receive it."""
     promotions.approve(promotion_id)
+    _audit("promotion_approved", promotion_id)
     row = _send(out, promotion_id)
     out.result(row, f"approved {promotion_id}: {_sent_line(row)}")
+
+
+def _utc_time(value: str):
+    """``2026-12-01T09:00Z`` or ``2026-12-01 09:00`` (UTC) as an aware datetime."""
+    from datetime import datetime, timezone
+
+    text = value.strip().replace(" ", "T")
+    if text.endswith(("Z", "z")):
+        text = text[:-1]
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError("Give the time as YYYY-MM-DDTHH:MMZ (UTC), e.g. "
+                              "2026-12-01T09:00Z.", field="at") from None
+    if moment.tzinfo is not None and moment.utcoffset():
+        raise ValidationError("Give the time in UTC (ending in Z).", field="at")
+    return moment.replace(tzinfo=timezone.utc)
+
+
+@promotions_group.command("schedule")
+@click.argument("promotion_id")
+@click.option("--at", "send_at", required=True,
+              help="When sending starts, in UTC: YYYY-MM-DDTHH:MMZ (10 minutes to 90 days ahead).")
+@click.pass_obj
+def promotions_schedule(out: Output, promotion_id, send_at):
+    """Approve a pending promotion to be sent at a later time (or move a scheduled one's
+    time); the stage's sweeper starts it when the time comes."""
+    moment = promotions.check_send_at(_utc_time(send_at), clock.now())
+    forecast = _forecast(out, promotion_id)
+    promotion = promotions.schedule(promotion_id, moment)
+    _audit("promotion_scheduled", promotion_id, send_at=iso(promotion.send_at))
+    row = _promotion_row(promotion) | {"forecast": forecast}
+    out.result(row, f"scheduled {promotion_id}: {status_text(row)}")
 
 
 @promotions_group.command("reject")
 @click.argument("promotion_id")
 @click.pass_obj
 def promotions_reject(out: Output, promotion_id):
-    """Reject a pending promotion; nothing is sent."""
+    """Reject a pending (or scheduled) promotion; nothing is sent."""
     row = _promotion_row(promotions.reject(promotion_id))
+    _audit("promotion_rejected", promotion_id)
     out.result(row | {"status": "rejected"}, f"rejected {promotion_id}")
 
 
@@ -240,13 +284,17 @@ def offers_send(out: Output, subject, text, html, variants_file):
 @promotions_group.command("reconcile")
 @click.pass_obj
 def promotions_reconcile(out: Output):
-    """Resume promotions paused for the SES daily quota once it allows, and settle claims a dead
-    worker left over an hour ago (the stage's schedule does both every 5 minutes)."""
+    """Start the scheduled promotions whose time came, resume promotions paused for the SES
+    daily quota once it allows, and settle claims a dead worker left over an hour ago (the
+    stage's schedule does all three every 5 minutes)."""
+    started = promotions.start_due()
     resumed = promotions.resume_due()
     settled = promotions.reconcile_claims()
-    out.result({"resumed": resumed, "confirmed": settled.confirmed, "resent": settled.resent,
-                "failed": settled.failed},
-               f"resumed {len(resumed)} promotion(s)" + "".join(f"\n  {p}" for p in resumed)
+    out.result({"started": started, "resumed": resumed, "confirmed": settled.confirmed,
+                "resent": settled.resent, "failed": settled.failed},
+               f"started {len(started)} scheduled promotion(s)"
+               + "".join(f"\n  {p}" for p in started)
+               + f"\nresumed {len(resumed)} promotion(s)" + "".join(f"\n  {p}" for p in resumed)
                + f"\nclaims settled: {settled.confirmed} confirmed sent by SES events, "
                  f"{settled.resent} sent again, {settled.failed} given up as failed")
 

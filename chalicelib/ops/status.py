@@ -13,6 +13,7 @@ from chalicelib.ops.infra import ALARM_PREFIX, ALARM_TOPIC, SEND_QUEUE
 from chalicelib.platform import monitoring
 from chalicelib.platform.monitoring import AwsCallError
 from chalicelib.platform.settings import get_settings
+from chalicelib.promotions.progress import paused_text
 
 NOT_LOCAL = {
     "alarms": "the local stack has no CloudWatch: alarms exist on a deployed stage only",
@@ -70,10 +71,7 @@ def _mail_domain(mail_from: str) -> str:
 
 
 def _queues() -> list:
-    queues = [monitoring.queue(SEND_QUEUE)]
-    if queues[0]["dead_letter_queue"]:
-        queues.append(monitoring.queue(queues[0]["dead_letter_queue"]))
-    return queues
+    return monitoring.queue_with_dead_letters(SEND_QUEUE)
 
 
 def _problems(status: dict) -> list:
@@ -119,15 +117,6 @@ def _problems(status: dict) -> list:
             problems.append(f"the custom MAIL FROM domain of {identity['identity']} is "
                             f"{identity['mail_from'] or 'not set'}, not SUCCESS")
     return problems
-
-
-def paused_text(promotion: dict) -> str:
-    """Why a paused promotion waits and until when (its ``paused_reason`` and ``resume_at``),
-    as the operator reads it in ``status`` and ``promotions list``/``show``."""
-    reason = {"daily_quota": "daily quota"}.get(promotion["paused_reason"],
-                                                 promotion["paused_reason"])
-    when = (promotion["resume_at"] or "-")[:16].replace("T", " ")
-    return f"paused: {reason}, resumes at {when} UTC"
 
 
 def render_text(status: dict) -> str:

@@ -70,6 +70,14 @@ def queue(name: str) -> dict:
             "dead_letter_queue": target.rsplit(":", 1)[1] if target else None}
 
 
+def queue_with_dead_letters(name: str) -> list:
+    """A queue's depth, then its dead-letter queue's when it has one (what failed for good)."""
+    queues = [queue(name)]
+    if queues[0]["dead_letter_queue"]:
+        queues.append(queue(queues[0]["dead_letter_queue"]))
+    return queues
+
+
 def topic_subscriptions(topic_name: str) -> list:
     """Who receives what is published on a topic: protocol, endpoint, confirmed or not."""
     client = aws.sns()

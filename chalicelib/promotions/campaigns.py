@@ -7,7 +7,7 @@ out only while its partner is active and shows a privacy policy.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Optional
 
 from pynamodb.exceptions import UpdateError
@@ -36,6 +36,11 @@ from chalicelib.promotions.models import Promotion, VariantContent
 
 PENDING = "pending"       # a promotion's review_queue while it waits for review
 MAX_REASON = 500          # characters of a rejection's reason, which the partner reads
+SENDS = "sends"           # a promotion's ``activity`` once it is scheduled or sent
+# A scheduled send starts at least this far ahead (the sweeper looks every 5 minutes, so an
+# earlier time would start no sooner than "now"), and at most this far.
+MIN_SCHEDULE_AHEAD = timedelta(minutes=10)
+MAX_SCHEDULE_AHEAD = timedelta(days=90)
 
 
 def _check_content(subject: str, text: str, html: Optional[str], prefix: str = "") -> None:
@@ -191,23 +196,57 @@ def _transition(promotion_id: str, wanted: str, allowed_from: tuple, now=None,
 
 
 def reject(promotion_id: str, now=None, reason: Optional[str] = None) -> Promotion:
-    """Reject a pending promotion; ``reason`` (optional from the CLI) is shown to the partner."""
-    extra = ()
+    """Reject a pending (or scheduled, not yet started) promotion; ``reason`` (optional from
+    the CLI) is shown to the partner."""
+    extra = (Promotion.send_at.remove(), Promotion.activity.remove(),
+             Promotion.activity_at.remove())
     if reason is not None:
         reason = " ".join(check_text(reason, "reason", multiline=True).split())
         if not reason or len(reason) > MAX_REASON:
             raise ValidationError(f"Give the partner a reason of 1 to {MAX_REASON} characters.",
                                   field="reason")
-        extra = (Promotion.review_reason.set(reason),)
-    return _transition(promotion_id, "rejected", ("pending_review",), now, extra)
+        extra += (Promotion.review_reason.set(reason),)
+    return _transition(promotion_id, "rejected", ("pending_review", "scheduled"), now, extra)
 
 
-def approve(promotion_id: str, now=None) -> Promotion:
-    promotion = get(promotion_id)
+def _check_sendable(promotion: Promotion) -> None:
     if promotion.kind == "partner" and not partner_may_send(promotion.partner_id):
         raise ConflictError("The partner is disabled or has no privacy-policy URL to show members, so its "
                             "promotions cannot be sent. Give it a privacy-policy URL first.", code="partner_not_sendable")
-    return _transition(promotion_id, "approved", ("pending_review",), now)
+
+
+def approve(promotion_id: str, now=None) -> Promotion:
+    """Approve a pending promotion (or one scheduled for later: it is then sent now); the
+    caller starts the sending."""
+    now = now or clock.now()
+    _check_sendable(get(promotion_id))
+    return _transition(promotion_id, "approved", ("pending_review", "scheduled"), now,
+                       (Promotion.send_at.remove(), Promotion.activity.set(SENDS),
+                        Promotion.activity_at.set(now)))
+
+
+def check_send_at(send_at: datetime, now: datetime) -> datetime:
+    """A time a promotion may be scheduled for: in UTC, 10 minutes to 90 days ahead."""
+    if send_at.tzinfo is None:
+        raise ValidationError("Give the time in UTC.", field="send_at")
+    if send_at < now + MIN_SCHEDULE_AHEAD:
+        raise ValidationError("Choose a time at least 10 minutes from now (UTC), or send it "
+                              "now.", field="send_at")
+    if send_at > now + MAX_SCHEDULE_AHEAD:
+        raise ValidationError("Choose a time within the next 90 days.", field="send_at")
+    return send_at.replace(second=0, microsecond=0)
+
+
+def schedule(promotion_id: str, send_at: datetime, now=None) -> Promotion:
+    """Approve a pending promotion to be sent at ``send_at`` (or move the time of one already
+    scheduled): the stage's sweeper starts it when the time comes."""
+    now = now or clock.now()
+    send_at = check_send_at(send_at, now)
+    _check_sendable(get(promotion_id))
+    promotion = _transition(promotion_id, "scheduled", ("pending_review", "scheduled"), now,
+                            (Promotion.send_at.set(send_at), Promotion.activity.set(SENDS),
+                             Promotion.activity_at.set(send_at)))
+    return promotion
 
 
 def partner_may_send(partner_id: Optional[str]) -> bool:

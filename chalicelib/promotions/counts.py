@@ -55,11 +55,22 @@ def add_delivery_counts(promotion_id: str, delivered: int, skipped: int, failed:
             *(figure.add(delivered) for figure in variant_delivered(variant) if delivered)])
 
 
+def set_planned(promotion_id: str, planned: int) -> None:
+    """Record how many members the planning that just finished counted (one small write)."""
+    with storage_errors():
+        DeliveryCounts(promotion_id).update(actions=[DeliveryCounts.planned.set(planned)])
+
+
 def _total(promotion: Promotion, item) -> Counts:
     by_variant = tuple(int(getattr(item, figure.attr_name, 0) or 0) for figure in
                        VARIANT_DELIVERED[:len(promotion.variants or ())])
     return Counts(*(int(getattr(promotion, name) or 0) + int(getattr(item, name, 0) or 0)
                     for name in FIGURES), by_variant)
+
+
+def _planned(item) -> Optional[int]:
+    planned = getattr(item, "planned", None)
+    return None if planned is None else int(planned)
 
 
 def delivery_counts(promotion: Promotion) -> Counts:
@@ -79,3 +90,16 @@ def delivery_counts_many(promotions: Iterable[Promotion]) -> dict:
         found = {item.promotion_id: item
                  for item in DeliveryCounts.batch_get([p.promotion_id for p in promotions])}
     return {p.promotion_id: _total(p, found.get(p.promotion_id)) for p in promotions}
+
+
+def progress_counts_many(promotions: Iterable[Promotion]) -> dict:
+    """Promotion id → (Counts, members planned or None) for several promotions: what the
+    console shows of a send in progress (one BatchGetItem per 100)."""
+    promotions = list(promotions)
+    if not promotions:
+        return {}
+    with storage_errors():
+        found = {item.promotion_id: item
+                 for item in DeliveryCounts.batch_get([p.promotion_id for p in promotions])}
+    return {p.promotion_id: (_total(p, found.get(p.promotion_id)),
+                             _planned(found.get(p.promotion_id))) for p in promotions}

@@ -12,7 +12,12 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import (
+    AllProjection,
+    GlobalSecondaryIndex,
+    IncludeProjection,
+    KeysOnlyProjection,
+)
 
 from chalicelib.platform.models import BaseModel, table_meta
 
@@ -38,6 +43,20 @@ class VariantContent(MapAttribute):
     html = UnicodeAttribute(null=True)
 
 
+class SendActivityIndex(GlobalSecondaryIndex):
+    """Sparse: promotions scheduled or sent carry ``activity`` ("sends") and ``activity_at``
+    (when sending starts or last started), so the console lists recent and coming sends with one
+    Query, without the content (only what the list shows is projected)."""
+
+    class Meta:
+        index_name = "send-activity"
+        projection = IncludeProjection(["status", "kind", "subject", "partner_id", "send_at",
+                                        "window_started_at", "paused_reason", "resume_at"])
+
+    activity = UnicodeAttribute(hash_key=True)
+    activity_at = UTCDateTimeAttribute(range_key=True)
+
+
 class Promotion(BaseModel):
     """A promotional e-mail: a partner's (reviewed by the operator) or one of eSO's own offers."""
 
@@ -53,7 +72,8 @@ class Promotion(BaseModel):
     # A partner promotion's topics (ids of members.topics): it goes to members who take one of
     # them; none → every member who takes partner promotions.
     topics = UnicodeSetAttribute(null=True)
-    status = UnicodeAttribute()            # pending_review | approved | rejected | sending | paused | sent
+    # pending_review | scheduled | approved | rejected | sending | paused | sent
+    status = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     reviewed_at = UTCDateTimeAttribute(null=True)
     review_reason = UnicodeAttribute(null=True)   # why it was rejected; the partner reads it
@@ -61,6 +81,9 @@ class Promotion(BaseModel):
     window_started_at = UTCDateTimeAttribute(null=True)  # when the current run of sending began
     paused_reason = UnicodeAttribute(null=True)          # "daily_quota" while paused
     resume_at = UTCDateTimeAttribute(null=True)          # when a paused promotion goes on
+    send_at = UTCDateTimeAttribute(null=True)            # when a scheduled promotion starts
+    activity = UnicodeAttribute(null=True)               # "sends" once scheduled or sent
+    activity_at = UTCDateTimeAttribute(null=True)        # when sending starts or last started
     # Counts of batches sent before they moved to DeliveryCounts; no longer written, still
     # added in when the counts are read (chalicelib/promotions/counts.py).
     delivered = NumberAttribute(default=0)
@@ -73,6 +96,7 @@ class Promotion(BaseModel):
     variants = ListAttribute(of=VariantContent, null=True)
 
     awaiting_review = ReviewQueueIndex()
+    send_activity = SendActivityIndex()
 
 
 class DeliveryCounts(BaseModel):
@@ -89,6 +113,9 @@ class DeliveryCounts(BaseModel):
     delivered_v0 = NumberAttribute(null=True)
     delivered_v1 = NumberAttribute(null=True)
     delivered_v2 = NumberAttribute(null=True)
+    # The members the latest planning counted: those already in the ledger and those it handed
+    # to the send worker (None until a plan finished).
+    planned = NumberAttribute(null=True)
 
 
 class MemberDeliveryIndex(GlobalSecondaryIndex):

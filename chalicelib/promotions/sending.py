@@ -49,7 +49,7 @@ from chalicelib.platform.settings import get_settings
 from chalicelib.platform.templates import render_text
 from chalicelib.platform.vocabulary import OFFERS, PARTNER, PARTNER_PROMOTIONS
 from chalicelib.promotions import quota, send_windows, variants
-from chalicelib.promotions.campaigns import get, partner_may_send
+from chalicelib.promotions.campaigns import SENDS, get, partner_may_send
 from chalicelib.promotions.clicks import click_url
 from chalicelib.promotions.content import (
     rewrite_html,
@@ -58,7 +58,12 @@ from chalicelib.promotions.content import (
     variant_count,
     variant_label,
 )
-from chalicelib.promotions.counts import add_delivery_counts, variant_delivered
+from chalicelib.promotions.counts import (
+    add_delivery_counts,
+    delivery_counts,
+    set_planned,
+    variant_delivered,
+)
 from chalicelib.promotions.models import Delivery, DeliveryCounts, Promotion
 from chalicelib.promotions.snooze_links import snooze_token
 from chalicelib.promotions.unsubscribe_links import unsubscribe_url
@@ -77,10 +82,15 @@ ONE_CLICK = ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
 # entry: an entry's own tags may replace the call's default tags instead of adding to them.
 TAG_PROMOTION = "eso-promotion"
 TAG_MEMBER = "eso-member"
+TAG_TEST = "eso-test-send"       # a test send to an operator: no member, no ledger entry
 # A claim no event confirmed this long after it was made is resent once (SES publishes a Send
 # event seconds after accepting a message; a worker runs at most 2 minutes).
 RECONCILE_AFTER = timedelta(hours=1)
 RECONCILE_HORIZON = timedelta(days=2)  # promotions whose sending began this recently
+FAILURES_METRIC = "promotion_failures"  # the daily counter of messages that failed for good
+# Test sends: to the signed-in operator's own address only, and at most this many an hour.
+TEST_SENDS_PER_HOUR = 10
+TEST_UNSUBSCRIBE_TOKEN = "test-send-names-no-member"
 
 
 class BatchResult(NamedTuple):
@@ -114,6 +124,8 @@ def dispatch(promotion_id: str, send: Optional[Callable] = None, progress=lambda
         with storage_errors():
             promotion.update(actions=[Promotion.status.set("sending"),
                                       Promotion.window_started_at.set(now),
+                                      Promotion.activity.set(SENDS),
+                                      Promotion.activity_at.set(now),
                                       Promotion.paused_reason.remove(),
                                       Promotion.resume_at.remove()],
                              condition=Promotion.status.is_in("approved", "sending"))
@@ -123,13 +135,16 @@ def dispatch(promotion_id: str, send: Optional[Callable] = None, progress=lambda
     if send is None:
         send = _enqueue if get_settings().send_queue else _send_now
     held = _in_ledger(promotion_id)
-    count = 0
+    counted = delivery_counts(promotion)  # before this plan's batches add to them
+    count = members_planned = 0
     planned = (m for m in members.audience_ids(promotion.purpose) if m not in held)
     # A promotion with A/B variants is split here, by keyed-hash rank (variants.py).
     for batch, variant in variants.planned_batches(promotion, planned, held, batch_size):
         send(promotion_id, batch, **({} if variant is None else {"variant": variant}))
         count += 1
+        members_planned += len(batch)
         progress(count)
+    set_planned(promotion_id, _planned_total(counted, held, members_planned))
     try:
         with storage_errors():  # unless a batch paused it meanwhile
             promotion.update(actions=[Promotion.status.set("sent")],
@@ -137,6 +152,13 @@ def dispatch(promotion_id: str, send: Optional[Callable] = None, progress=lambda
     except UpdateError:
         pass
     return count
+
+
+def _planned_total(before, held, handed_out: int) -> int:
+    """The members a plan accounts for: those already counted (delivered, skipped, failed)
+    before it, those claimed in the ledger and not yet counted, and those it handed out."""
+    in_flight = max(0, len(held) - before.delivered - before.failed)
+    return before.delivered + before.skipped + before.failed + in_flight + handed_out
 
 
 def _in_ledger(promotion_id: str) -> dict:
@@ -195,13 +217,55 @@ def resume_due(now: Optional[datetime] = None, send: Optional[Callable] = None) 
     return resumed
 
 
-def _enqueue(promotion_id: str, member_ids: list, variant: Optional[int] = None) -> None:
+def start_due(now: Optional[datetime] = None, send: Optional[Callable] = None) -> list:
+    """Start the scheduled promotions whose time came: each becomes approved and is planned
+    at once (the sweeper's work, every 5 minutes; also ``promotions reconcile``). A promotion
+    rescheduled or rejected meanwhile is left alone. Returns the ids started."""
+    now = now or clock.now()
+    started = []
+    with storage_errors():
+        due = [p for p in Promotion.scan(Promotion.status == "scheduled")
+               if p.send_at is not None and p.send_at <= now]
+    for promotion in due:
+        if promotion.kind == PARTNER and not partner_may_send(promotion.partner_id):
+            continue  # held until the partner may send again (or the operator decides)
+        try:
+            with storage_errors():
+                promotion.update(actions=[Promotion.status.set("approved"),
+                                          Promotion.send_at.remove()],
+                                 condition=(Promotion.status == "scheduled")
+                                 & (Promotion.send_at == promotion.send_at))
+        except UpdateError:
+            continue
+        dispatch(promotion.promotion_id, send=send)
+        started.append(promotion.promotion_id)
+    return started
+
+
+def start_sending(promotion_id: str) -> str:
+    """Start sending an approved promotion from a request (the console): on a stage with a
+    send queue, one message asks the send worker to plan it (planning a large audience takes
+    longer than a request may); without one (the local stack), it is planned and sent here.
+    Returns "queued" or "sent"."""
+    if get_settings().send_queue:
+        _queue_message({"promotion_id": promotion_id, "start": True})
+        return "queued"
+    dispatch(promotion_id)
+    return "sent"
+
+
+def _queue_message(body: dict) -> None:
     client = aws.sqs()
-    url = client.get_queue_url(QueueName=get_settings().send_queue)["QueueUrl"]
+    with storage_errors():  # SQS throttled or unreachable: 503, the request may be retried
+        url = client.get_queue_url(QueueName=get_settings().send_queue)["QueueUrl"]
+        client.send_message(QueueUrl=url, MessageBody=json.dumps(body))
+
+
+def _enqueue(promotion_id: str, member_ids: list, variant: Optional[int] = None) -> None:
     body = {"promotion_id": promotion_id, "member_ids": member_ids}
     if variant is not None:
         body["variant"] = variant  # the A/B variant the batch was planned for
-    client.send_message(QueueUrl=url, MessageBody=json.dumps(body))
+    _queue_message(body)
 
 
 def _send_now(promotion_id: str, member_ids: list, variant: Optional[int] = None) -> None:
@@ -211,6 +275,10 @@ def _send_now(promotion_id: str, member_ids: list, variant: Optional[int] = None
 def handle_queue_message(body: str) -> BatchResult:
     """The SQS worker's entry: one batch. A malformed message raises (→ dead-letter queue)."""
     data = json.loads(body)
+    if (isinstance(data, dict) and set(data) == {"promotion_id", "start"}
+            and isinstance(data["promotion_id"], str) and data["start"] is True):
+        _start_from_queue(data["promotion_id"])
+        return BatchResult(0, 0, 0)
     if (not isinstance(data, dict) or not isinstance(data.get("promotion_id"), str)
             or not isinstance(data.get("member_ids"), list)
             or not all(isinstance(m, str) for m in data["member_ids"])
@@ -218,6 +286,18 @@ def handle_queue_message(body: str) -> BatchResult:
             or type(data.get("variant", 0)) is not int):
         raise ValueError("malformed send batch")
     return send_batch(data["promotion_id"], data["member_ids"], variant=data.get("variant"))
+
+
+def _start_from_queue(promotion_id: str) -> None:
+    """The console's request to start a promotion: plan it into batches. SQS may deliver the
+    message twice: a promotion already planned (or no longer approved) is left as it is, and a
+    plan run again hands out only members not yet in the ledger."""
+    if get(promotion_id).status not in ("approved", "sending"):
+        return
+    try:
+        dispatch(promotion_id)
+    except ConflictError:
+        return  # planned by another delivery of the same message meanwhile
 
 
 def _claim(promotion_id: str, member_ids: list, attempt: str, now: datetime,
@@ -381,6 +461,13 @@ def _count(promotion: Promotion, delivered: int, skipped: int, failed: int,
         return
     add_delivery_counts(promotion.promotion_id, delivered, skipped, failed, variant)
     _note_delivered(promotion, delivered)
+    _note_failed(promotion, failed)
+
+
+def _note_failed(promotion: Promotion, failed: int) -> None:
+    """Messages SES refused for good, counted per day (the console's Today page)."""
+    if failed:
+        counters.increment(FAILURES_METRIC, dimension=promotion.kind, amount=failed)
 
 
 def _note_delivered(promotion: Promotion, delivered: int) -> None:
@@ -514,6 +601,32 @@ def preview(promotion_id: str, unsubscribe_placeholder: str = "[each member's ow
             "variant": variant_label(variant) if promotion.variants else None}
 
 
+def send_test(promotion_id: str, to: str, requester: str) -> Optional[str]:
+    """Send the promotion's exact message — its SES template, headers and footer — to one
+    address (the signed-in operator's own), at most ``TEST_SENDS_PER_HOUR`` an hour per
+    ``requester``. The delivery ledger, the counts and the statistics are not touched, and its
+    unsubscribe link names no member (following it changes nothing). Returns the message id."""
+    from chalicelib.platform import ratelimit
+
+    promotion = get(promotion_id)
+    ratelimit.take(f"test-send:{requester}", TEST_SENDS_PER_HOUR, 3600,
+                   message=f"At most {TEST_SENDS_PER_HOUR} test sends an hour. Try again later.")
+    template = ensure_template(promotion)
+    url = f"{get_settings().base_url}/unsubscribe?token={TEST_UNSUBSCRIBE_TOKEN}"
+    entry = mail.BulkEntry(to, {"unsubscribe_url": url}, (("List-Unsubscribe", f"<{url}>"),
+                                                          ONE_CLICK),
+                           ((TAG_PROMOTION, promotion.promotion_id), (TAG_TEST, "yes")))
+    try:
+        [result] = mail.sender().send_bulk(template, {"unsubscribe_url": ""}, (ONE_CLICK,),
+                                           [entry], tags=((TAG_PROMOTION, promotion.promotion_id),))
+    except (mail.ThrottledError, mail.QuotaExceededError):
+        raise UnavailableError("SES refused the test send for now (its rate or daily quota). "
+                               "Try again later.") from None
+    if result.status != "sent":
+        raise UnavailableError("SES did not accept the test send. Try again later.")
+    return result.message_id
+
+
 def _sender(promotion: Promotion) -> dict:
     """Who the promotion is from, as shown to members (a partner's name and privacy policy)."""
     if promotion.kind != "partner":
@@ -619,6 +732,8 @@ def _settle_claim(promotion: Promotion, entry: Delivery, now: datetime) -> Optio
         raise
     if outcome == "sent":
         _note_delivered(promotion, 1)
+    else:
+        _note_failed(promotion, 1)
     return outcome
 
 

@@ -285,13 +285,23 @@ def _money_cell(value: str):
     return float(value)
 
 
-def render(report: dict) -> str:
-    """The whole report as one HTML document."""
-    drawn = charts(report)
+def use_filters() -> None:
+    """Give the templates the report's ``shown``, ``money`` and ``period`` filters (and the
+    ``suppressed`` test): a template that uses them compiles only once they exist."""
+    add_filters({"shown": shown, "money": money_shown, "period": period},
+                {"suppressed": is_suppressed})
+
+
+def drawing(report: dict) -> dict:
+    """What a page that shows the report needs besides the report: its charts, the headline
+    totals and the labels."""
+    use_filters()
     headline = [(LABELS[key], report["totals"][key]) for key in (
         "visits", "registrations", "verifications", "ad_impressions", "ad_clicks",
         "referral_clicks", "partner_transactions")]
-    add_filters({"shown": shown, "money": money_shown, "period": period},
-                {"suppressed": is_suppressed})
-    return render_text("reports/operator.html", report=report, charts=drawn,
-                       headline=headline, labels=LABELS)
+    return {"charts": charts(report), "headline": headline, "labels": LABELS}
+
+
+def render(report: dict) -> str:
+    """The whole report as one HTML document."""
+    return render_text("reports/operator.html", report=report, **drawing(report))

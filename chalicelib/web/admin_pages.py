@@ -337,7 +337,9 @@ def today_page():
     today = clock.today()
     return _page(request, "admin/today.html", operator=context, day=today.isoformat(),
                  figures=reporting.day_figures(today),
-                 pending_reviews=promotions.review_count())
+                 pending_reviews=promotions.review_count(),
+                 sending=promotions.sending_overview(),
+                 unread_messages=members.messages.unread_count())
 
 
 @bp.route("/admin/audit", methods=["GET"])
@@ -396,6 +398,20 @@ _OBJECT_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,159}")
 
 def _object_page(value) -> str | None:
     kind, _, object_id = (value or "").partition(":")
+    if kind in CONFIRM_NEXT_OBJECT and _OBJECT_ID.fullmatch(object_id):
+        return CONFIRM_NEXT_OBJECT[kind] + object_id
+    return None
+
+
+# ... or the console's page of one object, named "<kind>:<id>": a fixed path and an id of
+# plain characters only (no "/", "?", "#" or "%"), so the way back cannot leave that page.
+CONFIRM_NEXT_OBJECT = {"ad": "/admin/ads/", "partner": "/admin/partners/",
+                       "member": "/admin/members/", "promotion": "/admin/promotions/"}
+_OBJECT_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,159}")
+
+
+def _object_page(value) -> str | None:
+    kind, _, object_id = (value if isinstance(value, str) else "").partition(":")
     if kind in CONFIRM_NEXT_OBJECT and _OBJECT_ID.fullmatch(object_id):
         return CONFIRM_NEXT_OBJECT[kind] + object_id
     return None
@@ -478,6 +494,15 @@ def promotions_page():
                  queue=promotions.review_queue())
 
 
+# What the promotion page says after an action (``?done=``): fixed texts only.
+PROMOTION_DONE = {
+    "test-sent": "The test message is on its way to your address.",
+    "sent": "Approved and sent to the members who may receive it.",
+    "queued": "Approved: the send worker is sending it now. Its progress shows below.",
+    "scheduled": "Approved and scheduled: it starts at the time shown below.",
+}
+
+
 def _review_page(request, context, promotion_id: str, **extra) -> Response:
     shown = promotions.preview(promotion_id)
     others = [promotions.preview(promotion_id, variant=v)
@@ -485,6 +510,7 @@ def _review_page(request, context, promotion_id: str, **extra) -> Response:
     names = members.topics.topic_names() if shown["promotion"].topics else {}
     return _page(request, "admin/promotion.html", operator=context, preview=shown,
                  promotion=shown["promotion"], other_variants=others, topic_names=names,
+                 progress=promotions.progress_of(shown["promotion"]),
                  **extra)
 
 
@@ -494,7 +520,8 @@ def promotion_page(promotion_id):
     context, elsewhere = _signed_in(request)
     if elsewhere:
         return elsewhere
-    return _review_page(request, context, promotion_id)
+    return _review_page(request, context, promotion_id,
+                        done=PROMOTION_DONE.get(query_param(request, "done") or ""))
 
 
 @bp.route("/admin/promotions/{promotion_id}/reject", methods=["POST"], content_types=ANY_CONTENT)

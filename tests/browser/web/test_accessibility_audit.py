@@ -326,6 +326,51 @@ def _console_member_erase_with_an_error(page, w):
     assert page.locator("#confirm_email[aria-invalid=true]").count() == 1
 
 
+def _console_promotion_in_progress(page, w):
+    partner_id, _ = new_partner("Audit progress shop")
+    promotion = promotions.create("partner", "A paper deal, sent", "Two for one.",
+                                  partner_id=partner_id)
+    promotions.approve(promotion.promotion_id)
+    promotions.dispatch(promotion.promotion_id, send=lambda *_: None)  # planned, none sent yet
+    page.goto(f"{w.base}/admin/promotions/{promotion.promotion_id}?done=queued")
+    assert page.locator("#send-progress").count() == 1
+
+
+def _console_approve_forecast(page, w):
+    from datetime import datetime, timedelta, timezone
+
+    partner_id, _ = new_partner("Audit approve shop")
+    promotion = promotions.create("partner", "A chair deal to approve", "Chairs, half price.",
+                                  partner_id=partner_id)
+    later = (datetime.now(timezone.utc) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    page.goto(f"{w.base}/admin/promotions/{promotion.promotion_id}/approve?when=later&send_at={later}")
+    assert page.locator("#approve-confirm").count() == 1
+
+
+def _console_schedule_with_an_error(page, w):
+    partner_id, _ = new_partner("Audit schedule shop")
+    promotion = promotions.create("partner", "A desk deal", "Desks.", partner_id=partner_id)
+    page.goto(f"{w.base}/admin/promotions/{promotion.promotion_id}")
+    page.check("#when-later")
+    page.fill("#send_at", "2020-01-01T09:00")
+    _submit(page, "#approve button[type=submit]")
+    assert page.locator("#send_at[aria-invalid=true]").count() == 1
+
+
+def _console_message(page, w):
+    writer = new_email("audit-writer")
+    members.contact.submit(writer, "privacy", "What do you keep about me?\n"
+                           "A long line to wrap: " + "x" * 120, "audit-client-" + writer)
+    [message] = members.messages.of_address(writer)
+    page.goto(f"{w.base}/admin/messages/{message['id']}?done=read")
+    assert page.locator("#message-text").count() == 1
+
+
+def _console_report_with_an_error(page, w):
+    page.goto(w.base + "/admin/reports?from=2021-03-05&to=2021-03-01")
+    assert page.locator("#from[aria-invalid=true]").count() == 1
+
+
 # The console, as a visitor of it (no operator session) ...
 CONSOLE_PAGES = {
     "console sign-in": _go("/admin/sign-in"),
@@ -354,6 +399,13 @@ OPERATOR_PAGES = {
     "console member not found": _console_member_not_found,
     "console member": _console_member,
     "console member erasure with a field error": _console_member_erase_with_an_error,
+    "console promotion being sent": _console_promotion_in_progress,
+    "console approve with the quota forecast": _console_approve_forecast,
+    "console schedule with a field error": _console_schedule_with_an_error,
+    "console messages": _go("/admin/messages"),
+    "console message": _console_message,
+    "console report": _go("/admin/reports"),
+    "console report with a field error": _console_report_with_an_error,
 }
 
 

@@ -8,7 +8,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 import click
@@ -48,6 +48,8 @@ class World:
     disable_partner_id: str
     enable_partner_id: str
     promotion_id: str        # pending, for `show`
+    send_at: str = ""        # a time to schedule for: tomorrow, UTC
+
 
     def pending_promotion(self) -> str:
         return promotions.create(PARTNER, "Case deal", "Half price, this week only.",
@@ -69,6 +71,7 @@ def world(stack) -> World:
                   slot=slot, ad_id=ad.ad_id, partner_id=ids[0], disable_partner_id=ids[1],
                   enable_partner_id=ids[2], promotion_id="")
     world.promotion_id = world.pending_promotion()
+    world.send_at = (datetime.now(timezone.utc) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%MZ")
     return world
 
 
@@ -135,6 +138,13 @@ def _same_pending_operator_new_link(world, first, second):
     assert operators.get_operator(first["operator_id"]).status == "pending"
 
 
+def _both_scheduled(world, first, second):
+    for shown in (first, second):
+        promotion = promotions.get(shown["id"])
+        assert (promotion.status, shown["status"]) == ("scheduled", "scheduled")
+        assert shown["send_at"] == world.send_at.replace("Z", ":00Z")
+
+
 PROMOTION_ROW = {"id", "kind", "status", "partner_id", "subject", "created_at", "delivered",
                  "skipped", "failed", "paused_reason", "resume_at", "topics"}
 
@@ -157,13 +167,18 @@ CASES = {
                                differs=("id", "created_at", "forecast")),
     "promotions reject": Case(lambda w: ["promotions", "reject", w.pending_promotion()],
                               PROMOTION_ROW, differs=("id", "created_at")),
+    "promotions schedule": Case(lambda w: ["promotions", "schedule", w.pending_promotion(),
+                                           "--at", w.send_at],
+                                PROMOTION_ROW | {"send_at", "forecast"},
+                                differs=("id", "created_at", "forecast"),
+                                check=_both_scheduled),
     "offers send": Case(lambda w: ["offers", "send", "--subject", "Case offer",
                                    "--text", "Our own offer."],
                         PROMOTION_ROW | {"promotion_id", "batches", "forecast"},
                         differs=("id", "promotion_id", "created_at", "forecast")),
     "promotions reconcile": Case(lambda w: ["promotions", "reconcile"],
-                                 {"resumed", "confirmed", "resent", "failed"},
-                                 differs=("resumed", "confirmed", "resent", "failed")),
+                                 {"started", "resumed", "confirmed", "resent", "failed"},
+                                 differs=("started", "resumed", "confirmed", "resent", "failed")),
     "topics add": Case(_fresh_topic, {"topic_id", "name", "created_at"},
                        differs=("topic_id", "name", "created_at"), check=_both_topics_listed),
     "topics list": Case(lambda w: ["topics", "list"], {"topics"}),
@@ -314,3 +329,15 @@ def _runs(rule: str):
     for run in rule.split("  "):
         yield position, run
         position += len(run) + 2
+
+
+def test_scheduling_refuses_a_time_it_cannot_keep_in_one_line(world):
+    for at, words in (("2020-01-01T09:00Z", "at least 10 minutes"),
+                      ("next tuesday", "YYYY-MM-DDTHH:MMZ"),
+                      ("2030-12-01T09:00+02:00", "in UTC")):
+        promotion_id = world.pending_promotion()
+        result = cli("promotions", "schedule", promotion_id, "--at", at)
+        assert result.returncode == 1 and result.stdout == ""
+        assert result.stderr.startswith("error: ") and words in result.stderr, result.stderr
+        assert result.stderr.count("\n") == 1
+        assert promotions.get(promotion_id).status == "pending_review"

@@ -23,6 +23,7 @@ from chalicelib.web.cookies import VISITOR_COOKIE
 from devstack.servers import ROOT
 from tests.integration.helpers import PASSWORD, cookie_value, new_email, post_json, token_from
 from tests.integration.partner_helpers import bearer, click, new_partner, order, report
+from tests.integration.promotion_helpers import FakeSendQueue
 from tests.integration.webauthn_helpers import SoftAuthenticator
 
 pytestmark = pytest.mark.usefixtures("stack")
@@ -109,6 +110,9 @@ def needs(service, operation, params):
         if params.get("IndexName"):
             table = f"{table}/index/{params['IndexName']}"
         return {(f"dynamodb:{operation}", table)}
+    if service == "sqs":  # the queue by its name, as the policies name it
+        name = params.get("QueueName") or params["QueueUrl"].rsplit("/", 1)[1]
+        return {(f"sqs:{operation}", f"queue/{name}")}
     if service == "sesv2" and operation == "GetAccount":
         return {("ses:GetAccount", "*")}  # an account-wide read: SES has no resource for it
     if service == "sesv2":
@@ -126,6 +130,8 @@ def needs(service, operation, params):
 def _arn(stage, resource):
     if resource == "*":
         return "*"
+    if resource.startswith("queue/"):
+        return "arn:aws:sqs:us-east-1:123456789012:" + resource.removeprefix("queue/")
     if resource == "identity":
         return "arn:aws:ses:us-east-1:123456789012:identity/esmalloffice.example"
     if resource.startswith(("template/", "configuration-set/")):
@@ -238,7 +244,7 @@ def own_account(client, mailbox, vid, token):
          vid, token, session)
 
 
-def journey(client, mailbox, lambda_scope):
+def journey(client, mailbox, lambda_scope, monkeypatch):
     """Every route and both event handlers, as a member, a visitor and a partner use them."""
     today = date.today().isoformat()
     from chalicelib.platform.assets import asset_url
@@ -320,11 +326,16 @@ def journey(client, mailbox, lambda_scope):
     stale = datetime.now(timezone.utc) - timedelta(hours=2)
     Delivery(offer.promotion_id, member_ids[0], status="claimed", attempt="dead", at=stale,
              expires_at=stale + timedelta(days=1)).save()
+    # It also starts a promotion scheduled for a time that has come.
+    due = promotions.create("offer", "IAM scheduled", "x").promotion_id
+    Promotion.get(due).update(actions=[Promotion.status.set("scheduled"),
+                                       Promotion.send_at.set(stale)])
     with lambda_scope("send_worker"):
         client.lambda_.invoke("send_sweeper", client.events.generate_cw_event(
             source="aws.events", detail_type="Scheduled Event", detail={},
             resources=["arn:aws:events:us-east-1:123456789012:rule/eso-local-send_sweeper"]))
     assert promotions.get(offer.promotion_id).status == "sent"
+    assert promotions.get(due).status == "sent"
     assert Delivery.get(offer.promotion_id, member_ids[0]).status == "sent"
     notices_after_sweep(client, *notified)
     # SES's Send event for a message whose worker died before the ledger update.
@@ -388,7 +399,7 @@ def journey(client, mailbox, lambda_scope):
     for path in ("/account", "/api/v1/me/export"):  # now with referrals, contacts, promotions
         client.http.get(path, headers=member)
     own_account(client, mailbox, vid, token)
-    operator_console(client)
+    operator_console(client, lambda_scope, monkeypatch, writer=email)
     console_catalogue_and_support(client, mailbox)
     post_json(client, "/api/v1/password-reset", {"email": email})  # a token left outstanding
     post_json(client, "/api/v1/me", {"password": "new password 12345"}, headers=member,
@@ -499,9 +510,11 @@ def sign_in_methods(client, mailbox, vid, token):
     post_json(client, "/api/v1/me", {"password": PASSWORD}, headers=member, method="DELETE")
 
 
-def operator_console(client):
+def operator_console(client, lambda_scope, monkeypatch, writer):
     """The console at /admin: set-up with an app and with a passkey, sign-in both ways, the
-    pages, the audit export, sign-out; the operators are added as the CLI does (not recorded)."""
+    pages, the audit export, sign-out; a promotion test-sent, approved through the send queue
+    (which the send worker plans) and another scheduled; ``writer``'s contact message read;
+    the report and its downloads. The operators are added as the CLI does (not recorded)."""
     from chalicelib import operators
     from tests.integration.operator_helpers import OPERATOR_PASSWORD, Browser, token_of
 
@@ -543,6 +556,32 @@ def operator_console(client):
     browser.get("/admin/promotions")
     browser.get(f"/admin/promotions/{pending}")
     browser.form(f"/admin/promotions/{pending}/reject", {"reason": "Needs an end date."})
+
+    approved = promotions.create("partner", "IAM approve", "x", partner_id=partner_id).promotion_id
+    later = promotions.create("partner", "IAM later", "x", partner_id=partner_id).promotion_id
+    browser.form(f"/admin/promotions/{approved}/test-send", {})
+    with FakeSendQueue(monkeypatch, dead=1) as queue:
+        browser.get("/admin")  # the send queue's depth and its dead letters
+        browser.get(f"/admin/promotions/{approved}/approve?when=now")  # the quota forecast
+        browser.form(f"/admin/promotions/{approved}/approve", {"when": "now"})
+        for _ in range(2):  # the start message, then the batches it planned
+            for body in queue.take():
+                with lambda_scope("send_worker"):
+                    client.lambda_.invoke("send_worker", client.events.generate_sqs_event(
+                        message_bodies=[body], queue_name="eso-sends"))
+    assert promotions.get(approved).status == "sent"
+    soon = (datetime.now(timezone.utc) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    browser.form(f"/admin/promotions/{later}/approve", {"when": "later", "send_at": soon})
+    assert promotions.get(later).status == "scheduled"
+
+    message = members.messages.of_address(writer)[0]
+    browser.get("/admin/messages")
+    browser.get(f"/admin/messages/{message['id']}")
+    browser.form(f"/admin/messages/{message['id']}/status", {"status": "read"})
+    today = date.today().isoformat()
+    for path in ("/admin/reports", f"/admin/reports/csv?from={today}&to={today}",
+                 f"/admin/reports/html?from={today}&to={today}"):
+        browser.get(path)
 
 
 def console_catalogue_and_support(client, mailbox):
@@ -616,7 +655,7 @@ def test_the_stage_policies_allow_exactly_what_the_lambda_calls(client, mailbox,
     visits._copy.clear()
     mail.forget_created_templates()
     with recorder:
-        journey(client, mailbox, recorder.lambda_scope)
+        journey(client, mailbox, recorder.lambda_scope, monkeypatch)
 
     routes = {(path, method) for path, methods in app.routes.items() if not path.startswith("/{p")
               for method in methods}
@@ -626,12 +665,15 @@ def test_the_stage_policies_allow_exactly_what_the_lambda_calls(client, mailbox,
     for function, service, operation, params in recorder.calls:
         used[function] |= needs(service, operation, params)
     everything = set().union(*used.values())
-    assert {a.split(":")[0] for a, _ in everything} == {"dynamodb", "ses"}
-    # Two Scans: the sweeper reads the promotions table (one small item per promotion) for
-    # the paused ones, and the console lists the partners (a few dozen small items).
-    scans = {("dynamodb:Scan", "eso-local-promotions"), ("dynamodb:Scan", "eso-local-partners")}
-    assert not any(a in ("dynamodb:Scan", "dynamodb:DeleteTable", "dynamodb:CreateTable")
-                   for a, r in everything if (a, r) not in scans)
+    assert {a.split(":")[0] for a, _ in everything} == {"dynamodb", "ses", "sqs"}
+    # The Scans: the sweeper reads the promotions table (one small item per promotion) for
+    # the paused and scheduled ones; the console's report lists the ads and the partners as
+    # the CLI's report does (two small tables that only operators change).
+    scans = {"send_worker": {"eso-local-promotions"},
+             "api_handler": {"eso-local-ads", "eso-local-partners"}}
+    for function, pairs in used.items():
+        assert not any(a in ("dynamodb:DeleteTable", "dynamodb:CreateTable") or (
+            a == "dynamodb:Scan" and r not in scans.get(function, ())) for a, r in pairs), function
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
 
     for stage in ("dev", "prod"):

@@ -95,6 +95,8 @@ def test_a_member_with_data_in_every_table_is_exported_then_erased_everywhere(cl
     assert waiting.json_body["status"] == "second_factor_required"   # a sign-in step waiting
     assert post_json(client, "/api/v1/me/consents", {"partner_promotions": False}, session,
                      method="PUT").status_code == 200  # partners to be told (a request)
+    assert post_json(client, "/api/v1/contact", {"email": email, "topic": "privacy",
+                                                 "message": "Erase me, please."}).status_code == 202
 
     holding = holding_member_data()
     before = {m.__name__: len(_items_naming(m, member_id, email)) for m in holding}
@@ -103,7 +105,7 @@ def test_a_member_with_data_in_every_table_is_exported_then_erased_everywhere(cl
     export = privacy.export_member(member_id)
     for section in ("member", "consent_history", "sessions", "passkeys", "referral_clicks",
                     "partner_transactions", "partner_contacts", "promotions_received",
-                    "partner_promotion_allowance", "promotion_preferences"):
+                    "partner_promotion_allowance", "promotion_preferences", "contact_messages"):
         assert export[section], section
 
     privacy.erase_member(member_id)

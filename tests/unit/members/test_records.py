@@ -184,7 +184,7 @@ def test_the_export_shows_global_privacy_control_the_policy_answered_and_passkey
     export = records.export_member(member_id)
     assert set(export) == {"member", "account", "consent_history", "sessions", "email_changes",
                            "gpc_applied_at", "policy_confirmed", "passkeys",
-                           "partner_unlink_request", "promotion_preferences"}
+                           "partner_unlink_request", "promotion_preferences", "contact_messages"}
     # Registering answers the policy in force; no signal was sent yet, no passkey added.
     assert (export["gpc_applied_at"], export["policy_confirmed"], export["passkeys"],
             export["partner_unlink_request"]) == (None, policy_version(), [], None)
