@@ -21,7 +21,8 @@ def test_a_promotion_names_the_policy_of_a_partner_ending_in_s(template):
     class Promotion:
         kind, text = "partner", "Ten per cent off paper."
 
-    mail = render_text(template, promotion=Promotion, body_html="<p>Ten per cent off paper.</p>",
+    mail = render_text(template, promotion=Promotion, body_text=Promotion.text,
+                       body_html="<p>Ten per cent off paper.</p>",
                        sender={"name": "Demo Office Supplies",
                                "privacy_policy_url": "https://shop.example/privacy"},
                        purpose_label="partner promotions", base_url="https://eso.example",
