@@ -205,6 +205,7 @@ class Settings(NamedTuple):
             raise SettingsError(f"{WEBHOOK_LOCAL_HOSTS} is for the local stage only")
         return frozenset(h.strip().lower() for h in raw.split(",") if h.strip())
 
+    @property
     def promotion_frequency(self) -> str:
         """At most one partner promotion per ``day``, ``week`` or ``month``, for members who
         have not chosen (each member may choose their own). Default: ``week``."""
