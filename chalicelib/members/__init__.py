@@ -37,7 +37,6 @@ _EXPORTS = {
     "request_password_reset": "accounts",
     "resend_confirmation": "registration",
     "suppress": "audience",
-    "suppress_member": "audience",
     "link_state": "registration",
     "verify_email": "registration",
 }

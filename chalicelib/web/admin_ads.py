@@ -208,7 +208,7 @@ def ad_edit(ad_id):
     return redirect(f"/admin/ads/{ad_id}?done=edited")
 
 
-def _switch(ad_id: str, action: str, change) -> object:
+def _switch(ad_id: str, action: str, change):
     request = bp.current_request
     _form(request)
     context, elsewhere = _signed_in(request)
