@@ -1,7 +1,8 @@
 """Cross-cutting HTTP behaviour, applied to every response of the API.
 
-- every response to a request without a valid visitor cookie sets ``__Host-eso_vid``, except
-  the links of promotional e-mail (``/r/``), which set no cookie at all;
+- every response to a request without a valid visitor cookie sets ``__Host-eso_vid`` (the
+  links of promotional e-mail, ``/r/``, too: nothing on the server ties that cookie to the
+  click, which is counted without it);
 - every response carries the security headers (CSP, nosniff, Referrer-Policy, no framing); the
   CSP allows the asset origin (``ESO_ASSETS_ORIGIN``) for scripts, styles and images when set;
 - Chalice's own errors (405, 415, bad JSON, unhandled exceptions) are rewritten into the
@@ -91,10 +92,6 @@ UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 ORIGIN_EXEMPT = ("/partner/", "/unsubscribe")
 
 
-# Links in promotional e-mail set no cookie: a click from a message must not tag the browser
-# (a visitor id would tie the click to a visitor; /r/ counts clicks, never who clicked).
-COOKIELESS = ("/r/",)
-
 ADMIN_PREFIX = "/admin"
 
 
@@ -139,7 +136,7 @@ def eso_http_middleware(request, get_response):
             _count_visit(vid)
     finally:
         observability.flush_metrics()
-    if request.eso_visitor_is_new and not request_path(request).startswith(COOKIELESS):
+    if request.eso_visitor_is_new:
         cookies.add_set_cookie(response, cookies.visitor_cookie(vid))
     for name, value in headers.items():
         response.headers.setdefault(name, value)
