@@ -6,7 +6,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib import members
-from chalicelib.platform.errors import EsoError
+from chalicelib.platform.errors import EsoError, NotFoundError
 from chalicelib.web.admin_pages import _form, _page, _record, _signed_in
 from chalicelib.web.http import ANY_CONTENT, query_param
 from chalicelib.web.render import redirect
@@ -57,7 +57,12 @@ def contact_message_status(message_id):
     except EsoError as exc:
         if exc.code == "not_found":
             raise
+        try:
+            message = members.messages.get(message_id)
+        except NotFoundError:  # a refused body names no message to show again
+            return _page(request, "admin/message.html", exc=exc, operator=context,
+                         title="Messages")
         return _page(request, "admin/contact_message.html", exc=exc, operator=context,
-                     message=members.messages.get(message_id), done=None)
+                     message=message, done=None)
     _record(request, context, "message_marked", target=message.message_id, status=status)
     return redirect(f"/admin/messages/{message.message_id}?done={status}")

@@ -65,8 +65,8 @@ def test_the_html_report_renders_its_charts_and_marks_hidden_days(chromium, repo
     page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
     assert (tmp_path / "report.png").stat().st_size > 20_000
 
-    assert len(drawn(page, "#per-day figure.line-chart svg")) == 6
-    assert len(drawn(page, "figure.bar-chart svg")) >= 4
+    assert len(drawn(page, "#per-day figure.line-chart > svg")) == 6
+    assert len(drawn(page, "figure.bar-chart > svg")) >= 4
     assert len(drawn(page, "#per-day path.series-line")) >= 5        # lines with real length
     assert len(drawn(page, "#per-day circle.point, #per-day path.point-at-least")) >= 40
     assert len(drawn(page, "rect.bar")) >= 3
@@ -78,7 +78,7 @@ def test_the_html_report_renders_its_charts_and_marks_hidden_days(chromium, repo
     assert "Registrations" in page.locator("#per-day figure.line-chart").nth(1).inner_text()
     assert page.locator("td.hidden").first.inner_text() == "<10"
     # Two whole weeks (1-5 May, cut at the month's start, and 6-12 May) get their own charts.
-    assert len(drawn(page, "#per-week figure.line-chart svg")) == 6
+    assert len(drawn(page, "#per-week figure.line-chart > svg")) == 6
     assert len(drawn(page, "#per-week path.series-line")) >= 3
     titles = [t.text_content() for t in page.locator("#per-week circle.point title").all()]
     assert "Registrations, 2024-05-06 to 05-12: 196 (28.0 a day over 7 days)" in titles
@@ -104,7 +104,7 @@ def test_ad_names_are_shown_whole_and_wrapped_inside_their_chart(chromium, repor
     page = chromium.new_page(viewport={"width": 1400, "height": 900})
     page.goto(path.as_uri())
     chart = page.locator("figure.bar-chart", has_text="Impressions per ad")
-    svg = chart.locator("svg").bounding_box()
+    svg = chart.locator("> svg").bounding_box()
     first_bar = min(box["x"] for box in drawn(chart, "rect.bar"))
     label = chart.locator("text.bar-label", has_text="Spring sale")
     lines = [t.text_content() for t in label.locator("tspan").all()]
