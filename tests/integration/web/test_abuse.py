@@ -195,6 +195,9 @@ def test_a_partner_cannot_read_or_change_another_partners_data(client):
                                                "partner_id": victim}, bearer(attacker_key)),
         ("/partner/v1/promotions/{promotion_id}", "GET"): lambda: client.http.get(
             f"/partner/v1/promotions/{promotion_id}", headers=bearer(attacker_key)),
+        # The operator's topics are every partner's to read; nothing of another partner's.
+        ("/partner/v1/topics", "GET"): lambda: client.http.get(
+            "/partner/v1/topics", headers=bearer(attacker_key)),
     }
     assert set(attacks) == {(p, m) for p, m in app_routes() if p.startswith("/partner/")}
     results = {route: attack() for route, attack in attacks.items()}
@@ -207,6 +210,7 @@ def test_a_partner_cannot_read_or_change_another_partners_data(client):
                for d in days)
     assert results[("/partner/v1/promotions", "POST")].status_code == 400  # no partner_id field
     assert results[("/partner/v1/promotions/{promotion_id}", "GET")].status_code == 404
+    assert results[("/partner/v1/topics", "GET")].status_code == 200
     mine = client.http.get(f"/partner/v1/transactions?from={day}&to={day}",
                            headers=bearer(victim_key)).json_body["transactions"]
     assert [(t["order_id"], t["status"]) for t in mine] == [(order_id, "reported")]
@@ -288,9 +292,9 @@ def test_login_next_never_leaves_the_site(client, mailbox):
 # --- oversized bodies ----------------------------------------------------------------------------
 
 
-# Logout and ending sessions read no body (and these requests would end the session).
+# Logout, ending sessions and ending a pause read no body (and the first would end the session).
 READS_NO_BODY = {("/api/v1/session", "DELETE"), ("/api/v1/me/sessions", "DELETE"),
-                 ("/api/v1/me/sessions/{session_id}", "DELETE")}
+                 ("/api/v1/me/sessions/{session_id}", "DELETE"), ("/api/v1/me/snooze", "DELETE")}
 
 
 def test_oversized_bodies_are_refused_never_an_error(client, mailbox):
