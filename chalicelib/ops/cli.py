@@ -27,6 +27,7 @@ from chalicelib.ops.operator_commands import operators_group
 from chalicelib.ops.output import Output
 from chalicelib.ops.stage_commands import deploy_group, status_command
 from chalicelib.partners import transactions
+from chalicelib.platform import observability
 from chalicelib.platform.dynamo import storage_errors
 from chalicelib.platform.errors import EsoError, UnavailableError
 from chalicelib.platform.settings import get_settings
@@ -92,6 +93,7 @@ def main(ctx, stage, as_json):
     """Operate eSO: tables, demo data, partners, ad slots and ads, promotions and their topics,
     report, and a stage's status."""
     load_stage_environment(stage)
+    observability.log_to(sys.stderr)  # stdout holds the result only
     ctx.obj = Output(as_json)
 
 

@@ -8,7 +8,12 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import (
+    AllProjection,
+    GlobalSecondaryIndex,
+    IncludeProjection,
+    KeysOnlyProjection,
+)
 
 from chalicelib.platform.models import BaseModel, table_meta
 
@@ -164,13 +169,14 @@ class DueNoticesIndex(GlobalSecondaryIndex):
 
 
 class OpenNoticesIndex(GlobalSecondaryIndex):
-    """Sparse: a partner's notices it has not acknowledged yet, oldest first."""
+    """Sparse: the notices not acknowledged yet, oldest first, with their partner (one Query
+    lists the overdue ones for the report)."""
 
     class Meta:
         index_name = "open-notices"
-        projection = KeysOnlyProjection()
+        projection = IncludeProjection(["partner_id"])
 
-    open_partner = UnicodeAttribute(hash_key=True)
+    awaiting_ack = UnicodeAttribute(hash_key=True)
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
@@ -189,7 +195,7 @@ class PartnerNotice(BaseModel):
     attempts = NumberAttribute(default=0)          # POSTs made
     due = UnicodeAttribute(null=True)
     next_attempt_at = UTCDateTimeAttribute(null=True)
-    open_partner = UnicodeAttribute(null=True)
+    awaiting_ack = UnicodeAttribute(null=True)    # "open" until acknowledged
     lease_id = UnicodeAttribute(null=True)         # the sweeper delivering it now, until
     lease_until = UTCDateTimeAttribute(null=True)
     last_attempt_at = UTCDateTimeAttribute(null=True)

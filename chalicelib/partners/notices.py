@@ -54,6 +54,7 @@ CONSENT_WITHDRAWN, GPC, ERASED = unlink_requests.CONSENT_WITHDRAWN, unlink_reque
 EVENTS = (CONSENT_WITHDRAWN, GPC, ERASED)
 PENDING, ACKNOWLEDGED, UNDELIVERABLE = "pending", "acknowledged", "undeliverable"
 DUE = "due"  # the sparse due-notices index's only hash value
+OPEN = "open"  # and the open-notices index's
 NO_WEBHOOK = "no_webhook"
 MAX_CLICKS = 50  # per notice: its claims and itself fit one transaction
 # Longer than a sweeper can run (its Lambda stops at 5 minutes), so a notice is never POSTed
@@ -108,7 +109,7 @@ def _notices_for(partner_id: str, click_ids: list, event: str, now: datetime) ->
             notice = PartnerNotice(new_token(16), partner_id=partner_id, event=event,
                                    click_ids=chunk, created_at=now, status=PENDING,
                                    attempts=0, due=DUE, next_attempt_at=now,
-                                   open_partner=partner_id)
+                                   awaiting_ack=OPEN)
             try:
                 with storage_errors(), transaction() as tx:
                     for click_id in chunk:
@@ -282,7 +283,7 @@ def _attempt(notice: PartnerNotice, cache: dict) -> str:
                          PartnerNotice.attempts.add(1), PartnerNotice.last_attempt_at.set(now),
                          PartnerNotice.last_result.set(result), PartnerNotice.due.remove(),
                          PartnerNotice.next_attempt_at.remove(),
-                         PartnerNotice.open_partner.remove()])
+                         PartnerNotice.awaiting_ack.remove()])
         return "acknowledged"
     _finish(notice, _not_acknowledged(notice, now, result, attempted=True))
     return "failed"
@@ -357,18 +358,21 @@ def remove_webhook(partner_id: str) -> None:
 
 
 def revive(partner_id: str, now: datetime | None = None) -> int:
-    """Make every notice the partner has not acknowledged due now (a new webhook)."""
+    """Make every notice the partner has not acknowledged due now (a new webhook). Reads the
+    unacknowledged notices of every partner (a small backlog; a webhook is set rarely)."""
     now = now or clock.now()
     revived = 0
     with storage_errors():
-        keys = list(PartnerNotice.open_notices.query(partner_id))
+        keys = list(PartnerNotice.open_notices.query(
+            OPEN, filter_condition=PartnerNotice.partner_id == partner_id))
     for key in keys:
         try:
             with storage_errors():
                 PartnerNotice(key.notice_id).update(
                     actions=[PartnerNotice.status.set(PENDING), PartnerNotice.due.set(DUE),
                              PartnerNotice.next_attempt_at.set(now)],
-                    condition=PartnerNotice.open_partner == partner_id)
+                    condition=(PartnerNotice.awaiting_ack == OPEN)
+                    & (PartnerNotice.partner_id == partner_id))
             revived += 1
         except UpdateError as exc:
             if not condition_failed(exc):
@@ -412,13 +416,12 @@ def overdue(now: datetime | None = None, older_than: timedelta = OVERDUE_AFTER) 
     """Per partner: how many notices it has not acknowledged ``older_than`` after they were
     recorded, and the oldest one's time. No click, member or notice ids."""
     cutoff = (now or clock.now()) - older_than
-    rows = []
-    for partner in registry.list_all():
-        with storage_errors():
-            keys = list(PartnerNotice.open_notices.query(
-                partner.partner_id, PartnerNotice.created_at <= cutoff))
-        if keys:
-            rows.append({"partner_id": partner.partner_id, "name": partner.name,
-                         "count": len(keys),
-                         "oldest_at": iso(min(k.created_at for k in keys))})
-    return rows
+    by_partner: dict = {}
+    with storage_errors():  # one Query: only the overdue notices are read
+        for key in PartnerNotice.open_notices.query(OPEN, PartnerNotice.created_at <= cutoff):
+            by_partner.setdefault(key.partner_id, []).append(key.created_at)
+    known = registry.get_many(by_partner)
+    return [{"partner_id": partner_id,
+             "name": known[partner_id].name if partner_id in known else "a former partner",
+             "count": len(times), "oldest_at": iso(min(times))}
+            for partner_id, times in sorted(by_partner.items())]

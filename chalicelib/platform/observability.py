@@ -16,11 +16,23 @@ SERVICE = "eso"
 NAMESPACE = "eSO"
 
 
+_log_stream: list = [None]  # None: Powertools' default (stdout)
+
+
+def log_to(stream) -> None:
+    """Where log lines go, set before the first one: the operator CLI sends them to stderr so
+    that its stdout holds only its result (one JSON object with ``--json``)."""
+    _log_stream[0] = stream
+
+
 @functools.lru_cache(maxsize=1)
 def get_logger():
+    import logging
+
     from aws_lambda_powertools import Logger
 
-    return Logger(service=SERVICE, level=get_settings().log_level)
+    handler = logging.StreamHandler(_log_stream[0]) if _log_stream[0] is not None else None
+    return Logger(service=SERVICE, level=get_settings().log_level, logger_handler=handler)
 
 
 @functools.lru_cache(maxsize=1)

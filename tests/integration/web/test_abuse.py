@@ -180,6 +180,9 @@ def test_a_partner_cannot_read_or_change_another_partners_data(client):
     promotion_id = promotion.json_body["promotion"]["id"]
     order_id = victim_order["order_id"]
     day = victim_order.get("occurred_at", "")[:10] or __import__("datetime").date.today().isoformat()
+    victim_hook = "https://hooks.victim-shop.example/eso"
+    assert post_json(client, "/partner/v1/webhook", {"url": victim_hook}, bearer(victim_key),
+                     method="PUT").status_code == 200
     attacks = {
         ("/partner/v1/transactions", "GET"): lambda: client.http.get(
             f"/partner/v1/transactions?from={day}&to={day}", headers=bearer(attacker_key)),
@@ -198,6 +201,14 @@ def test_a_partner_cannot_read_or_change_another_partners_data(client):
         # The operator's topics are every partner's to read; nothing of another partner's.
         ("/partner/v1/topics", "GET"): lambda: client.http.get(
             "/partner/v1/topics", headers=bearer(attacker_key)),
+        ("/partner/v1/webhook", "GET"): lambda: client.http.get(
+            "/partner/v1/webhook", headers=bearer(attacker_key)),
+        ("/partner/v1/webhook", "PUT"): lambda: post_json(
+            client, "/partner/v1/webhook", {"url": "https://attacker.example/steal",
+                                            "partner_id": victim}, bearer(attacker_key),
+            method="PUT"),
+        ("/partner/v1/webhook", "DELETE"): lambda: client.http.delete(
+            "/partner/v1/webhook", headers=bearer(attacker_key)),
     }
     assert set(attacks) == {(p, m) for p, m in app_routes() if p.startswith("/partner/")}
     results = {route: attack() for route, attack in attacks.items()}
@@ -211,6 +222,11 @@ def test_a_partner_cannot_read_or_change_another_partners_data(client):
     assert results[("/partner/v1/promotions", "POST")].status_code == 400  # no partner_id field
     assert results[("/partner/v1/promotions/{promotion_id}", "GET")].status_code == 404
     assert results[("/partner/v1/topics", "GET")].status_code == 200
+    assert results[("/partner/v1/webhook", "GET")].status_code == 404  # the attacker has none
+    assert results[("/partner/v1/webhook", "PUT")].status_code == 400  # no partner_id field
+    assert results[("/partner/v1/webhook", "DELETE")].status_code == 204  # its own, none
+    assert client.http.get("/partner/v1/webhook", headers=bearer(victim_key)).json_body[
+        "webhook"]["url"] == victim_hook
     mine = client.http.get(f"/partner/v1/transactions?from={day}&to={day}",
                            headers=bearer(victim_key)).json_body["transactions"]
     assert [(t["order_id"], t["status"]) for t in mine] == [(order_id, "reported")]
@@ -294,7 +310,8 @@ def test_login_next_never_leaves_the_site(client, mailbox):
 
 # Logout, ending sessions and ending a pause read no body (and the first would end the session).
 READS_NO_BODY = {("/api/v1/session", "DELETE"), ("/api/v1/me/sessions", "DELETE"),
-                 ("/api/v1/me/sessions/{session_id}", "DELETE"), ("/api/v1/me/snooze", "DELETE")}
+                 ("/api/v1/me/sessions/{session_id}", "DELETE"), ("/api/v1/me/snooze", "DELETE"),
+                 ("/partner/v1/webhook", "DELETE")}
 
 
 def test_oversized_bodies_are_refused_never_an_error(client, mailbox):
