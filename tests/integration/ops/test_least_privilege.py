@@ -249,7 +249,10 @@ def journey(client, mailbox, lambda_scope):
     slot = "iam-" + new_email("x").split("-")[1]
     ads.declare_slot(slot)  # the operator's part: the journey records only the Lambda's calls
     ads.create_ad(slot=slot, title="IAM", target_url="https://example.com/iam")
-    ad = client.http.get(f"/api/v1/ads/next?slot={slot}").json_body["ad"]
+    first = client.http.get(f"/api/v1/ads/next?slot={slot}")       # a new visitor: no state read
+    ad = first.json_body["ad"]
+    vid = first.headers["Set-Cookie"].split(";")[0]
+    client.http.get(f"/api/v1/ads/next?slot={slot}", headers={"Cookie": vid})  # returning: read
     client.http.get(ad["click_url"])
 
     vid, token = _vid_and_csrf(client, "/register")
