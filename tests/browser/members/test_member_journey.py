@@ -1,6 +1,8 @@
 """A member's whole journey in a real browser, with the real verification e-mail."""
 import re
 
+from playwright.sync_api import expect
+
 from chalicelib.web.cookies import SESSION_COOKIE
 from tests.integration.helpers import PASSWORD, new_email
 
@@ -18,7 +20,7 @@ def test_register_verify_login_change_consents_logout(app_server, browser_contex
     page.fill("#password", PASSWORD)
     page.uncheck("#partner_promotions")
     page.click("button[type=submit]")
-    assert page.locator("h1").inner_text() == "Check your inbox"
+    expect(page.locator("h1")).to_have_text("Check your inbox")
 
     mail = mailbox.wait_for(email)[0]
     link = re.search(r"(http://\S+/verify\?token=\S+)", mail["body"]["text"]).group(1)
@@ -26,7 +28,7 @@ def test_register_verify_login_change_consents_logout(app_server, browser_contex
     page.goto(link)
     page.fill("#password", PASSWORD)
     page.click("text=Confirm my address")
-    assert page.locator("#verified").is_visible()
+    expect(page.locator("#verified")).to_be_visible()  # waits for the page the click opens
 
     page.goto(base + "/members")
     assert page.url.startswith(base + "/login")  # visitors are sent to the login page

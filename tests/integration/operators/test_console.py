@@ -33,7 +33,11 @@ pytestmark = pytest.mark.usefixtures("stack")
 
 @pytest.fixture
 def fake_clock():
-    with clock.use(clock.FakeClock(datetime.now(timezone.utc).replace(microsecond=0))) as fake:
+    # Ten seconds into a fresh 15-minute window: the throttles count in fixed windows, and a
+    # test that crossed a window's edge half-way would see its counts start again.
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    start = now + timedelta(seconds=900 - int(now.timestamp()) % 900 + 10)
+    with clock.use(clock.FakeClock(start)) as fake:
         yield fake
 
 
