@@ -16,7 +16,7 @@ from chalicelib.members.accounts import member_by_email, normalize_email
 from chalicelib.members.consent import Provenance
 from chalicelib.members.models import Member
 from chalicelib.platform import observability
-from chalicelib.platform.dynamo import storage_errors
+from chalicelib.platform.dynamo import condition_failed, storage_errors
 from chalicelib.platform.errors import ValidationError
 from chalicelib.platform.vocabulary import PURPOSES
 from chalicelib.statistics import counters
@@ -75,7 +75,9 @@ def suppress_member(member: Member, provenance: Provenance) -> bool:
             member.update(actions=[Member.suppressed.set(True), Member.aud_offers.remove(),
                                    Member.aud_partner_promotions.remove()],
                           condition=Member.member_id.exists())  # never recreate a deleted member
-    except UpdateError:
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise  # only "the member is gone" is an answer; any other failure is one
         return False
     granted = {p: False for p in PURPOSES if consent.is_granted(member, p)}
     if granted:

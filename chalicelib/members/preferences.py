@@ -156,12 +156,14 @@ def change(member_id: str, provenance: Provenance, topic_choices: Optional[dict]
 def snooze(member_id: str, period: str, provenance: Provenance,
            now: Optional[datetime] = None, extend_only: bool = False) -> Member:
     """Pause every promotion for ``period`` from now. With ``extend_only`` (a link from an
-    e-mail, which anyone holding the mail may follow) a longer pause already running stays."""
+    e-mail, which anyone holding the mail may follow) a pause already running that ends at most
+    a day before the one asked for stays as it is: following the link again and again records
+    nothing new (at most one event a day)."""
     check_period(period)
 
     def plan(member: Member, now: datetime) -> Planned:
         until = snooze_end(period, now)
-        if extend_only and snoozed(member, now) and member.snoozed_until >= until:
+        if extend_only and snoozed(member, now) and member.snoozed_until >= until - timedelta(days=1):
             return Planned({}, {}, ())
         return Planned({SNOOZE: True}, {SNOOZE: iso(until)}, (Member.snoozed_until.set(until),))
 

@@ -24,7 +24,7 @@ from chalicelib.platform.dynamo import condition_failed, storage_errors
 QUEUE = "pending"
 CONSENT_WITHDRAWN, GPC = "consent_withdrawn", "gpc"
 # Withdrawals the member did not make (the address bounced) or that erasure answers for.
-_NO_REQUEST = {"bounce", "account_deleted"}
+_NO_REQUEST = {"bounce", "account_deleted", "support_erasure"}  # erasure sends its own
 
 
 def kind_for(source: str) -> str | None:

@@ -611,13 +611,16 @@ def send_test(promotion_id: str, to: str, requester: str) -> Optional[str]:
     promotion = get(promotion_id)
     ratelimit.take(f"test-send:{requester}", TEST_SENDS_PER_HOUR, 3600,
                    message=f"At most {TEST_SENDS_PER_HOUR} test sends an hour. Try again later.")
-    template = ensure_template(promotion)
+    # Every variable of the template is given (SES drops a message whose template misses one);
+    # a promotion with A/B variants is tested as its first variant, as the preview shows it.
+    template = ensure_template(promotion, 0 if promotion.variants else None)
     url = f"{get_settings().base_url}/unsubscribe?token={TEST_UNSUBSCRIBE_TOKEN}"
-    entry = mail.BulkEntry(to, {"unsubscribe_url": url}, (("List-Unsubscribe", f"<{url}>"),
-                                                          ONE_CLICK),
+    entry = mail.BulkEntry(to, {"unsubscribe_url": url, "snooze_token": TEST_UNSUBSCRIBE_TOKEN},
+                           (("List-Unsubscribe", f"<{url}>"), ONE_CLICK),
                            ((TAG_PROMOTION, promotion.promotion_id), (TAG_TEST, "yes")))
     try:
-        [result] = mail.sender().send_bulk(template, {"unsubscribe_url": ""}, (ONE_CLICK,),
+        [result] = mail.sender().send_bulk(template, {"unsubscribe_url": "", "snooze_token": ""},
+                                           (ONE_CLICK,),
                                            [entry], tags=((TAG_PROMOTION, promotion.promotion_id),))
     except (mail.ThrottledError, mail.QuotaExceededError):
         raise UnavailableError("SES refused the test send for now (its rate or daily quota). "

@@ -392,20 +392,6 @@ CONFIRM_NEXT = {"audit": "/admin/audit", "today": "/admin"}
 # ... or the console's page of one object, named "<kind>:<id>": a fixed path and an id of
 # plain characters only (no "/", "?", "#" or "%"), so the way back cannot leave that page.
 CONFIRM_NEXT_OBJECT = {"ad": "/admin/ads/", "partner": "/admin/partners/",
-                       "member": "/admin/members/"}
-_OBJECT_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,159}")
-
-
-def _object_page(value) -> str | None:
-    kind, _, object_id = (value or "").partition(":")
-    if kind in CONFIRM_NEXT_OBJECT and _OBJECT_ID.fullmatch(object_id):
-        return CONFIRM_NEXT_OBJECT[kind] + object_id
-    return None
-
-
-# ... or the console's page of one object, named "<kind>:<id>": a fixed path and an id of
-# plain characters only (no "/", "?", "#" or "%"), so the way back cannot leave that page.
-CONFIRM_NEXT_OBJECT = {"ad": "/admin/ads/", "partner": "/admin/partners/",
                        "member": "/admin/members/", "promotion": "/admin/promotions/"}
 _OBJECT_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,159}")
 

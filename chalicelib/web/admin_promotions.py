@@ -13,10 +13,17 @@ from datetime import datetime, timezone
 
 from chalice import Blueprint, Response
 
-from chalicelib import operators, promotions
+from chalicelib import promotions
 from chalicelib.platform import clock
 from chalicelib.platform.errors import ConflictError, EsoError, ValidationError
-from chalicelib.web.admin_pages import _form, _page, _record, _review_page, _signed_in
+from chalicelib.web.admin_pages import (
+    _form,
+    _page,
+    _reconfirm,
+    _record,
+    _review_page,
+    _signed_in,
+)
 from chalicelib.web.http import ANY_CONTENT, query_param
 from chalicelib.web.render import redirect
 
@@ -69,9 +76,7 @@ def _refused(request, context, promotion_id: str, exc: EsoError, **fields) -> Re
 
 def _confirm_first(context, promotion_id: str):
     """Where to go for the second factor, when it was not shown in the last 10 minutes."""
-    if operators.sessions.recently_verified(context):
-        return None
-    return redirect(f"/admin/confirm?next=promotion:{promotion_id}")
+    return _reconfirm(context, f"promotion:{promotion_id}")
 
 
 @bp.route("/admin/promotions/{promotion_id}/test-send", methods=["POST"],

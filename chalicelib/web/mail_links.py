@@ -1,6 +1,7 @@
 """The links of promotional e-mail: ``GET /r/<token>`` redirects to the link's stored target and
-counts the click per promotion, link and variant. The token names no member; the response sets
-no cookie (middleware) and nothing about the visitor is stored; the access log names the route
+counts the click per promotion, link and variant. The token names no member; the visitor cookie is
+neither read nor stored with the click (the middleware sets one, as on every response, for a
+browser without it); the access log names the route
 template, never the token."""
 from __future__ import annotations
 
