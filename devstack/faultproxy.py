@@ -32,8 +32,11 @@ class DailyQuota:
     def __init__(self, limit: int):
         self.limit, self.sent, self.refused = limit, 0, 0
 
-    def new_day(self) -> None:
+    def new_day(self, limit: int | None = None) -> None:
+        """The 24-hour window moved on; ``limit``: the account's quota from now on."""
         self.sent, self.refused = 0, 0
+        if limit is not None:
+            self.limit = limit
 
     def account(self) -> dict:
         sent = self.limit if self.refused else self.sent

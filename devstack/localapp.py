@@ -13,7 +13,12 @@ unlike a deployed stage:
 - ``/_local/…`` serves the pages of ``devstack.localpages`` (sent mail to click through, the
   demo partner's landing page), which exist on the local stack only;
 - the listen backlog is large enough for a burst of simultaneous clients (racing registrations,
-  a partner retrying a report at once), where ``chalice local`` keeps Python's default of 5.
+  a partner retrying a report at once), where ``chalice local`` keeps Python's default of 5;
+- every table's client and the SES client are made before the first request (``warm``): a
+  Lambda container serves one request at a time, but this server starts a thread per
+  connection, and PynamoDB makes a table's client on first use, so a burst of first requests
+  would have each thread load botocore's models from disk at once (64 simultaneous
+  registrations of a cold server took over a minute).
 """
 from __future__ import annotations
 
@@ -189,6 +194,22 @@ def create_server(stage: str, host: str, port: int, project_dir: Path = ROOT):
     return server
 
 
+def warm(progress=lambda message: None) -> None:
+    """Make the clients every request needs once, before requests arrive."""
+    from chalicelib.ops.tables import ALL_MODELS
+    from chalicelib.platform import aws
+
+    started = time.monotonic()
+    try:
+        for model in ALL_MODELS:
+            model.exists()          # DescribeTable: makes and keeps the table's client
+        aws.sesv2()
+    except Exception as exc:  # the stack is not up yet: requests will make them as they come
+        progress(f"clients not made in advance ({type(exc).__name__})")
+        return
+    progress(f"clients ready in {time.monotonic() - started:.1f} s")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", default="local")
@@ -200,6 +221,8 @@ def main(argv=None) -> None:
     # As chalice local does: the app's log lines go to stdout, one per line.
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
     server = create_server(args.stage, args.host, args.port)
+    if args.stage == "local":
+        warm(progress=lambda message: print(message, flush=True))
     server.serve_forever()
 
 

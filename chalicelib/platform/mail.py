@@ -149,7 +149,7 @@ class SesSender:
             aws.sesv2().create_email_template(TemplateName=name, TemplateContent={
                 "Subject": subject, "Text": text, "Html": html})
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "AlreadyExistsException":
+            if not _already_exists(exc):
                 raise
         _created_templates.add(name)
 
@@ -194,6 +194,15 @@ class SesSender:
                 else BulkResult("retry") if r["Status"] in RETRY_STATUSES
                 else BulkResult("quota") if r["Status"] in QUOTA_STATUSES
                 else BulkResult("failed") for r in results]
+
+
+def _already_exists(exc) -> bool:
+    """SES's AlreadyExistsException; the local SES server gives its name in the body's
+    ``type``, which botocore does not read (it reports the code as "400"), so there the
+    message says it."""
+    error = exc.response.get("Error", {})
+    return error.get("Code") == "AlreadyExistsException" or (
+        error.get("Code") == "400" and "already exists" in str(error.get("Message", "")))
 
 
 class Outbox:

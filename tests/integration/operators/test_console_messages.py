@@ -21,11 +21,21 @@ from tests.integration.promotion_helpers import make_member
 pytestmark = pytest.mark.usefixtures("stack")
 
 
+_latest = [datetime.now(timezone.utc)]  # the furthest any test's clock went
+
+
 @pytest.fixture
 def fake_clock():
-    ahead = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=365)
+    """A year ahead, and an hour past wherever an earlier test of this file moved its clock
+    (one writes messages minutes later, one moves half a year on): each test's messages are
+    the newest."""
+    ahead = max(datetime.now(timezone.utc) + timedelta(days=365),
+                _latest[0] + timedelta(hours=1)).replace(microsecond=0)
     with clock.use(clock.FakeClock(ahead)) as fake:
-        yield fake
+        try:
+            yield fake
+        finally:
+            _latest[0] = max(_latest[0], fake.now())
 
 
 def write(client, email: str, message: str, topic: str = "privacy"):

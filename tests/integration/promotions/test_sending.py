@@ -10,6 +10,7 @@ from chalicelib.members.consent import Provenance
 from chalicelib.members.models import EmailClaim, Member
 from chalicelib.platform import clock, mail
 from chalicelib.platform.errors import ValidationError
+from chalicelib.promotions import sending
 from chalicelib.promotions.models import Delivery
 from tests.integration.partner_helpers import new_partner
 from tests.integration.promotion_helpers import make_member, received, recipients, unique_subject
@@ -148,6 +149,19 @@ def test_a_worker_killed_after_k_of_n_batches_then_retried_sends_each_exactly_on
     for email in emails:
         assert got.count(email) == 1
     assert len(got) == len(set(got))
+
+
+def test_a_second_container_sends_with_the_template_the_first_one_made(mailbox):
+    """Each container makes a promotion's template on its first batch; a second container
+    (the worker, after the console's test send) finds it made and sends with it."""
+    email = make_member(mailbox, tag="template")[0]
+    offer = promotions.create("offer", unique_subject("Two containers"), "Same template.")
+    name = sending.ensure_template(offer)
+    mail.forget_created_templates()                            # a fresh container
+    assert sending.ensure_template(offer) == name
+    promotions.dispatch(offer.promotion_id)
+    assert email in recipients(mailbox, offer)
+    assert promotions.get(offer.promotion_id).status == "sent"
 
 
 class CrashAfterSending:
