@@ -37,6 +37,7 @@ def add_missing_indexes(progress=lambda message: None) -> list:
             continue
         client = model._get_connection().connection.client
         table = model.Meta.table_name
+        _wait_for_indexes(client, table)  # one a previous start began may still be filling
         present = {index["IndexName"] for index in client.describe_table(TableName=table)
                    ["Table"].get("GlobalSecondaryIndexes", [])}
         for index in wanted:
@@ -50,6 +51,24 @@ def add_missing_indexes(progress=lambda message: None) -> list:
                     # the hash key first, as DynamoDB requires (PynamoDB lists them unordered)
                     "KeySchema": sorted(index["key_schema"], key=lambda k: k["KeyType"]),
                     "Projection": index["projection"]}}])
-            client.get_waiter("table_exists").wait(TableName=table)
+            _wait_for_indexes(client, table)
             added.append(f"{table}/{index['index_name']}")
     return added
+
+
+def _wait_for_indexes(client, table: str, timeout: float = 600, pause: float = 0.5) -> None:
+    """Until the table and every index of it are ACTIVE: DynamoDB builds one new index of a
+    table at a time (another UpdateTable meanwhile is refused with LimitExceededException), and
+    the table itself stays ACTIVE while an index fills."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        described = client.describe_table(TableName=table)["Table"]
+        if described["TableStatus"] == "ACTIVE" and all(
+                index.get("IndexStatus") == "ACTIVE"
+                for index in described.get("GlobalSecondaryIndexes", [])):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the indexes of table {table} are still being built")
+        time.sleep(pause)
