@@ -90,6 +90,9 @@ RECONCILE_HORIZON = timedelta(days=2)  # promotions whose sending began this rec
 FAILURES_METRIC = "promotion_failures"  # the daily counter of messages that failed for good
 # Test sends: to the signed-in operator's own address only, and at most this many an hour.
 TEST_SENDS_PER_HOUR = 10
+# An approval to send not planned this long after is taken as lost and started again (its
+# message to the worker is normally planned within seconds).
+STALE_START = timedelta(minutes=15)
 TEST_UNSUBSCRIBE_TOKEN = "test-send-names-no-member"
 
 
@@ -218,28 +221,50 @@ def resume_due(now: Optional[datetime] = None, send: Optional[Callable] = None) 
 
 
 def start_due(now: Optional[datetime] = None, send: Optional[Callable] = None) -> list:
-    """Start the scheduled promotions whose time came: each becomes approved and is planned
-    at once (the sweeper's work, every 5 minutes; also ``promotions reconcile``). A promotion
-    rescheduled or rejected meanwhile is left alone. Returns the ids started."""
+    """Start the scheduled promotions whose time came (the sweeper's work, every 5 minutes;
+    also ``promotions reconcile``): each becomes approved and is started as an approval from
+    the console is, handed to the send worker on a stage with a queue. A promotion
+    rescheduled or rejected meanwhile is left alone. Also started again: a promotion approved
+    to send whose start was lost (approved more than ``STALE_START`` ago and never planned: a
+    crash between the approval and its message to the worker). Returns the ids started."""
     now = now or clock.now()
     started = []
     with storage_errors():
-        due = [p for p in Promotion.scan(Promotion.status == "scheduled")
-               if p.send_at is not None and p.send_at <= now]
-    for promotion in due:
+        candidates = list(Promotion.scan(Promotion.status.is_in("scheduled", "approved")))
+    for promotion in candidates:
+        if promotion.status == "approved":
+            # Offers are made approved and sent by hand; an approval to send sets the activity.
+            if (promotion.activity == SENDS and promotion.activity_at is not None
+                    and promotion.activity_at <= now - STALE_START):
+                _start(promotion.promotion_id, send)
+                started.append(promotion.promotion_id)
+            continue
+        if promotion.send_at is None or promotion.send_at > now:
+            continue
         if promotion.kind == PARTNER and not partner_may_send(promotion.partner_id):
             continue  # held until the partner may send again (or the operator decides)
         try:
             with storage_errors():
                 promotion.update(actions=[Promotion.status.set("approved"),
-                                          Promotion.send_at.remove()],
+                                          Promotion.send_at.remove(),
+                                          Promotion.activity_at.set(now)],
                                  condition=(Promotion.status == "scheduled")
                                  & (Promotion.send_at == promotion.send_at))
         except UpdateError:
             continue
-        dispatch(promotion.promotion_id, send=send)
+        _start(promotion.promotion_id, send)
         started.append(promotion.promotion_id)
     return started
+
+
+def _start(promotion_id: str, send: Optional[Callable]) -> None:
+    """Plan in the send worker where there is a queue (planning a large audience may take
+    longer than the sweeper runs; SQS gives the start again if the worker dies), here
+    otherwise."""
+    if send is None and get_settings().send_queue:
+        _queue_message({"promotion_id": promotion_id, "start": True})
+    else:
+        dispatch(promotion_id, send=send)
 
 
 def start_sending(promotion_id: str) -> str:
@@ -247,11 +272,8 @@ def start_sending(promotion_id: str) -> str:
     send queue, one message asks the send worker to plan it (planning a large audience takes
     longer than a request may); without one (the local stack), it is planned and sent here.
     Returns "queued" or "sent"."""
-    if get_settings().send_queue:
-        _queue_message({"promotion_id": promotion_id, "start": True})
-        return "queued"
-    dispatch(promotion_id)
-    return "sent"
+    _start(promotion_id, None)
+    return "queued" if get_settings().send_queue else "sent"
 
 
 def _queue_message(body: dict) -> None:

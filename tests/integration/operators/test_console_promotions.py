@@ -301,6 +301,55 @@ def test_on_a_stage_with_a_queue_the_worker_plans_what_the_console_approved(
     assert promotions.get(promotion.promotion_id).status == "sent"
 
 
+def test_the_sweeper_hands_due_and_lost_starts_to_the_worker(client, mailbox, fake_clock,
+                                                             monkeypatch):
+    """With a queue, the sweeper does not plan in its own run: an approval whose start was
+    lost (approved, never planned) is started again after 15 minutes, and only then; a due
+    schedule becomes one start message for the worker. (A week apart: a member gets at most
+    one partner promotion a week by default.)"""
+    yes, _ = make_member(mailbox, partner_promotions=True, tag="sweeper")
+    scheduled, _ = pending("Sweeper scheduled")
+    lost, _ = pending("Sweeper lost start")
+    promotions.schedule(scheduled.promotion_id, clock.now() + timedelta(days=8))
+    promotions.approve(lost.promotion_id)               # and the process died before its start
+
+    def worker_starts(queue, promotion) -> bool:
+        """Whether the sweeper asked the worker to start ``promotion``; if so, the worker
+        plans it and sends its batches."""
+        mine = [b for b in queue.take() if json.loads(b)["promotion_id"] == promotion.promotion_id]
+        assert mine in ([], [json.dumps({"promotion_id": promotion.promotion_id, "start": True})])
+        for body in mine:
+            client.lambda_.invoke("send_worker", client.events.generate_sqs_event(
+                message_bodies=[body], queue_name="eso-sends"))
+            for batch in queue.take():
+                assert json.loads(batch)["promotion_id"] == promotion.promotion_id
+                client.lambda_.invoke("send_worker", client.events.generate_sqs_event(
+                    message_bodies=[batch], queue_name="eso-sends"))
+        return bool(mine)
+
+    with FakeSendQueue(monkeypatch) as queue:
+        fake_clock.advance(10 * 60)
+        assert lost.promotion_id not in promotions.start_due()
+        assert not worker_starts(queue, lost)
+        fake_clock.advance(6 * 60)
+        assert lost.promotion_id in promotions.start_due()
+        assert not received(mailbox, lost)              # the worker sends, not the sweeper
+        assert worker_starts(queue, lost)
+        assert len(received(mailbox, lost, yes)) == 1
+
+        fake_clock.advance(8 * 24 * 3600)
+        assert scheduled.promotion_id in promotions.start_due()
+        assert promotions.get(scheduled.promotion_id).status == "approved"
+        assert not received(mailbox, scheduled)
+        assert worker_starts(queue, scheduled)
+        assert len(received(mailbox, scheduled, yes)) == 1
+        fake_clock.advance(3600)
+        started_again = promotions.start_due()
+        assert lost.promotion_id not in started_again
+        assert scheduled.promotion_id not in started_again
+    assert {promotions.get(p.promotion_id).status for p in (lost, scheduled)} == {"sent"}
+
+
 def test_today_shows_sends_in_progress_paused_scheduled_and_failures(client, mailbox, fake_clock,
                                                                     monkeypatch):
     from chalicelib.promotions.models import Promotion
