@@ -73,10 +73,13 @@ def parse_day(value: str | None, field: str, default: date | None = None) -> dat
     if not isinstance(value, str) or not _DAY.fullmatch(value):
         raise ValidationError("Give a day as YYYY-MM-DD.", field=field)
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise ValidationError("That day does not exist; give one as YYYY-MM-DD.",
                               field=field) from None
+    if not clock.FIRST_DAY <= day <= clock.LAST_DAY:
+        raise ValidationError(clock.DAY_RANGE_MESSAGE, field=field)
+    return day
 
 
 def entries_of_day(day: date) -> list:

@@ -254,6 +254,9 @@ def parse_day_range(start: str | None, end: str | None) -> tuple:
         except ValueError:
             raise ValidationError(f"{name} must be a date as YYYY-MM-DD. Correct it and try again.", code="invalid_date",
                                   field=name) from None
+        if not clock.FIRST_DAY <= days[-1] <= clock.LAST_DAY:
+            raise ValidationError(f"{name}: {clock.DAY_RANGE_MESSAGE}", code="invalid_date",
+                                  field=name)
     if days[0] > days[1]:
         raise ValidationError("from must not be after to. Swap the dates and try again.", code="invalid_date", field="from")
     if (days[1] - days[0]).days >= MAX_REPORT_DAYS:

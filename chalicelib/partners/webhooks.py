@@ -50,10 +50,15 @@ def _refuse(message: str):
 
 def public_address(address) -> bool:
     """True for an address on the public Internet: not private, loopback, link-local, shared
-    (100.64/10), reserved, multicast or unspecified (IPv4-mapped IPv6 judged as IPv4)."""
+    (100.64/10), reserved, multicast or unspecified (IPv4-mapped IPv6 judged as IPv4; 6to4
+    and Teredo addresses judged also by the IPv4 address they carry)."""
     ip = ipaddress.ip_address(address) if isinstance(address, str) else address
     if ip.version == 6 and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
+    if ip.version == 6:
+        carried = [ip.sixtofour, *(ip.teredo or ())]
+        if any(v4 is not None and not public_address(v4) for v4 in carried):
+            return False
     return bool(ip.is_global and not (ip.is_private or ip.is_loopback or ip.is_link_local
                                       or ip.is_multicast or ip.is_reserved
                                       or ip.is_unspecified))
@@ -70,8 +75,12 @@ def check_url(url) -> str:
         _refuse(f"url must be an https:// URL of at most {MAX_URL} characters, without spaces "
                 f"(percent-encode other characters, and write an international host name in "
                 f"its xn-- form).")
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:  # e.g. an unclosed or invalid [IPv6] host
+        _refuse("url has a host that is not a name or an IP address, such as "
+                "https://shop.example/eso-notices.")
     local = bool(host) and _local_host(host)
     if parts.scheme != "https" and not (local and parts.scheme == "http"):
         _refuse("url must start with https:// (notices are sent over TLS only).")
@@ -90,6 +99,9 @@ def check_url(url) -> str:
         literal = ipaddress.ip_address(host)
     except ValueError:
         literal = None
+        if "[" in parts.netloc:  # brackets hold an IPv6 address, nothing else
+            _refuse("url has a host that is not a name or an IP address, such as "
+                    "https://shop.example/eso-notices.")
     if literal is not None:
         if not public_address(literal):
             _refuse("url must not point at a private, loopback or link-local address. Use "

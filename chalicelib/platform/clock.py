@@ -9,7 +9,12 @@ from __future__ import annotations
 import contextlib
 import random
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+
+# The days a report or an export may ask about: any range of them can be walked a day at a
+# time (the last representable day cannot: its next day overflows).
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+DAY_RANGE_MESSAGE = "Give a day from 2000-01-01 to 2999-12-31."
 
 
 class SystemClock:

@@ -24,6 +24,7 @@ from chalicelib.promotions.content import (
     all_contents,
     clean_html,
     find_links,
+    improper_links,
 )
 from chalicelib.promotions.limits import (
     MAX_HTML,
@@ -65,6 +66,12 @@ def _cleaned(html: str, field: str) -> str:
     if not html.strip():
         raise ValidationError(f"The {field} has no content left once cleaned. Send text, links "
                               "and basic formatting.", field=field)
+    improper = improper_links(html)
+    if improper:
+        shown = improper[0][:80].encode("unicode_escape").decode("ascii")
+        raise ValidationError(f"Write every link of the {field} as a full address starting "
+                              f"with https:// (or http://, mailto:), without spaces or "
+                              f"backslashes: '{shown}' is not one.", field=field)
     return html
 
 

@@ -24,6 +24,11 @@ VARIANT_LABELS = ("A", "B", "C")[:MAX_VARIANTS]
 _TEXT_URL = re.compile(r"https?://[^\s<>\"'`{}|\\^]+", re.IGNORECASE)
 _TRAILING = ".,;:!?'\")]}"
 _LINK_SCHEMES = ("http://", "https://")
+# What an <a href> of a promotion may be: a full http(s) address with its host, or mailto:.
+# Anything else (``//host``, ``https:host``, a backslash, white space around or inside, a
+# relative path) a browser may read another way than the review and the counting do.
+_PROPER_HREF = re.compile(r"(?:https?://[^/\\\s?#@]+(?:[/?#][^\\\s]*)?|mailto:[^\\\s]+)\Z",
+                          re.IGNORECASE)
 
 
 class Content(NamedTuple):
@@ -46,6 +51,19 @@ def clean_html(html: str) -> str:
     address, privacy notice), and no images or styles: a remote image would tell the partner
     who opened the mail and when."""
     return _sanitise(html)
+
+
+def improper_links(html: str) -> list:
+    """The ``<a href>`` values of ``html`` that are not a full http(s) address or mailto:."""
+    found = []
+
+    def collect(tag, attribute, value):
+        if tag == "a" and attribute == "href" and not _PROPER_HREF.match(value):
+            found.append(value)
+        return value
+
+    _sanitise(html, collect)
+    return found
 
 
 def _is_link(url: str) -> bool:

@@ -12,7 +12,7 @@ from chalice import Blueprint, Response
 from chalicelib import partners
 from chalicelib.partners.limits import MAX_MESSAGE
 from chalicelib.platform.errors import EsoError, NotFoundError
-from chalicelib.web.auth import current_session, require_session
+from chalicelib.web.auth import current_session, gpc, require_session
 from chalicelib.web.errors import status_for
 from chalicelib.web.fallback import not_found
 from chalicelib.web.http import ANY_CONTENT, json_body, json_response
@@ -34,11 +34,27 @@ def go(partner_id):
     session = current_session(request)
     try:
         target = partners.referrals.record_click(partner_id, visitor_id(request),
-                                        session.member_id if session else None)
+                                                 _linked_member(request, session))
     except NotFoundError:
         return not_found()
     return Response(body="", status_code=302,
                     headers={"Location": target, "Cache-Control": "no-store"})
+
+
+def _linked_member(request, session):
+    """The member a click is linked to: the signed-in member, unless they said no to partners
+    (partner promotions withdrawn, or Global Privacy Control): partners are asked to unlink
+    the clicks of such a member, so a click after the "no" is recorded as a visitor's."""
+    if session is None or gpc(request):
+        return None
+    from chalicelib import members
+    from chalicelib.platform.vocabulary import PARTNER_PROMOTIONS
+
+    try:
+        member = members.get_member(session.member_id)
+    except NotFoundError:
+        return None
+    return member.member_id if members.consent.is_granted(member, PARTNER_PROMOTIONS) else None
 
 
 @bp.route("/api/v1/partners/{partner_id}/contact", methods=["POST"], content_types=ANY_CONTENT)

@@ -169,6 +169,33 @@ def test_gpc_is_told_once_as_its_own_event(client, mailbox, receiver):
     assert signature_ok(secret, post["headers"], post["body"])
 
 
+@pytest.mark.parametrize("after", ["withdrawn", "gpc", "never_granted"])
+def test_a_click_after_the_no_is_linked_to_nobody(client, mailbox, receiver, after):
+    """Partners are asked to unlink a member's clicks when the member says no: a click made
+    after it (partner promotions withdrawn, GPC on the click, or never taken) is recorded as a
+    visitor's, so there is nothing to tell and nothing in the member's records."""
+    partner_id, key, _, path = hooked_partner(client, receiver)
+    email, session = verified_member(client, mailbox,
+                                     partner_promotions=after != "never_granted")
+    if after == "withdrawn":
+        withdraw(client, session)
+    headers = {**session, "Sec-GPC": "1"} if after == "gpc" else session
+    clicked = click(client, partner_id, headers)
+    assert report(client, key, order(clicked)).status_code == 201  # the partner may still sell
+    notices.run()
+    exported = client.http.get("/api/v1/me/export", headers=login(client, email)).json_body
+    assert exported["referral_clicks"] == [] and exported["partner_transactions"] == []
+    told = [json.loads(p["body"]) for p in receiver.at(path)]
+    assert not any(clicked in n["click_ids"] for n in told)
+    # Saying yes again links the clicks made from then on.
+    again = post_json(client, "/api/v1/me/consents", {"partner_promotions": True},
+                      login(client, email), method="PUT")
+    assert again.status_code == 200
+    later = click(client, partner_id, login(client, email))
+    exported = client.http.get("/api/v1/me/export", headers=login(client, email)).json_body
+    assert [c["click_id"] for c in exported["referral_clicks"]] == [later]
+
+
 def test_an_erased_members_notices_carry_nothing_but_the_partners_click_ids(
         client, mailbox, receiver):
     partner_id, key, secret, path = hooked_partner(client, receiver)

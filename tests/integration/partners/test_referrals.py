@@ -283,6 +283,18 @@ def test_bad_listing_queries_are_400(client, query, code):
     assert response.json_body["error"]["code"] == code
 
 
+@pytest.mark.parametrize("path", ["/partner/v1/reports/daily", "/partner/v1/transactions"])
+@pytest.mark.parametrize("query, field", [
+    ("from=9999-12-31&to=9999-12-31", "from"),   # the last day a date can be: no day after it
+    ("from=2999-12-31&to=3000-01-01", "to"), ("from=0001-01-01&to=0001-01-02", "from")])
+def test_days_outside_the_years_reports_cover_are_400(client, path, query, field):
+    _, key = new_partner()
+    response = client.http.get(f"{path}?{query}", headers=bearer(key))
+    assert response.status_code == 400
+    assert response.json_body["error"]["field"] == field
+    assert "2000-01-01 to 2999-12-31" in response.json_body["error"]["message"]
+
+
 def test_a_tampered_cursor_is_refused(client):
     partner_id, key = new_partner()
     for i in range(3):

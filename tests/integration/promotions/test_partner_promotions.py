@@ -147,6 +147,29 @@ def test_bad_promotions_are_refused_and_nothing_is_stored(client, body, status):
     assert sum(1 for _ in Promotion.scan()) == before
 
 
+@pytest.mark.parametrize("href", ["//evil.example/a", " https://evil.example/f",
+                                  "https:evil.example/d", "\\\\evil.example/c", "/relative/b",
+                                  "https://shop.example\\@evil.example/", "https://user@evil.example/"])
+@pytest.mark.parametrize("where", ["html", "variants[1].html"])
+def test_a_link_a_browser_could_read_otherwise_than_the_review_is_refused(client, href, where):
+    """Every link of a promotion is reviewed, counted and sent through /r/: one that is not a
+    full address (browsers complete ``//host``, ``https:host``, backslashes and spaces in
+    their own ways) is refused with the link named, and nothing is stored."""
+    _, key = new_partner("Odd links")
+    html = f'<p>See <a href="{href}">the offer</a> or <a href="https://shop.example/">ours</a>.</p>'
+    body = {"subject": "Toner week", "text": "See the offer."}
+    if where == "html":
+        body["html"] = html
+    else:
+        body["variants"] = [{"subject": "Toner A"}, {"subject": "Toner B", "html": html}]
+    before = sum(1 for _ in Promotion.scan())
+    response = post_json(client, "/partner/v1/promotions", body, bearer(key))
+    assert response.status_code == 400
+    error = response.json_body["error"]
+    assert error["field"] == where and "full address starting with https://" in error["message"]
+    assert sum(1 for _ in Promotion.scan()) == before
+
+
 def test_the_operator_reads_a_pending_promotion_as_members_will_get_it(client, mailbox):
     """`promotions show` renders with the sending code: after approval the member's mail is
     what the operator read, with the member's own unsubscribe token in place."""

@@ -40,6 +40,8 @@ def local_stage(monkeypatch):
     "https://shop.example/eso\n", "https://shop.example/café", "https://bücher.example/eso",
     "", "x" * 10, "https://" + "a" * 2000 + ".example/",
     None, 42,
+    "https://[::1", "https://[zz]/", "https://]/", "https://[v1.x]/",   # not a host at all
+    "https://[2002:7f00:1::]/eso", "https://[2002:a00:8::]/eso",       # 6to4 of 127.0.0.1, 10.0.0.8
 ])
 def test_urls_that_could_reach_inside_or_are_not_https_are_refused(aws_stage, url):
     with pytest.raises(ValidationError) as refused:
