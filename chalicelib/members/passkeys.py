@@ -39,7 +39,7 @@ from chalicelib.members.devices import device_summary
 from chalicelib.members.models import Member, Passkey
 from chalicelib.platform import clock, ratelimit
 from chalicelib.platform.clock import iso
-from chalicelib.platform.crypto import b64url_decode, b64url_encode, sha256_hex, sign
+from chalicelib.platform.crypto import b64url_decode, b64url_encode, equal, sha256_hex, sign
 from chalicelib.platform.dynamo import condition_failed, storage_errors
 from chalicelib.platform.errors import (
     AuthenticationError,
@@ -229,7 +229,7 @@ def remove(member_id: str, passkey_id: str) -> bool:
     if not isinstance(passkey_id, str) or len(passkey_id) != 24:
         return False
     for passkey in _of_member(member_id):
-        if secrets.compare_digest(public_id(passkey.credential_id), passkey_id):
+        if equal(public_id(passkey.credential_id), passkey_id):
             with storage_errors():
                 passkey.delete(condition=Passkey.member_id == member_id)
             notices.send(get_member(member_id).email, "passkey_removed", name=passkey.name)

@@ -6,7 +6,6 @@ is refreshed (one write) at most every ``TOUCH_INTERVAL`` to keep the idle windo
 """
 from __future__ import annotations
 
-import hmac
 from datetime import datetime, timedelta
 from typing import NamedTuple, Optional
 
@@ -15,7 +14,7 @@ from pynamodb.exceptions import DeleteError, UpdateError
 from chalicelib.members.models import Session
 from chalicelib.platform import clock
 from chalicelib.platform.clock import iso
-from chalicelib.platform.crypto import new_token, sha256_hex
+from chalicelib.platform.crypto import equal, new_token, sha256_hex
 from chalicelib.platform.dynamo import storage_errors
 
 IDLE_TIMEOUT = timedelta(hours=1)
@@ -134,7 +133,7 @@ def revoke_by_id(member_id: str, session_id: str, now: datetime | None = None) -
     if not isinstance(session_id, str) or len(session_id) != 24:
         return False
     for session in _live(member_id, now or clock.now()):
-        if hmac.compare_digest(public_id(session.session_hash), session_id):
+        if equal(public_id(session.session_hash), session_id):
             try:
                 with storage_errors():
                     Session(session.session_hash).delete(

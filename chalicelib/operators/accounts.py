@@ -97,9 +97,12 @@ def add(email: str, now: datetime | None = None) -> dict:
                                 code="operator_exists", field="email")
         try:
             with storage_errors():
+                # A new link starts set-up afresh: an app key the old link's holder saw
+                # is forgotten with it.
                 existing.update(actions=[
                     Operator.setup_hash.set(sha256_hex(token)),
-                    Operator.setup_expires_at.set(now + SETUP_LINK_TTL)],
+                    Operator.setup_expires_at.set(now + SETUP_LINK_TTL),
+                    Operator.totp_pending_secret.remove()],
                     condition=Operator.status == PENDING)
         except UpdateError as exc:
             if condition_failed(exc):
@@ -191,7 +194,8 @@ def use_link(token: str, password: str, user_agent: str | None = None,
         with storage_errors():
             operator.update(actions=[
                 Operator.password_hash.set(passwords.hash_password(password)),
-                Operator.setup_hash.remove(), Operator.setup_expires_at.remove()],
+                Operator.setup_hash.remove(), Operator.setup_expires_at.remove(),
+                Operator.totp_pending_secret.remove()],
                 condition=(Operator.setup_hash == operator.setup_hash) & (Operator.status == PENDING))
     except UpdateError as exc:
         if condition_failed(exc):

@@ -245,11 +245,15 @@ def promotions_schedule(out: Output, promotion_id, send_at):
 
 @promotions_group.command("reject")
 @click.argument("promotion_id")
+@click.option("--reason", default=None,
+              help="Why, in a sentence the partner reads with the promotion's status.")
 @click.pass_obj
-def promotions_reject(out: Output, promotion_id):
+def promotions_reject(out: Output, promotion_id, reason):
     """Reject a pending (or scheduled) promotion; nothing is sent."""
-    row = _promotion_row(promotions.reject(promotion_id))
-    _audit("promotion_rejected", promotion_id)
+    promotion = promotions.reject(promotion_id, reason=reason)
+    row = _promotion_row(promotion)
+    _audit("promotion_rejected", promotion_id,
+           **({"reason": promotion.review_reason} if promotion.review_reason else {}))
     out.result(row | {"status": "rejected"}, f"rejected {promotion_id}")
 
 

@@ -63,8 +63,16 @@ def sign(purpose: str, message: str) -> str:
     return b64url_encode(mac.digest())
 
 
+def equal(known: str, given) -> bool:
+    """Constant-time comparison of a value the product made with one a request gave, whatever
+    characters that holds (``hmac.compare_digest`` refuses non-ASCII text with TypeError)."""
+    if not isinstance(given, str):
+        return False
+    return hmac.compare_digest(known.encode("utf-8"), given.encode("utf-8", "surrogatepass"))
+
+
 def verify_signature(purpose: str, message: str, signature: str) -> bool:
-    return hmac.compare_digest(sign(purpose, message), signature or "")
+    return equal(sign(purpose, message), signature or "")
 
 
 # --- sealing: secrets the product must read back (a member's TOTP secret) ----------------------

@@ -15,12 +15,11 @@ without counting. A rejected promotion's links lead nowhere (404).
 """
 from __future__ import annotations
 
-import hmac
 import re
 from datetime import datetime
 from typing import NamedTuple, Optional
 
-from chalicelib.platform.crypto import sign
+from chalicelib.platform.crypto import equal, sign
 from chalicelib.platform.errors import NotFoundError
 from chalicelib.platform.settings import get_settings
 from chalicelib.promotions.campaigns import get
@@ -67,7 +66,7 @@ def read_click_token(token: Optional[str]) -> Target:
         raise _not_found()
     promotion_id, variant, link, signature = match.groups()
     expected = sign(_PURPOSE, f"{promotion_id}.{variant}.{link}")[:_SIGNATURE_CHARS]
-    if not hmac.compare_digest(expected, signature):
+    if not equal(expected, signature):
         raise _not_found()
     return Target(promotion_id, int(variant), int(link))
 

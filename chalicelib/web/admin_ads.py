@@ -43,7 +43,7 @@ def _error_fields(exc: EsoError) -> tuple:
 
 def _whole_number(text: str, field: str, label: str) -> int:
     text = (text or "").strip()
-    if not text.isdigit() or len(text) > 6:
+    if not (text.isascii() and text.isdigit()) or len(text) > 6:
         raise ValidationError(f"The {label} must be a whole number.", field=field)
     return int(text)
 

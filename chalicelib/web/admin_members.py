@@ -12,14 +12,13 @@ and erasing also for the member's address typed out.
 """
 from __future__ import annotations
 
-import hmac
 from datetime import timedelta
 
 from chalice import Blueprint
 
 from chalicelib import members, operators, privacy
 from chalicelib.platform import clock
-from chalicelib.platform.crypto import sign
+from chalicelib.platform.crypto import equal, sign
 from chalicelib.platform.errors import EsoError, NotFoundError, ValidationError
 from chalicelib.web import wording
 from chalicelib.web.admin_auth import request_id
@@ -54,11 +53,11 @@ def _view_of(context, member_id: str) -> str:
 def _member_of(context, view: str) -> str | None:
     """The member id a view names, if it is this session's and has not expired."""
     parts = (view or "").split(".")
-    if len(parts) != 3 or not parts[1].isdigit() or len(view) > 200:
+    if len(parts) != 3 or not (parts[1].isascii() and parts[1].isdigit()) or len(view) > 200:
         return None
     member_id, expires, mac = parts
     expected = sign(_VIEW, f"{context.session_hash}\x00{member_id}\x00{expires}")
-    if not hmac.compare_digest(expected, mac) or clock.now().timestamp() >= int(expires):
+    if not equal(expected, mac) or clock.now().timestamp() >= int(expires):
         return None
     return member_id
 

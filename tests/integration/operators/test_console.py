@@ -136,6 +136,9 @@ def test_an_old_setup_session_cannot_enrol_once_the_operator_is_set_up(client, f
     old = Browser(client)
     assert old.form("/admin/setup", {"token": token_of(first["setup_url"]),
                                      "password": OPERATOR_PASSWORD}).status_code == 303
+    # The holder of link #1 reads the authenticator-app key offered to it.
+    seen = re.search(r'id="totp-secret">([A-Z2-7]+)<',
+                     old.get("/admin/setup/second-factor").body.decode()).group(1)
     second = operators.add(email)
     assert second["operator_id"] == first["operator_id"]
     real = Browser(client)
@@ -143,8 +146,13 @@ def test_an_old_setup_session_cannot_enrol_once_the_operator_is_set_up(client, f
                                       "password": OPERATOR_PASSWORD}).status_code == 303
     page = real.get("/admin/setup/second-factor").body.decode()
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)
+    assert secret != seen  # a new link, a new key: the old link's holder knows nothing of it
     assert real.form("/admin/setup/totp", {"code": code_now(secret)}).status_code == 200
     assert operators.get_operator(first["operator_id"]).status == "active"
+    stolen = Browser(client)
+    assert stolen.form("/admin/sign-in", {"email": email, "password": OPERATOR_PASSWORD}
+                       ).status_code == 303
+    assert stolen.form("/admin/sign-in/totp", {"code": code_now(seen, 1)}).status_code == 401
 
     device = SoftAuthenticator(_rp_origin())
     options = old.json("/admin/setup/passkey/options")

@@ -218,6 +218,7 @@ def test_a_missing_ad_is_404_and_bad_numbers_are_refused(client, operator):
     assert browser.get("/admin/ads/ad-nosuchad").status_code == 404
     assert browser.form("/admin/ads/ad-nosuchad/enable", {}).status_code == 404
     for field, value in (("weight", "0"), ("weight", "heavy"), ("frequency_cap", "51"),
+                         ("weight", "²"), ("weight", "１２"), ("frequency_cap", "①"),
                          ("starts_at", "next tuesday")):
         refused = browser.form("/admin/ads", ad_form(slot, **{field: value}))
         assert refused.status_code == 400, (field, value)

@@ -124,7 +124,11 @@ def test_a_rejected_promotion_is_never_sent(client, mailbox):
     _, key = new_partner("Rejected")
     wants, _ = make_member(mailbox, partner_promotions=True)
     promotion_id = submit(client, key).json_body["promotion"]["id"]
-    assert cli("promotions", "reject", promotion_id).returncode == 0
+    rejected = cli("promotions", "reject", promotion_id, "--reason", "No  prices in\nthe subject.")
+    assert rejected.returncode == 0, rejected.stderr
+    shown = client.http.get(f"/partner/v1/promotions/{promotion_id}", headers=bearer(key))
+    assert shown.json_body["promotion"]["review_reason"] == "No prices in the subject."
+    assert cli("promotions", "reject", promotion_id).returncode == 1      # once
     again = cli("promotions", "approve", promotion_id)
     assert again.returncode == 1 and "rejected" in again.stderr
     assert received(mailbox, promotions.get(promotion_id)) == []
