@@ -542,6 +542,8 @@ def test_an_export_refuses_a_bad_range_and_neutralises_formulas(client, fake_clo
     assert browser.get("/admin/audit/export?from=2026-03-02&to=2026-03-01").status_code == 400
     assert browser.get("/admin/audit/export?from=2025-01-01&to=2026-03-01").status_code == 400
     assert browser.get("/admin/audit/export?from=9999-12-31&to=9999-12-31").status_code == 400
+    for day in ("0001-01-01", "9999-12-31"):  # the day before or after would not exist
+        assert browser.get(f"/admin/audit?day={day}").status_code == 400
     assert audit.as_csv([{"at": "x", "actor": "=cmd()", "actor_email": None, "action": "a",
                           "target": "+1", "request_id": None, "detail": {}}]).splitlines()[1] \
         .startswith("x,'=cmd(),,a,'+1")
