@@ -115,18 +115,26 @@ def parse_time(text: str, name: str) -> datetime:
     """An ISO 8601 date or time (``2026-12-01``, ``2026-12-01T08:00Z``); naive means UTC."""
     try:
         moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise errors.ValidationError(f"{name} must be an ISO 8601 date or time, not {text!r}",
-                                     field=name) from None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+        moment = (moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None
+                  else moment.astimezone(timezone.utc))
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved by its offset
+        moment = None
+    if moment is None or not clock.FIRST_DAY <= moment.date() <= clock.LAST_DAY:
+        raise errors.ValidationError(f"{name} must be an ISO 8601 date or time from 2000 to "
+                                     f"2999, not {text!r}", field=name)
+    return moment
 
 
 def _check_url(url: Optional[str], name: str, required: bool = False) -> Optional[str]:
     if url is None and not required:
         return None
     url = url if isinstance(url, str) else ""
-    parts = urlsplit(url)
-    if (parts.scheme not in ("https", "http") or not parts.hostname or len(url) > MAX_URL
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # an unclosed or invalid [IPv6] host
+        host = None
+    if (not host or parts.scheme not in ("https", "http") or len(url) > MAX_URL
             or any(c.isspace() or ord(c) < 32 for c in url)):
         raise errors.ValidationError(f"{name} must be an http:// or https:// address", field=name)
     return url

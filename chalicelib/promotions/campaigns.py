@@ -25,6 +25,7 @@ from chalicelib.promotions.content import (
     clean_html,
     find_links,
     improper_links,
+    improper_text_links,
 )
 from chalicelib.promotions.limits import (
     MAX_HTML,
@@ -59,6 +60,9 @@ def _check_content(subject: str, text: str, html: Optional[str], prefix: str = "
         if "{{" in value or "}}" in value:
             raise ValidationError("Remove the double braces: they are reserved for the unsubscribe link.",
                                   field=prefix + field)
+    improper = improper_text_links(text)
+    if improper:
+        raise ValidationError(_improper_message("text", improper[0]), field=prefix + "text")
 
 
 def _cleaned(html: str, field: str) -> str:
@@ -68,11 +72,15 @@ def _cleaned(html: str, field: str) -> str:
                               "and basic formatting.", field=field)
     improper = improper_links(html)
     if improper:
-        shown = improper[0][:80].encode("unicode_escape").decode("ascii")
-        raise ValidationError(f"Write every link of the {field} as a full address starting "
-                              f"with https:// (or http://, mailto:), without spaces or "
-                              f"backslashes: '{shown}' is not one.", field=field)
+        raise ValidationError(_improper_message(field, improper[0]), field=field)
     return html
+
+
+def _improper_message(field: str, link: str) -> str:
+    shown = link[:80].encode("unicode_escape").decode("ascii")
+    return (f"Write every link of the {field} as a full address starting with https:// (or "
+            f"http://, mailto:), without spaces, backslashes or a user name: '{shown}' is not "
+            f"one.")
 
 
 def _check_variants(variants, html: Optional[str]) -> Optional[list]:

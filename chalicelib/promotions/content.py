@@ -66,6 +66,11 @@ def improper_links(html: str) -> list:
     return found
 
 
+def improper_text_links(text: str) -> list:
+    """The addresses written in ``text`` that are not a full http(s) address (user info)."""
+    return [url for url in text_links(text) if not _PROPER_HREF.match(url)]
+
+
 def _is_link(url: str) -> bool:
     return url.lower().startswith(_LINK_SCHEMES)
 

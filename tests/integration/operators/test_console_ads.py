@@ -219,7 +219,9 @@ def test_a_missing_ad_is_404_and_bad_numbers_are_refused(client, operator):
     assert browser.form("/admin/ads/ad-nosuchad/enable", {}).status_code == 404
     for field, value in (("weight", "0"), ("weight", "heavy"), ("frequency_cap", "51"),
                          ("weight", "²"), ("weight", "１２"), ("frequency_cap", "①"),
-                         ("starts_at", "next tuesday")):
+                         ("starts_at", "next tuesday"), ("starts_at", "0001-01-01T00:00+01:00"),
+                         ("ends_at", "9999-12-31T23:59-01:00"), ("starts_at", "1999-12-31"),
+                         ("target_url", "https://[::1"), ("target_url", "https://[zz]/")):
         refused = browser.form("/admin/ads", ad_form(slot, **{field: value}))
         assert refused.status_code == 400, (field, value)
         assert f'id="{field}" name="{field}"' in refused.body.decode()

@@ -174,6 +174,23 @@ def test_a_link_a_browser_could_read_otherwise_than_the_review_is_refused(client
     assert sum(1 for _ in Promotion.scan()) == before
 
 
+@pytest.mark.parametrize("where", ["text", "variants[0].text"])
+def test_an_address_in_the_text_with_a_user_name_is_refused(client, where):
+    """In the text, addresses written with their scheme become /r/ links: one with a user name
+    (``https://shop.example@evil.example/`` goes to evil.example) is refused as in the HTML."""
+    _, key = new_partner("Odd text links")
+    text = "See the offer at https://shop.example@evil.example/toner today."
+    body = ({"subject": "Toner week", "text": text} if where == "text" else
+            {"subject": "Toner week", "text": "See the offer.",
+             "variants": [{"text": text}, {"subject": "Toner B"}]})
+    before = sum(1 for _ in Promotion.scan())
+    response = post_json(client, "/partner/v1/promotions", body, bearer(key))
+    assert response.status_code == 400
+    error = response.json_body["error"]
+    assert error["field"] == where and "shop.example@evil.example" in error["message"]
+    assert sum(1 for _ in Promotion.scan()) == before
+
+
 def test_the_operator_reads_a_pending_promotion_as_members_will_get_it(client, mailbox):
     """`promotions show` renders with the sending code: after approval the member's mail is
     what the operator read, with the member's own unsubscribe token in place."""
