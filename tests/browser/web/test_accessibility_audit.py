@@ -38,7 +38,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(app_server, chromium, mailbox):
     members.topics.add_topic(f"Audit office chairs and desks {uuid.uuid4().hex[:6]}")
-    email, member_id = make_member(mailbox, offers=True, partner_promotions=False, tag="audit")
+    email, member_id = make_member(mailbox, offers=True, partner_promotions=True, tag="audit")
     partner_id, key = new_partner("Demo Office Supplies", description="Paper, toner and chairs")
     context = chromium.new_context()
     try:
