@@ -10,7 +10,9 @@ LANDING_PAGE = "<!doctype html><title>Shop</title><h1>Welcome to the shop</h1>"
 def verified_member(mailbox) -> str:
     email = new_email("browser")
     members.register(members.Registration(email=email, password=PASSWORD,
-                                          consents={"offers": True, "partner_promotions": False},
+                                          # a member who takes partner promotions: their
+                                          # referrals are linked to them
+                                          consents={"offers": True, "partner_promotions": True},
                                           display_name="Robin Browser"),
                      Provenance("registration", "/tests"))
     members.verify_email(token_from(mailbox.wait_for(email)[-1], "/verify"), PASSWORD)
