@@ -48,12 +48,40 @@ def write_json(rows: list, path: Path = OUTPUT) -> Path:
     return path
 
 
-def main(argv: list | None = None) -> int:
+def _measure(name: str) -> list:
     import contextlib
     import io
+
+    # The app's request logs and metrics go to stdout: keep them out of the table.
+    with contextlib.redirect_stdout(io.StringIO()):
+        result = importlib.import_module(name).measure()
+    return result if isinstance(result, list) else [result]
+
+
+def _measure_apart(name: str) -> list:
+    """``name``'s rows, measured in a fresh interpreter: a benchmark run after others in one
+    process would inherit their per-container state (caches, held counts, botocore clients
+    and their hooks) and measure another container than the one it describes."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        into = Path(folder) / "rows.json"
+        done = subprocess.run([sys.executable, "-m", "bench", "--one", name, str(into)],
+                              check=False)
+        if done.returncode != 0 or not into.exists():
+            raise SystemExit(f"{name} failed (exit {done.returncode})")
+        return json.loads(into.read_text())
+
+
+def main(argv: list | None = None) -> int:
     import os
 
-    only = [f"bench.{name}" for name in (argv if argv is not None else sys.argv[1:])]
+    argv = argv if argv is not None else sys.argv[1:]
+    if argv[:1] == ["--one"]:  # a child of the run below: one benchmark, rows into a file
+        Path(argv[2]).write_text(json.dumps(_measure(argv[1]), default=str))
+        return 0
+    only = [f"bench.{name}" for name in argv]
     unknown = [name for name in only if name not in BENCHMARKS]
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; known: "
@@ -63,10 +91,7 @@ def main(argv: list | None = None) -> int:
     rows = []
     for name in only or BENCHMARKS:
         print(f"running {name} …", file=sys.stderr, flush=True)
-        # The app's request logs and metrics go to stdout: keep them out of the table.
-        with contextlib.redirect_stdout(io.StringIO()):
-            result = importlib.import_module(name).measure()
-        rows.extend(result if isinstance(result, list) else [result])
+        rows.extend(_measure_apart(name))
     print_table(rows)
     print(f"written to {write_json(rows).relative_to(Path.cwd()) if OUTPUT.is_relative_to(Path.cwd()) else OUTPUT}")
     return 0 if all(row.get("ok") is not False for row in rows) else 1
