@@ -110,20 +110,23 @@ def check_period(period: Optional[str], field: str = "period") -> str:
     return period
 
 
-def check_topic_choices(choices: Optional[dict], field: str = "topics") -> dict:
-    """topic id → chosen, every id a declared topic (400 ``unknown_topic`` otherwise)."""
+def check_topic_choices(choices: Optional[dict], field: str = "topics",
+                        catalogue: Optional[list] = None) -> dict:
+    """topic id → chosen, every id a declared topic (400 ``unknown_topic`` otherwise);
+    ``catalogue``: the topics already read, if they were."""
     choices = dict(choices or {})
     if any(not isinstance(v, bool) for v in choices.values()):
         raise ValidationError("Say true or false for each topic.", field=field)
-    topics.require_known(choices, field)
+    topics.require_known(choices, field, catalogue)
     return choices
 
 
 def topics_off_at_registration(stated: Optional[dict], gpc: bool) -> set:
     """The topics a new member leaves unchosen: those stated false, and with Global Privacy
     Control every topic not stated true (as partner promotions themselves)."""
-    stated = check_topic_choices(stated)
-    return {t.topic_id for t in topics.list_topics() if not stated.get(t.topic_id, not gpc)}
+    catalogue = topics.list_topics()  # one read for the check and the answer
+    stated = check_topic_choices(stated, catalogue=catalogue)
+    return {t.topic_id for t in catalogue if not stated.get(t.topic_id, not gpc)}
 
 
 def _topics_off_action(off: set):
@@ -131,9 +134,11 @@ def _topics_off_action(off: set):
 
 
 def change(member_id: str, provenance: Provenance, topic_choices: Optional[dict] = None,
-           frequency: Optional[str] = None, now: Optional[datetime] = None) -> Member:
-    """Turn topics on or off and choose the frequency; an event for each actual change."""
-    topic_choices = check_topic_choices(topic_choices)
+           frequency: Optional[str] = None, now: Optional[datetime] = None,
+           catalogue: Optional[list] = None) -> Member:
+    """Turn topics on or off and choose the frequency; an event for each actual change.
+    ``catalogue``: the topics already read, if they were."""
+    topic_choices = check_topic_choices(topic_choices, catalogue=catalogue)
     check_frequency(frequency)
 
     def plan(member: Member, now: datetime) -> Planned:

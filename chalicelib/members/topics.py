@@ -98,14 +98,19 @@ def topic_names() -> dict:
     return {t.topic_id: t.name for t in list_topics()}
 
 
-def require_known(topic_ids: Iterable, field: str = "topics") -> list:
+def require_known(topic_ids: Iterable, field: str = "topics",
+                  catalogue: Optional[list] = None) -> list:
     """``topic_ids`` as a sorted list without repeats, each a declared topic; else a 400
-    ``unknown_topic`` about ``field`` that names the known ones."""
+    ``unknown_topic`` about ``field`` that names the known ones. ``catalogue``: the topics as
+    the caller already read them (``list_topics``); nothing is read for no ids."""
     wanted = list(topic_ids)
     if any(not isinstance(t, str) or not _ID.match(t) for t in wanted):
         raise ValidationError("A topic id is 1 to 40 lower-case letters, digits or hyphens.",
                               code="unknown_topic", field=field)
-    known = topic_names()
+    if not wanted:
+        return []
+    known = ({t.topic_id: t.name for t in catalogue} if catalogue is not None
+             else topic_names())
     unknown = sorted(set(wanted) - set(known))
     if unknown:
         listing = ", ".join(sorted(known)) or "none yet"

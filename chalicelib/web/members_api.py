@@ -241,10 +241,11 @@ def update_preferences():
     request = bp.current_request
     session = require_session(request)
     data = json_body(request, PREFERENCES)
+    catalogue = members.topics.list_topics()  # one read: the check and the answer
     member = members.preferences.change(
         session.member_id, provenance(request, "preference_center", "/api/v1/me/preferences"),
-        topic_choices=data.get("topics"), frequency=data.get("frequency"))
-    return json_response({"preferences": members.preferences.view(member)})
+        topic_choices=data.get("topics"), frequency=data.get("frequency"), catalogue=catalogue)
+    return json_response({"preferences": members.preferences.view(member, catalogue=catalogue)})
 
 
 @bp.route("/api/v1/me/snooze", methods=["PUT"], content_types=ANY_CONTENT)

@@ -54,6 +54,27 @@ def test_a_topic_id_is_a_slug_of_its_name(name, slug):
     assert topics.slug(name) == slug
 
 
+def test_registration_and_a_change_read_the_topic_list_once(moto_world, monkeypatch):
+    first = topics.add_topic(f"Unit paper {uuid.uuid4().hex[:6]}")
+    second = topics.add_topic(f"Unit toner {uuid.uuid4().hex[:6]}")
+    reads = []
+    real = topics.Topic.query
+    monkeypatch.setattr(topics.Topic, "query", lambda *a, **k: reads.append(1) or real(*a, **k))
+    off = preferences.topics_off_at_registration({first.topic_id: False}, gpc=False)
+    assert first.topic_id in off and second.topic_id not in off and len(reads) == 1
+    with pytest.raises(ValidationError):
+        preferences.topics_off_at_registration({"no-such-topic": True}, gpc=False)
+    reads.clear()
+    catalogue = topics.list_topics()
+    member = preferences.change(new_member(), CENTRE, topic_choices={second.topic_id: False},
+                                catalogue=catalogue)
+    preferences.view(member, catalogue=catalogue)
+    assert len(reads) == 1                        # the caller's own read only
+    reads.clear()
+    preferences.change(new_member(), CENTRE, frequency="month")
+    assert reads == []                            # no topics named: nothing to check
+
+
 def test_topics_are_refused_when_they_exist_in_any_case_or_the_list_is_full(moto_world, says):
     added = topics.add_topic(f"Unit printers {uuid.uuid4().hex[:6]}")
     with pytest.raises(ConflictError) as refused:
