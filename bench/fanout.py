@@ -97,7 +97,7 @@ def measure(opted_in: int = 10_000) -> list:
     assert large["delivered"] == opted_in, large
     # + the one CreateEmailTemplate, + the account's quota and rate (GetAccount, read once a
     # minute per container to pace the sending)
-    ses_target = math.ceil(opted_in / 50) + 2
+    ses_target = math.ceil(opted_in / 50) + 1 + math.ceil(large["seconds"] / 60)
     capacity_ratio = large["capacity"] / opted_in
     memory_ratio = large["peak_bytes"] / max(small["peak_bytes"], 1)
     return [
@@ -105,7 +105,7 @@ def measure(opted_in: int = 10_000) -> list:
          "dynamodb_calls": large["dynamodb_calls"], "ses_calls": large["ses_calls"],
          "items_read": large["items_read"], "ratio": capacity_ratio,
          "target": f"<= {CAPACITY_TARGET}", "ok": capacity_ratio <= CAPACITY_TARGET},
-        {"operation": "fan-out: SES calls vs ceil(n/50)+template+quota read", "ses_calls": large["ses_calls"],
+        {"operation": "fan-out: SES calls vs ceil(n/50)+template+quota read a minute", "ses_calls": large["ses_calls"],
          "ratio": large["ses_calls"] / ses_target, "target": f"{ses_target}",
          "ok": large["ses_calls"] <= ses_target},
         {"operation": f"fan-out: peak memory n vs n/10 ({large['peak_bytes'] // 1024} KiB)",

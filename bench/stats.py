@@ -118,13 +118,17 @@ def _report(calls) -> list:
     ops = calls.operations()
     scans = [c.params.get("TableName") for c in calls.calls if c.operation == "Scan"]
     batches = ops.count("BatchGetItem")
+    flushed = [c.params.get("TableName") for c in calls.calls if c.operation == "UpdateItem"]
     # Counters are one Query per shard (and one of the old layout); a day's sketch is one
-    # BatchGetItem of its parts and one Query of the old layout (statistics.md, hot keys).
+    # BatchGetItem of its parts and one Query of the old layout (statistics.md, hot keys); a
+    # read first writes the counts the container holds (an UpdateItem of stats each).
     return [_row(f"operator report, {DAYS} days ({ops.count('Query')} Queries + {batches} "
-                 f"BatchGets of sketches + {len(scans)} Scans of ads/partners)", len(ops), [ms],
+                 f"BatchGets of sketches + {len(scans)} Scans of ads/partners + "
+                 f"{len(flushed)} held counts written)", len(ops), [ms],
                  "Queries and the days' sketch BatchGets; Scans of ads/partners only",
-                 set(ops) <= {"Query", "Scan", "BatchGetItem"} and batches <= DAYS
-                 and all(t.endswith(("-ads", "-partners")) for t in scans),
+                 set(ops) <= {"Query", "Scan", "BatchGetItem", "UpdateItem"} and batches <= DAYS
+                 and all(t.endswith(("-ads", "-partners")) for t in scans)
+                 and all(t.endswith("-stats") for t in flushed),
                  items_read=calls.items_read)]
 
 
