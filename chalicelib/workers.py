@@ -44,7 +44,8 @@ def ses_events(event):
 
 @bp.schedule(SWEEP_SCHEDULE, name="send_sweeper")
 def send_sweeper(event):
-    """Every 5 minutes: start the scheduled promotions whose time came, resume promotions
+    """Every 5 minutes: start the scheduled promotions whose time came (and approvals whose
+    start was lost), resume promotions
     paused for the daily quota once it allows, settle the ledger claims a dead worker left
     (confirmed by SES's events → sent, else resent once), and tell partners of members'
     opt-outs (signed notices, retried with backoff)."""
@@ -52,6 +53,7 @@ def send_sweeper(event):
     try:
         try:
             promotions.start_due()
+            promotions.restart_lost()
             promotions.resume_due()
             promotions.reconcile_claims()
         finally:  # a failing promotion step must not hold up partners' notices

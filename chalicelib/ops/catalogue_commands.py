@@ -288,10 +288,11 @@ def offers_send(out: Output, subject, text, html, variants_file):
 @promotions_group.command("reconcile")
 @click.pass_obj
 def promotions_reconcile(out: Output):
-    """Start the scheduled promotions whose time came, resume promotions paused for the SES
+    """Start the scheduled promotions whose time came (and approvals whose start was lost),
+    resume promotions paused for the SES
     daily quota once it allows, and settle claims a dead worker left over an hour ago (the
     stage's schedule does all three every 5 minutes)."""
-    started = promotions.start_due()
+    started = promotions.start_due() + promotions.restart_lost()
     resumed = promotions.resume_due()
     settled = promotions.reconcile_claims()
     out.result({"started": started, "resumed": resumed, "confirmed": settled.confirmed,

@@ -53,6 +53,7 @@ _EXPORTS = {
     "send_test": "sending",
     "sending_overview": "progress",
     "start_due": "sending",
+    "restart_lost": "sending",
     "start_sending": "sending",
     "status_text": "progress",
     "unsubscribe": "unsubscribe_links",

@@ -224,23 +224,13 @@ def start_due(now: Optional[datetime] = None, send: Optional[Callable] = None) -
     """Start the scheduled promotions whose time came (the sweeper's work, every 5 minutes;
     also ``promotions reconcile``): each becomes approved and is started as an approval from
     the console is, handed to the send worker on a stage with a queue. A promotion
-    rescheduled or rejected meanwhile is left alone. Also started again: a promotion approved
-    to send whose start was lost (approved more than ``STALE_START`` ago and never planned: a
-    crash between the approval and its message to the worker). Returns the ids started."""
+    rescheduled or rejected meanwhile is left alone. Returns the ids started."""
     now = now or clock.now()
     started = []
     with storage_errors():
-        candidates = list(Promotion.scan(Promotion.status.is_in("scheduled", "approved")))
-    for promotion in candidates:
-        if promotion.status == "approved":
-            # Offers are made approved and sent by hand; an approval to send sets the activity.
-            if (promotion.activity == SENDS and promotion.activity_at is not None
-                    and promotion.activity_at <= now - STALE_START):
-                _start(promotion.promotion_id, send)
-                started.append(promotion.promotion_id)
-            continue
-        if promotion.send_at is None or promotion.send_at > now:
-            continue
+        due = [p for p in Promotion.scan(Promotion.status == "scheduled")
+               if p.send_at is not None and p.send_at <= now]
+    for promotion in due:
         if promotion.kind == PARTNER and not partner_may_send(promotion.partner_id):
             continue  # held until the partner may send again (or the operator decides)
         try:
@@ -255,6 +245,22 @@ def start_due(now: Optional[datetime] = None, send: Optional[Callable] = None) -
         _start(promotion.promotion_id, send)
         started.append(promotion.promotion_id)
     return started
+
+
+def restart_lost(now: Optional[datetime] = None, send: Optional[Callable] = None) -> list:
+    """Start again the promotions approved to send whose start was lost: approved more than
+    ``STALE_START`` ago and never planned (a crash between the approval and its message to
+    the worker, or between a due schedule's approval and its start). Offers are made approved
+    and sent by hand, so only an approval to send (its ``activity`` set) counts. The sweeper's
+    work and ``promotions reconcile``'s; returns the ids started."""
+    now = now or clock.now()
+    with storage_errors():
+        lost = [p for p in Promotion.scan(Promotion.status == "approved")
+                if p.activity == SENDS and p.activity_at is not None
+                and p.activity_at <= now - STALE_START]
+    for promotion in lost:
+        _start(promotion.promotion_id, send)
+    return [p.promotion_id for p in lost]
 
 
 def _start(promotion_id: str, send: Optional[Callable]) -> None:

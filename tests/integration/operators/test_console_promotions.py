@@ -329,10 +329,10 @@ def test_the_sweeper_hands_due_and_lost_starts_to_the_worker(client, mailbox, fa
 
     with FakeSendQueue(monkeypatch) as queue:
         fake_clock.advance(10 * 60)
-        assert lost.promotion_id not in promotions.start_due()
+        assert lost.promotion_id not in promotions.restart_lost()
         assert not worker_starts(queue, lost)
         fake_clock.advance(6 * 60)
-        assert lost.promotion_id in promotions.start_due()
+        assert lost.promotion_id in promotions.restart_lost()
         assert not received(mailbox, lost)              # the worker sends, not the sweeper
         assert worker_starts(queue, lost)
         assert len(received(mailbox, lost, yes)) == 1
@@ -344,7 +344,7 @@ def test_the_sweeper_hands_due_and_lost_starts_to_the_worker(client, mailbox, fa
         assert worker_starts(queue, scheduled)
         assert len(received(mailbox, scheduled, yes)) == 1
         fake_clock.advance(3600)
-        started_again = promotions.start_due()
+        started_again = promotions.start_due() + promotions.restart_lost()
         assert lost.promotion_id not in started_again
         assert scheduled.promotion_id not in started_again
     assert {promotions.get(p.promotion_id).status for p in (lost, scheduled)} == {"sent"}

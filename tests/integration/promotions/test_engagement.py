@@ -410,4 +410,8 @@ def test_an_offer_with_variants_from_the_cli(tmp_path, mailbox):
                                                     json.loads(path.read_text())]
     counts = promotions.delivery_counts(offer)
     assert counts.delivered >= 1 and sum(counts.delivered_by_variant) == counts.delivered
-    assert max(counts.delivered_by_variant) - min(counts.delivered_by_variant) <= 1
+    # The plan's variants differ by at most one member; a member skipped at send time (one
+    # pausing every promotion, say: other tests' members are in the audience too) takes one
+    # from the variant they were planned for.
+    assert (max(counts.delivered_by_variant) - min(counts.delivered_by_variant)
+            <= 1 + counts.skipped)
