@@ -2,20 +2,34 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
+import requests
 
 from chalicelib import ads
+from chalicelib.ads import rotation
 from chalicelib.ops import demo
 
 
 @pytest.fixture(scope="module")
-def home_ads(stack):
-    """The demo ads of the home slot (the home page shows that slot)."""
+def home_ads(stack, app_server):
+    """The demo ads of the home slot (the home page shows that slot), once the app server
+    serves them: it keeps a slot's ads for 30 s, and an earlier test's page may have left
+    it holding the slot as it was before they were added."""
     demo.seed()
     live = sorted(ad.ad_id for ad in ads.list_ads("home") if ad.active)
     assert len(live) >= 3
+    deadline = time.monotonic() + rotation.CACHE_SECONDS + 10
+    while not _shows_one_of(app_server, live):
+        assert time.monotonic() < deadline, "the home page shows none of the slot's ads"
+        time.sleep(1)
     return live
+
+
+def _shows_one_of(app_server, ad_ids) -> bool:
+    page = requests.get(app_server.url + "/", timeout=10).text
+    return any(f'data-ad-id="{ad_id}"' in page for ad_id in ad_ids)
 
 
 def shown_ad(page) -> str:
