@@ -248,19 +248,25 @@ def start_due(now: Optional[datetime] = None, send: Optional[Callable] = None) -
 
 
 def restart_lost(now: Optional[datetime] = None, send: Optional[Callable] = None) -> list:
-    """Start again the promotions approved to send whose start was lost: approved more than
-    ``STALE_START`` ago and never planned (a crash between the approval and its message to
-    the worker, or between a due schedule's approval and its start). Offers are made approved
-    and sent by hand, so only an approval to send (its ``activity`` set) counts. The sweeper's
+    """Start again the promotions approved to send whose start was lost: approved between
+    ``STALE_START`` and ``RECONCILE_HORIZON`` ago and never planned (a crash between the
+    approval and its message to the worker, or between a due schedule's approval and its
+    start). Offers are made approved and sent by hand: only an approval to send is in the
+    sparse ``send-activity`` index, which is read (one Query, without content) instead of the
+    table. A partner that may not send now is held, as ``start_due`` holds it. The sweeper's
     work and ``promotions reconcile``'s; returns the ids started."""
     now = now or clock.now()
     with storage_errors():
-        lost = [p for p in Promotion.scan(Promotion.status == "approved")
-                if p.activity == SENDS and p.activity_at is not None
-                and p.activity_at <= now - STALE_START]
+        lost = list(Promotion.send_activity.query(
+            SENDS, Promotion.activity_at.between(now - RECONCILE_HORIZON, now - STALE_START),
+            filter_condition=Promotion.status == "approved"))
+    started = []
     for promotion in lost:
+        if promotion.kind == PARTNER and not partner_may_send(promotion.partner_id):
+            continue
         _start(promotion.promotion_id, send)
-    return [p.promotion_id for p in lost]
+        started.append(promotion.promotion_id)
+    return started
 
 
 def _start(promotion_id: str, send: Optional[Callable]) -> None:
