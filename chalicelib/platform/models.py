@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pynamodb.models import Model
 
+from chalicelib.platform.aws import share_loader
 from chalicelib.platform.settings import get_settings
 
 
@@ -48,4 +49,6 @@ class BaseModel(Model):
         if cls.__dict__.get("_connection_target") != target:
             cls._connection = None
             cls._connection_target = target
-        return super()._get_connection()
+        connection = super()._get_connection()
+        share_loader(connection.connection)
+        return connection
