@@ -285,6 +285,12 @@ def test_endless_contention_ends_in_a_retryable_refusal(moto_world, monkeypatch,
     assert consent.is_granted(Member.get(member_id), "offers")
     assert consent.verify_chain(member_id) == []
     assert len(consent.history(member_id)) == 2 + consent.MAX_ATTEMPTS
+    # Jittered pauses between half and all of 5 ms doubling per retry, capped at 0.1 s: the
+    # request gives up within about a second.
+    slept = moto_world.clock.slept
+    bounds = [min(0.1, 0.005 * 2 ** n) for n in range(consent.MAX_ATTEMPTS - 1)]
+    assert len(slept) == len(bounds) and sum(slept) <= 1.1
+    assert all(high / 2 <= s <= high for s, high in zip(slept, bounds))
 
 
 def tamper(member_id, seq, **changes):

@@ -10,7 +10,7 @@ from chalicelib.members import consent, preferences, topics
 from chalicelib.members.consent import Provenance
 from chalicelib.members.models import ConsentEvent, Member
 from chalicelib.platform.clock import add_months
-from chalicelib.platform.errors import ConflictError, ValidationError
+from chalicelib.platform.errors import ConflictError, UnavailableError, ValidationError
 
 START = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)  # the fake clock's time
 CENTRE = Provenance("preference_center", "/account")
@@ -145,3 +145,100 @@ def test_bad_choices_are_refused_and_record_nothing(moto_world, call, field):
         call(member_id)
     assert refused.value.field == field
     assert len(consent.history(member_id)) == 2
+
+
+# --- recording a preference while other changes race it --------------------------------------
+
+
+def pauses(attempts: int) -> list:
+    """The bounds of each pause between ``attempts`` tries of a chained change: jittered between
+    half and all of 5 ms doubling per retry, capped at 0.1 s (a request under contention gives
+    up within about a second)."""
+    return [(0.5 * min(0.1, 0.005 * 2 ** n), min(0.1, 0.005 * 2 ** n))
+            for n in range(attempts - 1)]
+
+
+def test_a_consent_change_made_meanwhile_is_kept_and_the_preference_chained_after_it(
+        moto_world, monkeypatch):
+    member_id = new_member()
+    original = consent.chained_change
+    raced = []
+
+    def changed_meanwhile(member, changes, provenance, now, values=None):
+        if not raced:  # another request withdraws offers between this one's read and write
+            raced.append(True)
+            consent.change(member_id, {"offers": False}, Provenance("bounce"))
+        return original(member, changes, provenance, now, values)
+
+    monkeypatch.setattr(consent, "chained_change", changed_meanwhile)
+    stored = preferences.change(member_id, CENTRE, frequency="month")
+    assert stored.promotion_frequency == "month" and not consent.is_granted(stored, "offers")
+    assert [(e.purpose, e.source) for e in consent.history(member_id)[-2:]] == [
+        ("offers", "bounce"), ("frequency", "preference_center")]
+    assert consent.verify_chain(member_id) == []
+    assert len(moto_world.clock.slept) == 1
+    low, high = pauses(2)[0]
+    assert low <= moto_world.clock.slept[0] <= high
+
+
+def test_endless_contention_refuses_a_preference_retryably_within_about_a_second(
+        moto_world, monkeypatch, says):
+    member_id = new_member()
+    original = consent.chained_change
+    grants = iter([False, True] * 20)
+
+    def always_racing(member, changes, provenance, now, values=None):
+        monkeypatch.setattr(consent, "chained_change", original)
+        try:
+            consent.change(member_id, {"partner_promotions": next(grants)}, Provenance("bounce"))
+        finally:
+            monkeypatch.setattr(consent, "chained_change", always_racing)
+        return original(member, changes, provenance, now, values)
+
+    before = len(consent.history(member_id))
+    monkeypatch.setattr(consent, "chained_change", always_racing)
+    with pytest.raises(UnavailableError) as refused:
+        preferences.change(member_id, CENTRE, frequency="day")
+    assert refused.value.retry_after == 1
+    assert says(refused.value, "Too many changes at the same time. Try again in a moment.")
+    assert Member.get(member_id).promotion_frequency != "day"
+    assert len(consent.history(member_id)) == before + consent.MAX_ATTEMPTS  # the racers' only
+    assert consent.verify_chain(member_id) == []
+    slept = moto_world.clock.slept
+    assert len(slept) == consent.MAX_ATTEMPTS - 1
+    assert all(low <= s <= high for s, (low, high) in zip(slept, pauses(consent.MAX_ATTEMPTS)))
+    assert sum(slept) <= 1.1
+
+
+def test_a_member_erased_meanwhile_is_not_brought_back_by_a_preference(moto_world, monkeypatch):
+    from chalicelib.platform.errors import NotFoundError
+
+    member_id = new_member()
+    original = consent.chained_change
+
+    def erased_meanwhile(member, changes, provenance, now, values=None):
+        planned = original(member, changes, provenance, now, values)
+        members.erase_member(member_id)
+        return planned
+
+    monkeypatch.setattr(consent, "chained_change", erased_meanwhile)
+    with pytest.raises(NotFoundError):
+        preferences.snooze(member_id, "one_month", CENTRE)
+    assert list(Member.query(member_id)) == []
+    assert list(ConsentEvent.query(member_id)) == []
+
+
+def test_a_frequency_event_shows_the_frequency_chosen(moto_world):
+    member_id = new_member()
+    preferences.change(member_id, CENTRE, frequency="month")
+    [event] = [e for e in consent.history(member_id) if e.purpose == "frequency"]
+    assert consent.event_json(event)["value"] == "month"
+    assert "value" not in consent.event_json(consent.history(member_id)[0])
+
+
+@pytest.mark.parametrize("purpose, preference", [
+    ("topic:desks", True), ("frequency", True), ("snooze", True), ("topic:", False),
+    ("offers", False), ("partner_promotions", False), ("topics:desks", False),
+])
+def test_topics_frequency_and_pauses_are_preferences_and_consents_are_not(purpose, preference):
+    assert consent.is_preference(purpose) is preference

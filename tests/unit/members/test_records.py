@@ -89,6 +89,14 @@ def test_the_export_shows_a_password_change_and_a_suppressed_address(moto_world)
         "two_step_sign_in": {"enabled_at": None, "recovery_codes_left": 0}}
 
 
+def test_the_export_lists_the_recorded_soft_bounces_oldest_first(moto_world):
+    member_id, email = member()
+    for hours, event in ((5, "later"), (1, "earlier")):
+        members.note_soft_bounce(email, f"bounce-{event}", START + timedelta(hours=hours))
+    assert records.export_member(member_id)["account"]["soft_bounces_at"] == [
+        "2026-12-01T10:00:00Z", "2026-12-01T14:00:00Z"]
+
+
 def test_ending_sessions_ends_the_member_s_only(moto_world):
     member_id, _ = member()
     neighbour, _ = member()

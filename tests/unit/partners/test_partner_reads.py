@@ -153,6 +153,8 @@ def test_a_day_range_is_read_inclusive_and_at_most_a_year():
     assert transactions.parse_day_range("2026-01-01", "2026-12-31") == (
         date(2026, 1, 1), date(2026, 12, 31))
     assert transactions.parse_day_range("2024-01-01", "2024-12-31")[1] == date(2024, 12, 31)
+    assert transactions.parse_day_range("2000-01-01", "2000-01-01") == (date(2000, 1, 1),) * 2
+    assert transactions.parse_day_range("2999-12-31", "2999-12-31") == (date(2999, 12, 31),) * 2
 
 
 @pytest.mark.parametrize("start, end, field, words", [
@@ -163,6 +165,10 @@ def test_a_day_range_is_read_inclusive_and_at_most_a_year():
     ("2026-01-01", None, "to", "to must be a date as YYYY-MM-DD"),
     ("2026-01-02", "2026-01-01", "from", "from must not be after to"),
     ("2024-01-01", "2025-01-01", "to", "at most 366 days at once"),
+    ("1999-12-31", "2000-01-01", "from", "from: Give a day from 2000-01-01 to 2999-12-31."),
+    ("2000-01-01", "1999-12-31", "to", "to: Give a day from 2000-01-01 to 2999-12-31."),
+    ("2999-12-31", "3000-01-01", "to", "to: Give a day from 2000-01-01 to 2999-12-31."),
+    ("9999-12-31", "9999-12-31", "from", "from: Give a day from 2000-01-01 to 2999-12-31."),
 ])
 def test_bad_day_ranges_are_refused_naming_the_field(start, end, field, words, says):
     with pytest.raises(ValidationError) as refused:

@@ -11,7 +11,7 @@ from chalicelib import members, promotions
 from chalicelib.members.consent import Provenance
 from chalicelib.platform import mail
 from chalicelib.promotions import quota, sending
-from chalicelib.promotions.models import Delivery
+from chalicelib.promotions.models import Delivery, Promotion
 from chalicelib.workers import SEND_CONCURRENCY
 
 PASSWORD = "correct horse battery staple"
@@ -214,6 +214,8 @@ def test_an_event_confirms_only_a_claim(moto_world):
     assert not promotions.confirm_claim(offer.promotion_id, "m-sent", "ses-2")
     assert not promotions.confirm_claim(offer.promotion_id, "m-gone", "ses-3")  # never recreated
     assert Delivery.get(offer.promotion_id, "m-sent").message_id == "x"
+    confirmed = Delivery.get(offer.promotion_id, "m-claimed", consistent_read=True)
+    assert (confirmed.status, confirmed.confirmed_message_id) == ("claimed", "ses-1")
     assert list(Delivery.query(offer.promotion_id, Delivery.member_id == "m-gone")) == []
 
 
@@ -325,3 +327,124 @@ def test_the_events_of_other_mail_change_nothing(moto_world):
     assert ses_events.handle_ses_event(json.dumps(
         {"eventType": "Send", "mail": {"messageId": "m", "tags": {"ses:caller-identity": ["x"]}},
          "send": {}})) == 0
+
+
+def test_a_settled_claim_keeps_its_message_variant_and_resend_and_is_counted_once(moto_world):
+    from chalicelib.statistics import counters
+
+    offer = promotions.create("offer", "Settled", "Body", variants=[
+        {"subject": "Settled", "text": "A"}, {"subject": "Settled too", "text": "B"}])
+    pid = offer.promotion_id
+    promotions.dispatch(pid, send=lambda *a, **k: None)
+    start = moto_world.clock.now()
+    for member_id, confirmed, variant in (("m-confirmed", "ses-b", 1), ("m-lost", None, 0)):
+        Delivery(pid, member_id, status="claimed", attempt="dead", at=start,
+                 expires_at=start + timedelta(days=1), resent=True,
+                 confirmed_message_id=confirmed, variant=variant).save()
+    day = start.date()
+
+    def today(metric):
+        return counters.daily(metric, day, day, dimension="offer").get(day, 0)
+
+    delivered, failed = today("promotion_deliveries"), today(sending.FAILURES_METRIC)
+    moto_world.clock.advance(2 * 3600)
+    found = promotions.reconcile_claims()
+    assert found.confirmed >= 1 and found.failed >= 1
+    expires = moto_world.clock.now() + sending.LEDGER_TTL
+    settled = {e.member_id: (e.status, e.message_id, e.resent, e.variant, e.expires_at)
+               for e in Delivery.query(pid, consistent_read=True)}
+    assert settled == {"m-confirmed": ("sent", "ses-b", True, 1, expires),
+                       "m-lost": ("failed", None, True, 0, expires)}
+    counts = promotions.delivery_counts(promotions.get(pid))
+    assert (counts.delivered, counts.failed, counts.delivered_by_variant) == (1, 1, (0, 1))
+    assert (today("promotion_deliveries"), today(sending.FAILURES_METRIC)) == (
+        delivered + 1, failed + 1)
+
+
+def test_a_claim_another_sweeper_took_over_meanwhile_is_left_to_it(moto_world, monkeypatch):
+    offer = promotions.create("offer", "Taken over", "Body")
+    pid = offer.promotion_id
+    promotions.dispatch(pid, send=lambda *a, **k: None)
+    _claim(pid, "m-taken", moto_world.clock.now(), confirmed="ses-1")
+    moto_world.clock.advance(2 * 3600)
+    real = sending.transaction
+
+    def taken_over_meanwhile():
+        Delivery(pid, "m-taken").update(actions=[Delivery.attempt.set("other-sweeper")])
+        return real()
+
+    monkeypatch.setattr(sending, "transaction", taken_over_meanwhile)
+    promotions.reconcile_claims()
+    entry = Delivery.get(pid, "m-taken", consistent_read=True)
+    assert (entry.status, entry.attempt) == ("claimed", "other-sweeper")
+    assert promotions.delivery_counts(promotions.get(pid)).delivered == 0
+    entry.delete()                                   # left for no other test's sweep
+
+
+def test_claims_are_settled_from_their_first_hour_on_while_the_promotion_is_sending(moto_world):
+    offer = promotions.create("offer", "Still sending", "Body")
+    pid = offer.promotion_id
+    promotions.dispatch(pid, send=lambda *a, **k: None)
+    Promotion.get(pid).update(actions=[Promotion.status.set("sending")])  # its plan still runs
+    for member_id in ("m-one", "m-two"):
+        _claim(pid, member_id, moto_world.clock.now(), confirmed=f"ses-{member_id}")
+    moto_world.clock.advance(3600)                   # exactly an hour: not yet
+    promotions.reconcile_claims()
+    assert {_status(pid, m) for m in ("m-one", "m-two")} == {"claimed"}
+    moto_world.clock.advance(1)
+    assert promotions.reconcile_claims().confirmed >= 2  # (other tests' claims may be due too)
+    assert {_status(pid, m) for m in ("m-one", "m-two")} == {"sent"}
+
+
+def test_claims_are_settled_for_two_days_after_the_sending_began(moto_world):
+    offer = promotions.create("offer", "Two days", "Body")
+    pid = offer.promotion_id
+    promotions.dispatch(pid, send=lambda *a, **k: None)
+    never_sent = promotions.create("offer", "Marked sent by hand", "Body")
+    Promotion.get(never_sent.promotion_id).update(actions=[Promotion.status.set("sent")])
+    _claim(pid, "m-late", moto_world.clock.now(), confirmed="ses-late")
+    moto_world.clock.advance(2 * 24 * 3600)          # the horizon itself: still settled
+    promotions.reconcile_claims()
+    assert _status(pid, "m-late") == "sent"
+    _claim(pid, "m-later", moto_world.clock.now() - timedelta(hours=2), confirmed="ses-later")
+    moto_world.clock.advance(1)
+    promotions.reconcile_claims()
+    assert _status(pid, "m-later") == "claimed"
+    Delivery(pid, "m-later").delete()                # left for no other test's sweep
+
+
+def test_an_unconfirmed_claim_of_a_variant_is_resent_as_that_variant(moto_world):
+    (member_id,) = _members(1)
+    offer = promotions.create("offer", "Variant resend", "Body", variants=[
+        {"subject": "Variant resend", "text": "A"}, {"subject": "Variant resend B", "text": "B"}])
+    pid = offer.promotion_id
+    promotions.dispatch(pid, send=lambda *a, **k: None)
+    now = moto_world.clock.now()
+    Delivery(pid, member_id, status="claimed", attempt="dead", at=now,
+             expires_at=now + timedelta(days=1), variant=1).save()
+    moto_world.clock.advance(2 * 3600)
+    assert promotions.reconcile_claims().resent >= 1
+    [sent] = [m for m in moto_world.outbox.sent if m["tags"].get("eso-promotion") == pid]
+    assert sent["template"].endswith("-b") and sent["subject"] == "Variant resend B"
+
+
+def test_a_claim_another_sweeper_took_over_before_the_resend_is_not_sent_again(moto_world,
+                                                                              monkeypatch):
+    (member_id,) = _members(1)
+    offer = promotions.create("offer", "Resent by another", "Body")
+    pid = offer.promotion_id
+    promotions.dispatch(pid, send=lambda *a, **k: None)
+    _claim(pid, member_id, moto_world.clock.now())
+    moto_world.clock.advance(2 * 3600)
+    real = sending.batches
+
+    def taken_over_meanwhile(entries, *args):
+        Delivery(pid, member_id).update(actions=[Delivery.attempt.set("other-sweeper"),
+                                                 Delivery.resent.set(True)])
+        return real(entries, *args)
+
+    monkeypatch.setattr(sending, "batches", taken_over_meanwhile)
+    promotions.reconcile_claims()
+    assert [m for m in moto_world.outbox.sent if m["tags"].get("eso-promotion") == pid] == []
+    assert Delivery.get(pid, member_id, consistent_read=True).attempt == "other-sweeper"
+    Delivery(pid, member_id).delete()                # left for no other test's sweep

@@ -465,3 +465,36 @@ def test_the_preview_shows_where_each_member_s_own_link_goes(moto_world):
     assert f'<a href="{url.replace(chr(39), "&#39;")}">' in shown["html"]
     assert shown["headers"]["List-Unsubscribe"] == f"<{url}>"
     assert shown["footer"].startswith("You receive this because you agreed to receive special offers")
+
+
+def test_the_preview_of_each_variant_is_that_variant_s_mail_with_its_own_links(moto_world):
+    partner = partners.create("Chair & Co", "https://shop.example/",
+                              privacy_policy_url="https://shop.example/privacy")
+    promotion = promotions.create(PARTNER, "Desks", "Body", partner_id=partner.partner_id,
+                                  variants=[
+                                      {"subject": "Desks", "text": "Desks: https://shop.example/desks"},
+                                      {"subject": "Chairs", "text": "Chairs: https://shop.example/chairs"
+                                                                    " and https://shop.example/desks"}])
+    pid = promotion.promotion_id
+    targets = ["https://shop.example/desks", "https://shop.example/chairs"]
+    first = sending.preview(pid)                    # the first variant when none is named
+    assert {k: v for k, v in sending.preview(pid, variant=0).items() if k != "promotion"} == {
+        k: v for k, v in first.items() if k != "promotion"}
+    second = sending.preview(pid, variant=1)
+    for shown, variant, subject in ((first, 0, "Desks"), (second, 1, "Chairs")):
+        assert shown["variant"] == "AB"[variant] and shown["subject"] == subject
+        assert shown["links"] == [
+            {"link": n + 1, "url": sending.click_url(pid, variant, n), "target": target}
+            for n, target in enumerate(targets)]
+        assert shown["text"].startswith(f"{subject}: ") and "[each member's own pause token]" \
+            in shown["text"]
+        assert shown["footer"].startswith("This promotion is from Chair & Co.")
+        assert shown["text"].endswith(f"\n\n--\n{shown['footer']}")
+    assert first["text"].startswith(f"Desks: {sending.click_url(pid, 0, 0)}\n")
+    assert second["text"].startswith(f"Chairs: {sending.click_url(pid, 1, 1)} and "
+                                     f"{sending.click_url(pid, 1, 0)}\n")
+    assert sending.click_url(pid, 1, 0) in second["html"] and "Chairs" in second["html"]
+    with pytest.raises(ValueError):
+        sending.preview(pid, variant=2)
+    plain = sending.preview(offer(text="Plain").promotion_id)
+    assert plain["variant"] is None and plain["links"] == []

@@ -13,7 +13,7 @@ from chalicelib import members, partners, promotions
 from chalicelib.members.consent import Provenance
 from chalicelib.platform import clock, mail
 from chalicelib.platform.errors import RateLimitedError, UnavailableError
-from chalicelib.platform.vocabulary import OFFER, OFFERS, PARTNER
+from chalicelib.platform.vocabulary import OFFER, OFFERS, PARTNER, PARTNER_PROMOTIONS
 from chalicelib.promotions import sending
 from chalicelib.promotions.models import Delivery, Promotion
 
@@ -178,11 +178,15 @@ def test_a_lost_start_older_than_two_days_is_left_to_the_operator(moto_world):
 
 
 def test_a_lost_start_two_days_old_is_still_started(moto_world):
+    member_id, email = member()
     promotion_id, _ = pending()
     promotions.approve(promotion_id)
     moto_world.clock.advance(2 * 24 * 3600)
-    assert promotion_id in promotions.restart_lost(send=lambda *a, **k: None)
+    handed = []
+    assert promotion_id in promotions.restart_lost(send=lambda *a, **k: handed.append(a))
     assert status(promotion_id) == "sent"
+    assert member_id in {m for a in handed if a[0] == promotion_id for m in a[1]}
+    assert moto_world.outbox.to(email) == []        # handed to ``send``, not sent here
 
 
 def test_only_approvals_to_send_are_started_again(moto_world):
@@ -201,8 +205,12 @@ def test_a_lost_start_of_a_partner_that_may_not_send_is_held(moto_world):
     promotion_id, partner_id = pending()
     promotions.approve(promotion_id)
     partners.disable(partner_id)
+    moto_world.clock.advance(60)
+    other, _ = pending("Another partner's")
+    promotions.approve(other)                        # lost a minute later
     moto_world.clock.advance(3600)
-    assert promotion_id not in promotions.restart_lost()
+    started = promotions.restart_lost(send=lambda *a, **k: None)
+    assert promotion_id not in started and other in started  # the held one stops no other
     assert status(promotion_id) == "approved"
     partners.enable(partner_id)
     assert promotion_id in promotions.restart_lost(send=lambda *a, **k: None)
@@ -245,6 +253,29 @@ def test_with_a_queue_the_worker_plans_the_start_once_though_sqs_gives_it_twice(
     assert status(promotion_id) == "sent"
 
 
+def test_with_a_queue_each_batch_of_an_a_b_test_names_its_variant(moto_world, queue):
+    first, _ = member()
+    second, _ = member()
+    partner = partners.create("Variant Desk", "https://shop.example/",
+                              privacy_policy_url="https://shop.example/privacy")
+    promotion = promotions.create(PARTNER, "Desks", "Body", partner_id=partner.partner_id,
+                                  variants=[{"subject": "Desks", "text": "Body"},
+                                            {"subject": "Chairs", "text": "Other body"}])
+    promotions.approve(promotion.promotion_id)
+    promotions.dispatch(promotion.promotion_id, batch_size=1)
+    batches = queue()
+    assert {b["variant"] for b in batches} == {0, 1}  # at least one member of each
+    variant_of = {m: b["variant"] for b in batches for m in b["member_ids"]}
+    assert first in variant_of and second in variant_of
+    for body in batches:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.delenv("ESO_SEND_QUEUE")
+            promotions.handle_queue_message(json.dumps(body))
+    for member_id in (first, second):
+        entry = Delivery.get(promotion.promotion_id, member_id, consistent_read=True)
+        assert entry.variant == variant_of[member_id]
+
+
 @pytest.mark.parametrize("state", ["pending_review", "rejected", "sent", "paused"])
 def test_a_start_message_for_a_promotion_not_approved_plans_nothing(moto_world, queue, state):
     promotion_id, _ = pending()
@@ -282,8 +313,12 @@ def test_a_start_message_that_loses_the_race_to_another_delivery_does_nothing(mo
     {"promotion_id": "p", "start": False}, {"promotion_id": 5, "start": True},
     {"promotion_id": "p", "start": "yes"}, {"promotion_id": "p", "start": 1},
     {"promotion_id": "p", "start": True, "extra": 1},
+    {"promotion_id": "p", "member_ids": [], "variant": "1"},
+    {"promotion_id": "p", "member_ids": [], "variant": 1.0},
+    {"promotion_id": "p", "member_ids": [], "variant": True},
+    {"promotion_id": "p", "member_ids": [], "variant": None},
 ])
-def test_a_malformed_start_message_is_refused(body):
+def test_a_malformed_start_or_variant_message_is_refused(body):
     with pytest.raises(ValueError, match="^malformed send batch$"):
         promotions.handle_queue_message(json.dumps(body))
 
@@ -302,6 +337,13 @@ def test_the_forecast_counts_the_audience_not_yet_reached_against_the_account_no
     after = promotions.forecast(promotion.promotion_id)
     assert after.audience == before.audience
     assert after.remaining == before.remaining - 1  # the account read afresh, not a minute old
+    partner_promotion, _ = pending("Forecast")      # its own audience: partner promotions
+    partners_before = promotions.forecast(partner_promotion).audience
+    assert partners_before == sum(1 for _ in members.audience_ids(PARTNER_PROMOTIONS))
+    member(partner_promotions=False)                # takes offers only
+    assert promotions.forecast(partner_promotion).audience == partners_before
+    assert promotions.forecast(promotion.promotion_id).audience == after.audience + 1
+    after = promotions.forecast(promotion.promotion_id)
     moto_world.outbox.daily_quota = moto_world.outbox.in_window + after.audience - 1
     tight = promotions.forecast(promotion.promotion_id)
     assert (tight.remaining, tight.fits, tight.pauses) == (after.audience - 1, False, 1)
