@@ -1,14 +1,15 @@
 """boto3 clients, created on first use and cached per endpoint (never at import: cold start).
 
-Every botocore session of the process — these clients', and the one each PynamoDB table
-connection makes per thread (platform/models.py, platform/dynamo.py) — reads botocore's data
-files through one shared loader: the DynamoDB service model, the endpoint rules and the list of
-services are parsed once per container, not once per table (parsing them took 0.1–0.4 s of a
-table's first use).
+Every botocore session of the process — these clients', and the one PynamoDB table
+connections use per thread (platform/models.py, platform/dynamo.py): one for all tables —
+reads botocore's data files through one shared loader: the DynamoDB service model, the
+endpoint rules and the list of services are parsed once per container, not once per table
+(parsing them took 0.1–0.4 s of a table's first use).
 """
 from __future__ import annotations
 
 import functools
+import threading
 
 from chalicelib.platform.settings import get_settings
 
@@ -42,12 +43,19 @@ def _client(service: str, endpoint: str | None, region: str):
         service, endpoint_url=endpoint, region_name=region, config=config)
 
 
+_thread = threading.local()
+
+
 def share_loader(connection) -> None:
-    """Give a PynamoDB connection, for this thread, a session reading through the shared
-    loader (PynamoDB would make one with a loader of its own on its first call)."""
+    """Give a PynamoDB connection this thread's botocore session, shared by every table and
+    reading through the shared loader (PynamoDB would make a session of its own, with a
+    loader of its own, per table and thread on its first call)."""
     local = connection._local
     if getattr(local, "session", None) is None:
-        local.session = botocore_session()
+        session = getattr(_thread, "session", None)
+        if session is None:
+            session = _thread.session = botocore_session()
+        local.session = session
 
 
 def sesv2():

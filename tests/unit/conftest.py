@@ -22,6 +22,21 @@ UNIT_ENV = {
 START = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
 
 
+def _parse_botocore_data_once() -> None:
+    """botocore's DynamoDB, SQS and SSM models, parsed into the process's shared loader at
+    collection: ``make mutants`` forks every run of a mutant from the process that collected
+    the tests, which then parses none of them again."""
+    from chalicelib.platform import aws
+
+    for service in ("dynamodb", "sqs", "ssm"):
+        aws.botocore_session().create_client(service, region_name="us-east-1",
+                                             aws_access_key_id="unit",
+                                             aws_secret_access_key="unit")
+
+
+_parse_botocore_data_once()
+
+
 class World(NamedTuple):
     outbox: object
     clock: object

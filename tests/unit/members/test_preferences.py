@@ -121,6 +121,12 @@ def test_each_change_is_one_chained_event_and_the_state_follows(moto_world):
     assert consent.verify_chain(other) == [
         f"{other}: the topics turned off differ from their history",
         f"{other}: the frequency differs from its history"]
+    paused = new_member()
+    preferences.snooze(paused, "two_weeks", CENTRE)
+    Member.get(paused).update(actions=[Member.snoozed_until.set(datetime(2027, 6, 1,
+                                                                         tzinfo=timezone.utc))])
+    assert consent.verify_chain(paused) == [
+        f"{paused}: the pause of promotions differs from its history"]
 
 
 def test_a_link_never_shortens_a_pause_but_the_member_may(moto_world):

@@ -448,3 +448,74 @@ def test_a_claim_another_sweeper_took_over_before_the_resend_is_not_sent_again(m
     assert [m for m in moto_world.outbox.sent if m["tags"].get("eso-promotion") == pid] == []
     assert Delivery.get(pid, member_id, consistent_read=True).attempt == "other-sweeper"
     Delivery(pid, member_id).delete()                # left for no other test's sweep
+
+
+def test_only_a_promotion_that_is_sending_is_paused(moto_world):
+    offer = promotions.create("offer", "Not sending", "Body")
+    assert promotions.pause(offer.promotion_id) is None
+    assert promotions.get(offer.promotion_id).status == "approved"
+    promotions.dispatch(offer.promotion_id, send=lambda *a, **k: None)
+    first = promotions.pause(offer.promotion_id)
+    moto_world.clock.advance(600)
+    assert first is not None and promotions.pause(offer.promotion_id) is None  # paused already
+    assert promotions.get(offer.promotion_id).resume_at == first
+
+
+def _paused(subject):
+    offer = promotions.create("offer", subject, "Body")
+    promotions.dispatch(offer.promotion_id, send=lambda *a, **k: None)
+    promotions.pause(offer.promotion_id)
+    return offer.promotion_id
+
+
+def test_a_pause_whose_time_came_without_room_is_looked_at_again_an_hour_later(moto_world):
+    pid = _paused("Still full")
+    outbox = moto_world.outbox
+    outbox.daily_quota, outbox.in_window = 1000, 1000
+    moto_world.clock.advance(24 * 3600)
+    assert pid not in promotions.resume_due()
+    again = promotions.get(pid)
+    assert (again.status, again.resume_at) == ("paused", moto_world.clock.now() + quota.RECHECK)
+
+
+def test_before_its_time_a_pause_waits_while_less_than_a_tenth_of_the_quota_is_free(moto_world):
+    pid = _paused("Not yet")
+    waiting = sum(1 for _ in members.audience_ids("offers"))
+    outbox = moto_world.outbox
+    outbox.daily_quota = 100 * (waiting + 1)
+    outbox.in_window = outbox.daily_quota - (waiting + 1)  # room for all, under a tenth
+    resume_at = promotions.get(pid).resume_at
+    moto_world.clock.advance(3600)
+    assert pid not in promotions.resume_due()
+    assert promotions.get(pid).resume_at == resume_at
+
+
+def test_a_pause_ended_meanwhile_by_someone_else_is_left_and_the_others_resumed(moto_world,
+                                                                              monkeypatch):
+    _members(1)
+    promotions.resume_due()  # other tests' paused promotions first
+    waits = _paused("Waits")                  # not due, and no early room: looked at, left
+    taken = _paused("Taken meanwhile")
+    resumed = _paused("Resumed")
+    outbox = moto_world.outbox
+    outbox.daily_quota, outbox.in_window = 1_000_000, 0
+    Promotion.get(waits).update(actions=[Promotion.resume_at.set(
+        moto_world.clock.now() + timedelta(days=30))])
+    real = quota.may_resume
+
+    def decided(resume_at, now, batch_size, waiting):
+        found = real(resume_at, now, batch_size, waiting)
+        if resume_at == Promotion.get(waits).resume_at:
+            return False, resume_at
+        if not taken_done:
+            taken_done.append(True)  # the first promotion it would resume: another sweeper did
+            Promotion.get(taken).update(actions=[Promotion.status.set("sending")])
+        return found
+
+    taken_done = []
+    monkeypatch.setattr(quota, "may_resume", decided)
+    handed = []
+    started = promotions.resume_due(send=lambda *a, **k: handed.append(a))
+    assert waits not in started and resumed in started and taken not in started
+    assert promotions.get(waits).status == "paused"
+    assert {a[0] for a in handed} == set(started) and handed
