@@ -193,6 +193,8 @@ def test_unknown_purposes_and_sources_are_refused_and_change_nothing(moto_world)
     with pytest.raises(ValueError, match="unknown consent purposes"):
         consent.change(member_id, {"offers": False, "newsletters": True},
                        Provenance("preference_center"))
+    with pytest.raises(ValueError, match="unknown consent purposes"):  # a preference, not a consent
+        consent.change(member_id, {"frequency": True}, Provenance("preference_center"))
     with pytest.raises(ValueError, match="unknown consent source"):
         consent.change(member_id, {"offers": False}, Provenance("guesswork"))
     assert len(consent.history(member_id)) == 2

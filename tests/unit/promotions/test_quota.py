@@ -519,3 +519,21 @@ def test_a_pause_ended_meanwhile_by_someone_else_is_left_and_the_others_resumed(
     assert waits not in started and resumed in started and taken not in started
     assert promotions.get(waits).status == "paused"
     assert {a[0] for a in handed} == set(started) and handed
+
+
+def test_a_pause_is_logged_for_the_operator_with_its_promotion_and_resumption(moto_world,
+                                                                           monkeypatch):
+    from chalicelib.platform import clock
+
+    logged = []
+
+    class Logger:
+        def warning(self, message, extra):
+            logged.append((message, extra))
+
+    monkeypatch.setattr(sending.observability, "get_logger", Logger)
+    offer = promotions.create("offer", "Logged pause", "Body")
+    promotions.dispatch(offer.promotion_id, send=lambda *a, **k: None)
+    resume_at = promotions.pause(offer.promotion_id)
+    assert logged == [("promotion paused: daily quota", {
+        "promotion_id": offer.promotion_id, "resume_at": clock.iso(resume_at)})]
