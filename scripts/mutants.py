@@ -61,11 +61,12 @@ def in_scope(name: str, globs: list) -> bool:
     return any(fnmatch.fnmatchcase(name, g) for g in globs)
 
 
-def run_mutmut(globs: list, children: int, log: Path) -> float:
-    shutil.rmtree(ROOT / "mutants", ignore_errors=True)
-    log.parent.mkdir()
+def run_mutmut(globs: list, children: int, log: Path, resume: bool = False) -> float:
+    if not resume:
+        shutil.rmtree(ROOT / "mutants", ignore_errors=True)
+    log.parent.mkdir(exist_ok=True)
     started = time.monotonic()
-    with open(log, "w") as out:
+    with open(log, "a" if resume else "w") as out:
         result = subprocess.run([str(MUTMUT), "run", "--max-children", str(children), *globs],
                                 cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     if result.returncode != 0:
@@ -115,6 +116,10 @@ def main() -> int:
     parser.add_argument("--children", type=int, default=2, help="parallel test processes")
     parser.add_argument("--report-only", action="store_true",
                         help="report on the last run's mutants/ without running mutmut again")
+    parser.add_argument("--resume", action="store_true",
+                        help="go on from the last run's mutants/ (stopped, or the tests changed): "
+                             "mutmut keeps each verdict whose function is unchanged, runs the "
+                             "mutants not run yet, and runs survivors again against new tests")
     parser.add_argument("--only", nargs="*", default=(),
                         help="only the files whose path contains one of these (a quick look)")
     args = parser.parse_args()
@@ -123,7 +128,7 @@ def main() -> int:
              if not args.only or any(part in path for part in args.only)}
     globs = patterns(scope)
     log = ROOT / "mutants" / "mutmut.log"
-    elapsed = None if args.report_only else run_mutmut(globs, args.children, log)
+    elapsed = None if args.report_only else run_mutmut(globs, args.children, log, args.resume)
     found = verdicts(scope, globs)
     listed = read_equivalents()
 
