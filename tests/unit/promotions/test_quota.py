@@ -537,3 +537,40 @@ def test_a_pause_is_logged_for_the_operator_with_its_promotion_and_resumption(mo
     resume_at = promotions.pause(offer.promotion_id)
     assert logged == [("promotion paused: daily quota", {
         "promotion_id": offer.promotion_id, "resume_at": clock.iso(resume_at)})]
+
+
+def test_resends_of_each_variant_are_counted_and_made_at_the_sweep_s_time(moto_world):
+    first, second = _members(2)
+    offer = promotions.create("offer", "Two resends", "Body", variants=[
+        {"subject": "Two resends", "text": "A"}, {"subject": "Two resends B", "text": "B"}])
+    pid = offer.promotion_id
+    promotions.dispatch(pid, send=lambda *a, **k: None)
+    start = moto_world.clock.now()
+    for member_id, variant in ((first, 0), (second, 1)):
+        Delivery(pid, member_id, status="claimed", attempt="dead", at=start,
+                 expires_at=start + timedelta(days=1), variant=variant).save()
+    sweep = start + timedelta(hours=2)           # the sweep's time, given (the clock lags)
+    assert promotions.reconcile_claims(now=sweep).resent >= 2
+    for member_id in (first, second):
+        entry = Delivery.get(pid, member_id, consistent_read=True)
+        assert (entry.status, entry.at) == ("sent", sweep)
+
+
+def test_a_confirmed_claim_counts_a_delivery_and_no_failure(moto_world):
+    from chalicelib.statistics import counters
+
+    offer = promotions.create("offer", "Confirmed only", "Body")
+    pid = offer.promotion_id
+    promotions.dispatch(pid, send=lambda *a, **k: None)
+    _claim(pid, "m-confirmed-only", moto_world.clock.now(), confirmed="ses-only")
+    day = moto_world.clock.now().date()
+
+    def today(metric):
+        return counters.daily(metric, day, day, dimension="offer").get(day, 0)
+
+    before = today("promotion_deliveries"), today(sending.FAILURES_METRIC)
+    moto_world.clock.advance(2 * 3600)
+    promotions.reconcile_claims()
+    assert _status(pid, "m-confirmed-only") == "sent"
+    assert (today("promotion_deliveries"), today(sending.FAILURES_METRIC)) == (
+        before[0] + 1, before[1])

@@ -498,3 +498,28 @@ def test_the_preview_of_each_variant_is_that_variant_s_mail_with_its_own_links(m
         sending.preview(pid, variant=2)
     plain = sending.preview(offer(text="Plain").promotion_id)
     assert plain["variant"] is None and plain["links"] == []
+
+
+def test_a_partner_batch_given_back_gives_back_the_member_s_allowance(moto_world):
+    member_id, email = member()
+    first, _ = partner_promotion()
+    second, _ = partner_promotion()
+    with mail.use_sender(FlakySes(["throttle"] * (sending.SES_RETRIES + 1))):
+        with pytest.raises(UnavailableError):
+            promotions.send_batch(first.promotion_id, [member_id])
+    # The member got nothing from the first: their one partner promotion of the week is free.
+    assert promotions.send_batch(second.promotion_id, [member_id]).delivered == 1
+    assert promotions.send_batch(first.promotion_id, [member_id]).skipped == 1
+    assert [m["subject"] for m in moto_world.outbox.to(email)] == ["Desks"]
+
+
+def test_without_a_queue_each_member_of_an_a_b_test_gets_their_variant(moto_world):
+    first, first_email = member()
+    second, second_email = member()
+    promotion = promotions.create(OFFER, "Backup A", "Body A", variants=[
+        {"subject": "Backup A", "text": "Body A"}, {"subject": "Backup B", "text": "Body B"}])
+    promotions.dispatch(promotion.promotion_id, batch_size=1)
+    for member_id, email in ((first, first_email), (second, second_email)):
+        variant = ledger(promotion.promotion_id, member_id).variant
+        [sent] = moto_world.outbox.to(email)
+        assert sent["subject"] == ("Backup A", "Backup B")[variant]
