@@ -523,3 +523,104 @@ def test_without_a_queue_each_member_of_an_a_b_test_gets_their_variant(moto_worl
         variant = ledger(promotion.promotion_id, member_id).variant
         [sent] = moto_world.outbox.to(email)
         assert sent["subject"] == ("Backup A", "Backup B")[variant]
+
+
+@pytest.mark.parametrize("resend", [False, True])
+def test_a_claim_a_dying_worker_leaves_holds_its_variant_its_expiry_and_whether_it_was_a_resend(
+        moto_world, monkeypatch, resend):
+    member_id, _ = member()
+    promotion = promotions.create(OFFER, "Claimed", "Body", variants=[
+        {"subject": "Claimed", "text": "A"}, {"subject": "Claimed B", "text": "B"}])
+
+    def dies(promotion, recipients, variant=None):
+        raise UnavailableError("the worker died here")
+
+    monkeypatch.setattr(sending, "_send_bulk", dies)
+    with pytest.raises(UnavailableError):
+        promotions.send_batch(promotion.promotion_id, [member_id], variant=1, resend=resend)
+    entry = ledger(promotion.promotion_id, member_id)
+    assert (entry.status, entry.variant, entry.resent) == ("claimed", 1, True if resend else None)
+    assert entry.expires_at == moto_world.clock.now() + sending.LEDGER_TTL
+
+
+def test_an_html_promotion_s_links_go_through_eso_in_the_html_part(moto_world):
+    member_id, email = member()
+    promotion = promotions.create(OFFER, "Linked", "See https://shop.example/desks",
+                                  '<p>See <a href="https://shop.example/desks">desks</a></p>')
+    promotions.send_batch(promotion.promotion_id, [member_id])
+    [sent] = moto_world.outbox.to(email)
+    _, text, html = moto_world.outbox.templates[sent["template"]]
+    url = sending.click_url(promotion.promotion_id, 0, 0)
+    assert f'<a href="{url}" rel="noopener noreferrer">desks</a>' in html
+    assert 'href="https://shop.example/desks"' not in html
+    assert f"See {url}" in text
+
+
+@pytest.mark.parametrize("delivered, skipped, failed, held, handed_out, planned", [
+    (5, 3, 2, 9, 4, 16),   # 2 claimed and not yet counted, 4 handed out now
+    (5, 3, 2, 3, 4, 14),   # a ledger behind the counts: nothing in flight
+    (0, 0, 0, 0, 7, 7),
+])
+def test_the_members_planned_are_those_counted_those_in_flight_and_those_handed_out(
+        delivered, skipped, failed, held, handed_out, planned):
+    from chalicelib.promotions.counts import Counts
+
+    held_ids = {f"m-{n}": None for n in range(held)}
+    assert sending._planned_total(Counts(delivered, skipped, failed), held_ids,
+                                  handed_out) == planned
+
+
+def test_an_offer_sent_by_hand_is_listed_with_the_recent_sends(moto_world):
+    from chalicelib.promotions import progress
+
+    promotion = offer(subject="Sent by hand")
+    assert promotion.promotion_id not in {r["id"] for r in progress.recent_sends()}
+    promotions.dispatch(promotion.promotion_id, send=lambda *a, **k: None)
+    assert promotion.promotion_id in {r["id"] for r in progress.recent_sends()}
+
+
+def _cancelled(code):
+    from pynamodb.exceptions import CancellationReason, TransactWriteError, VerboseClientError
+
+    return TransactWriteError("The transaction was cancelled", cause=VerboseClientError(
+        {"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"}},
+        "TransactWriteItems", cancellation_reasons=[CancellationReason(code=code)]))
+
+
+def _ledger_cancels(monkeypatch, code, times):
+    """The delivery ledger's claim transaction cancelled ``times`` times with ``code``."""
+    import contextlib
+
+    real, left = sending.transaction, [times]
+
+    @contextlib.contextmanager
+    def cancelling():
+        with real() as tx:
+            yield tx
+            if left[0]:
+                left[0] -= 1
+                raise _cancelled(code)
+
+    monkeypatch.setattr(sending, "transaction", cancelling)
+
+
+def test_a_claim_that_meets_another_transaction_leaves_the_batch_for_a_retry(moto_world,
+                                                                           monkeypatch):
+    member_id, email = member()
+    promotion = offer(subject="Contended")
+    _ledger_cancels(monkeypatch, "TransactionConflict", 1)
+    with pytest.raises(UnavailableError):  # a 503 for SQS to give the batch again
+        promotions.send_batch(promotion.promotion_id, [member_id])
+    assert moto_world.outbox.to(email) == [] and ledger(promotion.promotion_id, member_id) is None
+    assert promotions.send_batch(promotion.promotion_id, [member_id]).delivered == 1
+
+
+def test_a_claim_cancelled_for_another_reason_is_not_tried_again(moto_world, monkeypatch):
+    from pynamodb.exceptions import TransactWriteError
+
+    member_id, email = member()
+    promotion = offer(subject="Refused ledger")
+    _ledger_cancels(monkeypatch, "ValidationError", 100)
+    with pytest.raises(TransactWriteError):
+        promotions.send_batch(promotion.promotion_id, [member_id])
+    assert moto_world.outbox.to(email) == []
