@@ -73,7 +73,8 @@ fuzz: install
 
 ## make mutants: mutation testing (mutmut, configured in setup.cfg) of the modules that keep the
 ## privacy policy's promises; prints the score and every surviving mutant not listed, with its
-## reason, in tests/mutants-equivalent.txt. Not part of `make test`: one to two hours on 2 cores.
+## reason, in tests/mutants-equivalent.txt. Not part of `make test`: hours on 2 cores (go on from a
+## stopped run with `.venv/bin/python scripts/mutants.py --resume`).
 mutants: install
 	$(PY) scripts/mutants.py
 

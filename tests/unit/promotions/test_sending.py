@@ -624,3 +624,16 @@ def test_a_claim_cancelled_for_another_reason_is_not_tried_again(moto_world, mon
     with pytest.raises(TransactWriteError):
         promotions.send_batch(promotion.promotion_id, [member_id])
     assert moto_world.outbox.to(email) == []
+
+
+def test_a_plan_of_several_batches_counts_every_member_planned(moto_world):
+    from chalicelib.promotions import progress
+
+    member()
+    member()
+    promotion = offer(subject="Planned in batches")
+    audience = sum(1 for _ in members.audience_ids("offers"))
+    assert promotions.dispatch(promotion.promotion_id, send=lambda *a, **k: None,
+                               batch_size=1) == audience
+    [row] = [r for r in progress.recent_sends() if r["id"] == promotion.promotion_id]
+    assert row["planned"] == audience
