@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 
 from chalicelib.platform import clock
-from chalicelib.platform.aws import share_loader
+from chalicelib.platform.aws import share_session
 from chalicelib.platform.errors import UnavailableError
 from chalicelib.platform.settings import get_settings
 
@@ -84,7 +84,7 @@ def transaction():
     connection = _connections.get(key)
     if connection is None:
         connection = _connections[key] = Connection(region=key[0], host=key[1])
-    share_loader(connection)
+    share_session(connection)
     return TransactWrite(connection=connection)
 
 

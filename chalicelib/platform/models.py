@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pynamodb.models import Model
 
-from chalicelib.platform.aws import share_loader
+from chalicelib.platform.aws import share_session
 from chalicelib.platform.settings import get_settings
 
 
@@ -50,5 +50,5 @@ class BaseModel(Model):
             cls._connection = None
             cls._connection_target = target
         connection = super()._get_connection()
-        share_loader(connection.connection)
+        share_session(connection.connection)
         return connection

@@ -11,7 +11,13 @@ import re
 from datetime import datetime, timezone
 from typing import NamedTuple
 
+import moto  # noqa: F401  (see below)
 import pytest
+
+# moto intercepts the calls of botocore sessions made after it is imported; a process keeps
+# its sessions (one per thread for the tables, one for the boto3 clients), so it is imported
+# when the unit tests are collected, before any test makes one: a unit test run together with
+# tests that use DynamoDB Local still reaches moto, never an AWS endpoint.
 
 UNIT_ENV = {
     "ESO_STAGE": "dev", "ESO_TABLE_PREFIX": "eso-unit-",

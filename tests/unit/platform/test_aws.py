@@ -60,3 +60,18 @@ def test_boto3_clients_read_through_the_same_loader(moto_world, files_read):
     client = aws.sqs()
     dynamodb_paths = [p for p in files_read[before:] if "dynamodb" in p or "endpoints" in p]
     assert dynamodb_paths == [] and client.meta.service_model.service_name == "sqs"
+
+
+def test_a_thread_that_finds_the_table_s_client_made_makes_no_session(moto_world, monkeypatch):
+    from chalicelib.members.models import Member
+    from chalicelib.platform import aws
+
+    assert Member.count() >= 0                        # the client is made
+    made = []
+    real = aws.botocore_session
+    monkeypatch.setattr(aws, "botocore_session", lambda: made.append(1) or real())
+    counts = []
+    worker = threading.Thread(target=lambda: counts.append(Member.count()))  # a request's thread
+    worker.start()
+    worker.join()
+    assert counts and counts[0] >= 0 and made == []
