@@ -7,9 +7,11 @@ DynamoDB calls and items read through botocore's events (bench.dynamodb_calls):
   per ad impression and per visit;
 - per visit, the distinct-visitor sketch: 3,000 visitors making 3 page views each in one warm
   container (DynamoDB calls per page view, target <= 0.5), and a cold container's first visit;
-- a 30-day operator report with 3 ads and 2 partners: DynamoDB calls and items read.
+- a 30-day operator report with 3 ads and 2 partners: DynamoDB calls and items read;
+- a week's operator report over 100 ads and 50 partners (``--ads``, ``--partners``), against
+  the same report read with one Query per counter shard, one row after another, in one run.
 
-    python -m bench.stats [--visitors 3000]
+    python -m bench.stats [--visitors 3000] [--ads 100] [--partners 50]
 """
 from __future__ import annotations
 
@@ -132,20 +134,67 @@ def _report(calls) -> list:
                  items_read=calls.items_read)]
 
 
-def measure(visitors: int = 3000) -> list:
+def _report_at_scale(calls, n_ads: int, n_partners: int) -> list:
+    """A week's report over many ads and partners, as read now and as read before (one Query
+    per shard, one row at a time), each the median of 3 runs in this one process."""
+    from unittest import mock
+
+    from chalicelib import ads, partners
+    from chalicelib.reporting import report
+    from chalicelib.statistics import counters
+
+    end = date(2026, 2, 28)
+    start = end - timedelta(days=6)
+    ads.declare_slot("benchscale")
+    for n in range(n_ads):
+        ad = ads.create_ad(slot="benchscale", title=f"Ad {n}", target_url="https://x.example/")
+        counters.increment("ad_impressions", dimension=ad.ad_id, amount=50,
+                           now=datetime(2026, 2, 27, 12, tzinfo=timezone.utc))
+    for n in range(n_partners):
+        partners.create(f"Bench scale {n}", "https://shop.example/")
+
+    def run(label: str) -> tuple:
+        samples = []
+        for _ in range(3):
+            calls.clear()
+            samples.append(_timed(lambda: report.operator_report(start, end)))
+        return label, calls.count, samples
+
+    now = run("now")
+    with mock.patch.object(counters, "_by_key", lambda *_: False), \
+            mock.patch.object(report, "READERS", 1):
+        before = run("before")
+    rows = []
+    ratio = round(statistics.median(now[2]) / statistics.median(before[2]), 2)
+    for label, count, samples in (now, before):
+        rows.append(_row(f"operator report, 7 days, {n_ads} ads + {n_partners} partners + what "
+                         f"the run made before ({label}: "
+                         + ("rows read by 8 threads, short ranges by key)" if label == "now"
+                            else "one Query per shard, one row at a time)"),
+                         count, samples, "now/before <= 0.5" if label == "now" else None,
+                         ratio <= 0.5 if label == "now" else None,
+                         ratio=ratio if label == "now" else None))
+    return rows
+
+
+def measure(visitors: int = 3000, n_ads: int = 100, n_partners: int = 50) -> list:
     from bench.common import local_stack
     from bench.dynamodb_calls import recording
 
     with local_stack():
         with recording() as calls:
             return (_registration_counters(calls) + _impressions(calls)
-                    + _visits(calls, visitors) + _report(calls))
+                    + _visits(calls, visitors) + _report(calls)
+                    + _report_at_scale(calls, n_ads, n_partners))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--visitors", type=int, default=3000)
-    rows = measure(parser.parse_args().visitors)
+    parser.add_argument("--ads", type=int, default=100)
+    parser.add_argument("--partners", type=int, default=50)
+    args = parser.parse_args()
+    rows = measure(args.visitors, args.ads, args.partners)
     from bench.__main__ import print_table
 
     print_table(rows)

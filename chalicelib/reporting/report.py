@@ -21,6 +21,7 @@ nothing in it can name a person. The K rule applies to every cell of the figures
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 
@@ -58,6 +59,11 @@ DERIVED_FIGURES = (
     ("partner_transactions", "Partner transactions (all partners)"),
 )
 LABELS = {key: label for key, label, *_ in DAILY_FIGURES} | dict(DERIVED_FIGURES)
+# Each figure, ad and partner is read with Queries of its own (one per shard of each of its
+# counters: about 25 for an ad or a partner), so a report over 100 ads and 50 partners makes
+# some 4,000 calls. They are made by this many threads at once: no more than the connections
+# one DynamoDB client keeps (10), so none is opened and dropped per call.
+READERS = 8
 
 
 def is_suppressed(cell) -> bool:
@@ -78,21 +84,18 @@ def _rows(cal: Calendar, figures: dict) -> tuple:
              for i, month in enumerate(cal.months)])
 
 
-def _ad_rows(cal: Calendar, k: int) -> tuple:
-    rows, figures = [], []
+def _ad_row(cal: Calendar, ad, k: int) -> tuple:
+    """One ad's row of the report and its figures."""
     first, last = cal.days[0], cal.days[-1]
-    for ad in ads.list_ads():
-        mine = {"impressions": cal.figure(_counts(counters.daily(
-                    "ad_impressions", first, last, dimension=ad.ad_id), cal.days), k),
-                "clicks": cal.figure(_counts(counters.daily(
-                    "ad_clicks", first, last, dimension=ad.ad_id), cal.days), k)}
-        days, weeks, months = _rows(cal, mine)
-        rows.append({"ad_id": ad.ad_id, "title": ad.title, "slot": ad.slot,
-                     "partner_id": ad.partner_id, "active": ad.active,
-                     "days": days, "weeks": weeks, "months": months,
-                     "impressions": mine["impressions"].total, "clicks": mine["clicks"].total})
-        figures.append(mine)
-    return rows, figures
+    mine = {"impressions": cal.figure(_counts(counters.daily(
+                "ad_impressions", first, last, dimension=ad.ad_id), cal.days), k),
+            "clicks": cal.figure(_counts(counters.daily(
+                "ad_clicks", first, last, dimension=ad.ad_id), cal.days), k)}
+    days, weeks, months = _rows(cal, mine)
+    return ({"ad_id": ad.ad_id, "title": ad.title, "slot": ad.slot,
+             "partner_id": ad.partner_id, "active": ad.active,
+             "days": days, "weeks": weeks, "months": months,
+             "impressions": mine["impressions"].total, "clicks": mine["clicks"].total}, mine)
 
 
 def _partner_cells(counts: list, k: int) -> list:
@@ -169,13 +172,14 @@ def partner_row(cal: Calendar, partner, k: int) -> tuple:
              "reversals": mine["reversals"].total, "revenue": revenue[3]}, mine)
 
 
-def _partner_rows(cal: Calendar, k: int) -> tuple:
-    rows, figures = [], []
-    for partner in partners.list_all():
-        row, mine = partner_row(cal, partner, k)
-        rows.append(row)
-        figures.append(mine)
-    return rows, figures
+def _figure(cal: Calendar, metric: str, dimension: str, k: int):
+    first, last = cal.days[0], cal.days[-1]
+    return cal.figure(_counts(counters.daily(metric, first, last, dimension=dimension),
+                              cal.days), k)
+
+
+def _visits_figure(cal: Calendar, k: int):
+    return cal.figure(_counts(visits.daily(cal.days[0], cal.days[-1]), cal.days), k)
 
 
 def operator_report(start: date, end: date, k: int | None = None,
@@ -184,13 +188,17 @@ def operator_report(start: date, end: date, k: int | None = None,
     over, and over the range; per ad and per partner; with K."""
     k = get_settings().k_threshold if k is None else k
     cal = Calendar.of(start, end, clock.today() if today is None else today)
-    figures = {"visits": cal.figure(_counts(visits.daily(start, end), cal.days), k)}
-    for key, _, metric, dimension in DAILY_FIGURES:
-        if metric:
-            figures[key] = cal.figure(_counts(counters.daily(
-                metric, start, end, dimension=dimension), cal.days), k)
-    ad_rows, ad_figures = _ad_rows(cal, k)
-    partner_rows, partner_figures = _partner_rows(cal, k)
+    every_ad, every_partner = ads.list_ads(), partners.list_all()
+    with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="report") as pool:
+        reading = {"visits": pool.submit(_visits_figure, cal, k)}
+        for key, _, metric, dimension in DAILY_FIGURES:
+            if metric:
+                reading[key] = pool.submit(_figure, cal, metric, dimension, k)
+        ad_reads = [pool.submit(_ad_row, cal, ad, k) for ad in every_ad]
+        partner_reads = [pool.submit(partner_row, cal, partner, k) for partner in every_partner]
+        figures = {key: future.result() for key, future in reading.items()}
+        ad_rows, ad_figures = _columns([future.result() for future in ad_reads])
+        partner_rows, partner_figures = _columns([future.result() for future in partner_reads])
     for key, group, field in (("ad_impressions", ad_figures, "impressions"),
                               ("ad_clicks", ad_figures, "clicks"),
                               ("referral_clicks", partner_figures, "clicks"),
@@ -205,6 +213,11 @@ def operator_report(start: date, end: date, k: int | None = None,
             # Not a statistic about people but eSO's own backlog (as of now, whatever the
             # range): exact counts per partner, no member, click or notice ids.
             "unacknowledged_notices": partners.notices.overdue()}
+
+
+def _columns(pairs: list) -> tuple:
+    """[(row, figures), ...] → ([row, ...], [figures, ...])."""
+    return [row for row, _ in pairs], [mine for _, mine in pairs]
 
 
 # --- the terminal table --------------------------------------------------------------------------

@@ -109,3 +109,50 @@ def test_an_idle_container_writes_at_once_and_a_read_sees_what_is_held(moto_worl
     counters.tally("ad_impressions", dimension="ad-idle", now=clock.now() + timedelta(days=1))
     assert counters.daily("ad_impressions", today, today + timedelta(days=1),
                           dimension="ad-idle") == {today: 2, today + timedelta(days=1): 1}
+
+
+def _reads(metric: str, start: date, end: date, dimension: str) -> tuple:
+    """(day → total, the read calls made: BatchGetItem and Query)."""
+    from bench.dynamodb_calls import recording
+
+    with recording() as calls:
+        totals = counters.daily(metric, start, end, dimension=dimension)
+    return totals, [op for op in calls.operations() if op in ("BatchGetItem", "Query")]
+
+
+def test_a_short_range_of_a_counter_without_labels_is_read_by_key(moto_world):
+    first = date(2026, 6, 1)
+    for offset in range(-1, 8):         # a count the day before and the day after the week too
+        for _ in range(3):
+            counters.increment("ad_impressions", dimension="ad-bykey", amount=offset + 2,
+                               now=datetime(2026, 5, 31, 12, tzinfo=timezone.utc)
+                               + timedelta(days=offset + 1))
+    week = {first + timedelta(days=d): 3 * (d + 2) for d in range(7)}
+
+    totals, reads = _reads("ad_impressions", first, first + timedelta(days=6), "ad-bykey")
+    # 16 shards × 7 days = 112 keys: two BatchGetItems (and the Query of the old layout),
+    # where one Query per shard would make 16 calls.
+    assert totals == week
+    assert sorted(reads) == ["BatchGetItem", "BatchGetItem", "Query"]
+
+    # Up to 25 days by key (4 calls for 400 keys); beyond, one Query per shard: the same counts.
+    totals, reads = _reads("ad_impressions", first - timedelta(days=18), first + timedelta(days=6),
+                           "ad-bykey")
+    assert totals == {first - timedelta(days=1): 3} | week
+    assert reads.count("BatchGetItem") == 4 and reads.count("Query") == 1
+    totals, reads = _reads("ad_impressions", first - timedelta(days=19), first + timedelta(days=6),
+                           "ad-bykey")
+    assert totals == {first - timedelta(days=1): 3} | week
+    assert reads == ["Query"] * 17
+
+
+def test_a_counter_with_labels_is_read_with_queries_and_others_take_no_label(moto_world):
+    day = datetime(2026, 6, 2, tzinfo=timezone.utc)
+    counters.increment("partner_transactions", dimension="p-q", label="EUR", now=day)
+    totals, reads = _reads("partner_transactions", day.date(), day.date(), "p-q")
+    assert totals == {day.date(): 1} and reads == ["Query"] * 5   # 4 shards and the old layout
+    for write in (lambda: counters.increment("ad_clicks", dimension="ad-q", label="EUR"),
+                  lambda: counters.tally("ad_clicks", dimension="ad-q", label="EUR"),
+                  lambda: counters._shard_item("registrations", "", None, "EUR")):
+        with pytest.raises(ValueError, match="takes no label"):
+            write()
