@@ -62,12 +62,26 @@ def in_scope(name: str, globs: list) -> bool:
 
 
 def run_mutmut(globs: list, children: int, log: Path, resume: bool = False) -> float:
-    if not resume:
+    names = globs
+    if resume:
+        # mutmut runs again every mutant it is given by name, verdict or not: give it only
+        # those without a verdict (a stopped run) and the survivors not listed as equivalent
+        # (new tests may kill them).
+        if not (ROOT / "mutants").is_dir():
+            sys.exit("no earlier run to go on from (mutants/ is missing): run make mutants")
+        listed = read_equivalents()
+        names = sorted(name for name, (_, code) in verdicts(read_scope(), globs).items()
+                       if code is None or (code in SURVIVED and name not in listed))
+        print(f"{len(names)} mutants to run (no verdict yet, or survived and not listed as "
+              "equivalent)", flush=True)
+        if not names:
+            return 0.0
+    else:
         shutil.rmtree(ROOT / "mutants", ignore_errors=True)
     log.parent.mkdir(exist_ok=True)
     started = time.monotonic()
     with open(log, "a" if resume else "w") as out:
-        result = subprocess.run([str(MUTMUT), "run", "--max-children", str(children), *globs],
+        result = subprocess.run([str(MUTMUT), "run", "--max-children", str(children), *names],
                                 cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     if result.returncode != 0:
         sys.exit(f"mutmut failed (exit {result.returncode}); its output is in {log}")
@@ -118,8 +132,9 @@ def main() -> int:
                         help="report on the last run's mutants/ without running mutmut again")
     parser.add_argument("--resume", action="store_true",
                         help="go on from the last run's mutants/ (stopped, or the tests changed): "
-                             "mutmut keeps each verdict whose function is unchanged, runs the "
-                             "mutants not run yet, and runs survivors again against new tests")
+                             "runs the mutants without a verdict and the survivors again, and "
+                             "keeps every other verdict (after a change to a mutated module, "
+                             "run make mutants afresh)")
     parser.add_argument("--only", nargs="*", default=(),
                         help="only the files whose path contains one of these (a quick look)")
     args = parser.parse_args()

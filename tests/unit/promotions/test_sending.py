@@ -637,3 +637,83 @@ def test_a_plan_of_several_batches_counts_every_member_planned(moto_world):
                                batch_size=1) == audience
     [row] = [r for r in progress.recent_sends() if r["id"] == promotion.promotion_id]
     assert row["planned"] == audience
+
+
+def test_a_plan_run_again_evens_out_the_variants_with_those_already_in_the_ledger(moto_world):
+    """A promotion's plan run again (a resumed or interrupted one) gives the members left to the
+    variants so that, with the members the ledger holds, each variant has about as many."""
+    promotion = promotions.create(OFFER, "Split A", "Body A", variants=[
+        {"subject": "Split A", "text": "Body A"}, {"subject": "Split B", "text": "Body B"}])
+    pid = promotion.promotion_id
+    for _ in range(6):        # six members already sent variant A before the plan stopped
+        Delivery(pid, member()[0], status="sent", attempt="earlier", at=START, variant=0,
+                 expires_at=START + timedelta(days=400)).save()
+    for _ in range(10):
+        member()
+    planned = {0: 0, 1: 0}
+
+    def collect(promotion_id, batch, variant=None):
+        planned[variant] += len(batch)
+
+    promotions.dispatch(pid, send=collect, batch_size=5)
+    assert sum(planned.values()) >= 10
+    assert abs((planned[0] + 6) - planned[1]) <= 1     # the six of A in the ledger, evened out
+
+
+def test_each_variant_s_deliveries_the_skipped_and_the_day_s_failures_are_counted(moto_world):
+    from chalicelib.promotions import progress
+
+    today = moto_world.clock.now().date()
+    promotion = promotions.create(OFFER, "Counted A", "Body A", variants=[
+        {"subject": "Counted A", "text": "Body A"}, {"subject": "Counted B", "text": "Body B"}])
+    pid = promotion.promotion_id
+    sent_to, _ = member()
+    refused = [member() for _ in range(2)]
+    withdrew, _ = member()
+    consent.change(withdrew, {"offers": False}, Provenance("preference_center"))
+    failures_before = progress.failures_on(today)
+
+    assert promotions.send_batch(pid, [sent_to], variant=1).delivered == 1
+    moto_world.outbox.fail_for.update(email for _, email in refused)
+    assert promotions.send_batch(pid, [m for m, _ in refused], variant=0).failed == 2
+    assert promotions.send_batch(pid, [withdrew], variant=0).skipped == 1   # skipped alone
+
+    stored = promotions.delivery_counts(promotions.get(pid))
+    assert (stored.delivered, stored.skipped, stored.failed) == (1, 1, 2)
+    assert stored.delivered_by_variant == (0, 1)          # B's one delivery, none of A's
+    assert progress.failures_on(today) - failures_before == 2   # the console's Today page
+
+
+def test_a_batch_of_a_paused_promotion_is_held_not_skipped_and_sent_once_resumed(moto_world):
+    member_id, email = member()
+    promotion = offer()
+    pid = promotion.promotion_id
+    Promotion.get(pid).update(actions=[Promotion.status.set("paused")])
+    assert promotions.send_batch(pid, [member_id]) == (0, 0, 0)   # held: nothing skipped
+    assert ledger(pid, member_id) is None and moto_world.outbox.to(email) == []
+    stored = promotions.delivery_counts(promotions.get(pid))
+    assert (stored.delivered, stored.skipped, stored.failed) == (0, 0, 0)
+
+    Promotion.get(pid).update(actions=[Promotion.status.set("sending")])
+    assert promotions.send_batch(pid, [member_id]) == (1, 0, 0)
+    assert len(moto_world.outbox.to(email)) == 1
+
+
+def test_a_first_try_its_worker_died_in_is_sent_again_by_the_reconciler(moto_world, monkeypatch):
+    member_id, email = member()
+    promotion = offer(subject="Died once")
+    promotions.dispatch(promotion.promotion_id, send=lambda p, b: None)
+
+    def dies(promotion, recipients, variant=None):
+        raise UnavailableError("the worker died here")
+
+    sends = sending._send_bulk
+    monkeypatch.setattr(sending, "_send_bulk", dies)
+    with pytest.raises(UnavailableError):
+        promotions.send_batch(promotion.promotion_id, [member_id])   # the worker's first try
+    monkeypatch.setattr(sending, "_send_bulk", sends)
+    assert ledger(promotion.promotion_id, member_id).resent is None
+    moto_world.clock.advance(sending.RECONCILE_AFTER.total_seconds() + 60)
+    promotions.reconcile_claims()
+    assert [m["subject"] for m in moto_world.outbox.to(email)] == ["Died once"]
+    assert ledger(promotion.promotion_id, member_id).status == "sent"
