@@ -717,3 +717,20 @@ def test_a_first_try_its_worker_died_in_is_sent_again_by_the_reconciler(moto_wor
     promotions.reconcile_claims()
     assert [m["subject"] for m in moto_world.outbox.to(email)] == ["Died once"]
     assert ledger(promotion.promotion_id, member_id).status == "sent"
+
+
+def test_a_stale_claim_of_a_partner_since_disabled_is_given_up_not_resent(moto_world):
+    """The reconciler's resend checks the partner again: a partner disabled since the claim
+    sends nothing, and the claim is released (the member's allowance with it)."""
+    member_id, email = member()
+    promotion, partner_id = partner_promotion()
+    pid = promotion.promotion_id
+    promotions.dispatch(pid, send=lambda p, b, **_: None)
+    now = moto_world.clock.now()
+    Delivery(pid, member_id, status="claimed", attempt="dead", at=now,
+             expires_at=now + timedelta(days=1)).save()
+    partners.disable(partner_id)
+    moto_world.clock.advance(sending.RECONCILE_AFTER.total_seconds() + 60)
+    promotions.reconcile_claims()
+    assert ledger(pid, member_id) is None
+    assert moto_world.outbox.to(email) == []
