@@ -287,7 +287,8 @@ def test_when_ses_keeps_throttling_the_batch_is_given_back_and_sent_later(moto_w
     member_id, email = member()
     promotion = offer()
     with mail.use_sender(FlakySes(["throttle"] * (sending.SES_RETRIES + 1))) as ses:
-        with pytest.raises(UnavailableError, match="SES keeps throttling"):
+        with pytest.raises(UnavailableError,
+                           match=r"^SES keeps throttling\. The batch will be retried\.$"):
             promotions.send_batch(promotion.promotion_id, [member_id])
     assert ses.calls == sending.SES_RETRIES + 1 and ses.sent == []
     assert ledger(promotion.promotion_id, member_id) is None  # the claim was released
@@ -734,3 +735,78 @@ def test_a_stale_claim_of_a_partner_since_disabled_is_given_up_not_resent(moto_w
     promotions.reconcile_claims()
     assert ledger(pid, member_id) is None
     assert moto_world.outbox.to(email) == []
+
+
+def test_a_partner_promotion_naming_topics_reaches_only_members_who_take_one(moto_world):
+    from chalicelib.members import topics
+    from chalicelib.members.models import Member
+
+    desks = topics.add_topic(f"Unit desks {uuid.uuid4().hex[:6]}").topic_id
+    takes, takes_email = member()
+    declines, declines_email = member()
+    Member.get(declines).update(actions=[Member.topics_off.set({desks})])
+    partner = partners.create("Desk & Co", "https://shop.example/",
+                              privacy_policy_url="https://shop.example/privacy")
+    promotion = promotions.create(PARTNER, "Desks", "Body", partner_id=partner.partner_id,
+                                  topics=[desks])
+    promotions.approve(promotion.promotion_id)
+    # The member who turned the topic off was never its audience: neither sent nor counted.
+    assert promotions.send_batch(promotion.promotion_id, [takes, declines]) == (1, 0, 0)
+    assert len(moto_world.outbox.to(takes_email)) == 1
+    assert moto_world.outbox.to(declines_email) == []
+    assert ledger(promotion.promotion_id, declines) is None
+
+
+def test_claims_are_released_when_the_members_allowances_cannot_be_read(moto_world,
+                                                                       monkeypatch):
+    member_id, email = member()
+    promotion, _ = partner_promotion()
+    takes = sending.send_windows.take
+
+    def unavailable(*args, **kwargs):
+        raise UnavailableError("the send windows cannot be read")
+
+    monkeypatch.setattr(sending.send_windows, "take", unavailable)
+    with pytest.raises(UnavailableError, match="send windows"):
+        promotions.send_batch(promotion.promotion_id, [member_id])
+    assert ledger(promotion.promotion_id, member_id) is None     # the batch can be retried
+    monkeypatch.setattr(sending.send_windows, "take", takes)
+    assert promotions.send_batch(promotion.promotion_id, [member_id]).delivered == 1
+    assert len(moto_world.outbox.to(email)) == 1
+
+
+def test_a_member_past_the_allowance_is_skipped_and_not_left_claimed(moto_world):
+    member_id, email = member()
+    first, _ = partner_promotion()
+    second, _ = partner_promotion()
+    assert promotions.send_batch(first.promotion_id, [member_id]).delivered == 1
+    assert promotions.send_batch(second.promotion_id, [member_id]) == (0, 1, 0)
+    assert ledger(second.promotion_id, member_id) is None   # nothing for the reconciler to send
+    assert [m["subject"] for m in moto_world.outbox.to(email)] == ["Desks"]
+
+
+def test_failures_of_every_round_are_counted(moto_world):
+    failing_id, failing = member()
+    retried_id, retried = member()
+    promotion = offer()
+    ses = FlakySes([{retried}])          # round 1: one asked to retry, one refused for good
+    ses.fail_for.add(failing)
+    with mail.use_sender(ses):
+        result = promotions.send_batch(promotion.promotion_id, [failing_id, retried_id])
+    assert result == (1, 0, 1) and ses.calls == 2
+    stored = promotions.delivery_counts(promotions.get(promotion.promotion_id))
+    assert (stored.delivered, stored.failed) == (1, 1)
+
+
+def test_a_stale_claim_of_a_member_who_withdrew_since_is_released_not_resent(moto_world):
+    member_id, email = member()
+    promotion = offer(subject="Withdrawn since")
+    pid = promotion.promotion_id
+    promotions.dispatch(pid, send=lambda p, b: None)
+    now = moto_world.clock.now()
+    Delivery(pid, member_id, status="claimed", attempt="dead", at=now,
+             expires_at=now + timedelta(days=1)).save()
+    consent.change(member_id, {"offers": False}, Provenance("preference_center"))
+    moto_world.clock.advance(sending.RECONCILE_AFTER.total_seconds() + 60)
+    promotions.reconcile_claims()
+    assert ledger(pid, member_id) is None and moto_world.outbox.to(email) == []
