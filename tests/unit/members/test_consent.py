@@ -578,3 +578,29 @@ def test_marking_gpc_or_a_new_device_never_recreates_a_member_erased_meanwhile(m
     accounts.note_device(read_before, "Firefox/140.0 (Windows NT 10.0)", moto_world.clock.now())
     with pytest.raises(Member.DoesNotExist):
         Member.get(member_id)
+
+
+def test_the_hashed_form_of_an_event_is_stable_so_stored_chains_still_verify():
+    """What each event's hash is made of: changing a key or a field's form would fail every
+    chain already stored, so the form is fixed here, key by key."""
+    event = ConsentEvent("m-canonical", 3, purpose="offers", granted=True,
+                         at=datetime(2026, 3, 1, 12, 30, tzinfo=timezone.utc),
+                         source="registration", policy_version="2026-01-15",
+                         page="/register", origin="https://www.example.org")
+    assert consent._canonical(event) == (
+        '{"at":"2026-03-01T12:30:00+00:00","granted":true,"member_id":"m-canonical",'
+        '"origin":"https://www.example.org","page":"/register","policy_version":"2026-01-15",'
+        '"purpose":"offers","seq":3,"source":"registration"}')
+    event.value = "week"                         # a preference's value is part of it
+    assert consent._canonical(event).endswith('"source":"registration","value":"week"}')
+
+
+def test_a_preference_among_the_events_leaves_the_consents_after_it_applied():
+    at = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    events = [ConsentEvent("m-state", 1, purpose="frequency", granted=True, at=at,
+                           source="preference_center", policy_version="v1", value="day"),
+              ConsentEvent("m-state", 2, purpose="offers", granted=True, at=at,
+                           source="preference_center", policy_version="v1")]
+    state = consent.state_after(None, events)
+    assert state.offers.granted is True and state.offers.policy_version == "v1"
+    assert state.partner_promotions is None

@@ -810,3 +810,36 @@ def test_a_stale_claim_of_a_member_who_withdrew_since_is_released_not_resent(mot
     moto_world.clock.advance(sending.RECONCILE_AFTER.total_seconds() + 60)
     promotions.reconcile_claims()
     assert ledger(pid, member_id) is None and moto_world.outbox.to(email) == []
+
+
+@pytest.mark.parametrize("variants, variant", [(2, None), (2, 2), (2, -1), (1, 0)])
+def test_a_batch_whose_variant_does_not_fit_the_promotion_is_refused_untouched(
+        moto_world, variants, variant):
+    member_id, email = member()
+    promotion = promotions.create(OFFER, "Fit", "Body", variants=[
+        {"subject": f"Fit {n}", "text": "Body"} for n in range(variants)] if variants > 1 else None)
+    with pytest.raises(ValueError, match=r"^malformed send batch: the variant does not fit "
+                                         r"the promotion$"):
+        promotions.send_batch(promotion.promotion_id, [member_id], variant=variant)
+    assert ledger(promotion.promotion_id, member_id) is None
+    assert moto_world.outbox.to(email) == []
+
+
+def test_deliveries_are_counted_by_number_in_the_statistics_and_the_metric(moto_world, capsys):
+    from chalicelib.platform import observability
+
+    today = moto_world.clock.now().date()
+    recipients = [member()[0] for _ in range(3)]
+    promotion = offer()
+    observability.flush_metrics()
+    capsys.readouterr()
+    before = sum(counters.daily("promotion_deliveries", today, today, dimension=OFFER).values())
+    assert promotions.send_batch(promotion.promotion_id, recipients).delivered == 3
+    after = sum(counters.daily("promotion_deliveries", today, today, dimension=OFFER).values())
+    assert after - before == 3                      # the report's "Offers delivered"
+    observability.flush_metrics()
+    [line] = [json.loads(out) for out in capsys.readouterr().out.splitlines()
+              if "PromotionsSent" in out]
+    assert line["PromotionsSent"] == [3.0]
+    [names] = [[m["Name"] for m in d["Metrics"]] for d in line["_aws"]["CloudWatchMetrics"]]
+    assert "PromotionsSent" in names
