@@ -604,3 +604,29 @@ def test_a_preference_among_the_events_leaves_the_consents_after_it_applied():
     state = consent.state_after(None, events)
     assert state.offers.granted is True and state.offers.policy_version == "v1"
     assert state.partner_promotions is None
+
+
+def test_each_event_hash_is_the_chain_s_own_keyed_hash_of_the_one_before_and_the_event(
+        moto_world):
+    """An HMAC under the chain's own purpose (no other signed value of the product can stand
+    in for a link of the chain), over the previous hash and the event's hashed form."""
+    import base64
+    import hmac
+
+    from chalicelib.platform import crypto
+
+    event = ConsentEvent("m-hash", 1, purpose="offers", granted=False,
+                         at=datetime(2026, 3, 1, tzinfo=timezone.utc), source="registration",
+                         policy_version="v1")
+    prev = consent.genesis_hash("m-hash")
+    mac = hmac.new(crypto.signing_key(),
+                   f"consent-chain\x00{prev}\x00{consent._canonical(event)}".encode(),
+                   hashlib.sha256).digest()
+    assert consent._event_hash(prev, event) == base64.urlsafe_b64encode(mac).rstrip(
+        b"=").decode()
+
+
+def test_events_for_an_unknown_purpose_are_refused_by_name():
+    with pytest.raises(ValueError, match=r"^unknown consent purposes \['newsletter'\]$"):
+        consent.new_events("m-unknown", 0, "h", {"newsletter": True},
+                           Provenance("registration"), datetime(2026, 3, 1, tzinfo=timezone.utc))
