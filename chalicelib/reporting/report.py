@@ -86,11 +86,8 @@ def _rows(cal: Calendar, figures: dict) -> tuple:
 
 def _ad_row(cal: Calendar, ad, k: int) -> tuple:
     """One ad's row of the report and its figures."""
-    first, last = cal.days[0], cal.days[-1]
-    mine = {"impressions": cal.figure(_counts(counters.daily(
-                "ad_impressions", first, last, dimension=ad.ad_id), cal.days), k),
-            "clicks": cal.figure(_counts(counters.daily(
-                "ad_clicks", first, last, dimension=ad.ad_id), cal.days), k)}
+    mine = {"impressions": _figure(cal, "ad_impressions", ad.ad_id, k),
+            "clicks": _figure(cal, "ad_clicks", ad.ad_id, k)}
     days, weeks, months = _rows(cal, mine)
     return ({"ad_id": ad.ad_id, "title": ad.title, "slot": ad.slot,
              "partner_id": ad.partner_id, "active": ad.active,
