@@ -1,10 +1,11 @@
-"""An AWS simulator for the deploy drill: moto in server mode, offline, on a free port.
+"""An AWS simulator for the deploy drill: moto in server mode, offline, on a port of its own.
 
-``python -m devstack.awssim --port P`` serves moto (pinned in requirements-dev.txt) with the
-few patches below, each filling one gap that stops eSO's two deploy paths from running on it.
-They are written against moto 5.2.5 (``MOTO_VERSION``); tests/unit/ops/test_awssim.py shows
-for each one that unpatched moto still has the gap (so the patch can go once moto fills it)
-and that the patch fills it. Nothing here is used by the product.
+``python -m devstack.awssim --port P`` (or ``--fd N``: a listening socket it inherits) serves
+moto (pinned in requirements-dev.txt) with the few patches below, each filling one gap that
+stops eSO's two deploy paths from running on it. They are written against moto 5.2.5
+(``MOTO_VERSION``); tests/unit/ops/test_awssim.py shows for each one that unpatched moto still
+has the gap (so the patch can go once moto fills it) and that the patch fills it. Nothing here
+is used by the product.
 
 - API Gateway imports Chalice's Swagger 2.0 document (``chalice deploy``): moto accepts only
   OpenAPI 3 and requires ``info.description``. Its importer reads only ``paths`` and the
@@ -38,7 +39,6 @@ import functools
 import json
 import re
 import sys
-import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -517,18 +517,26 @@ def endpoint(port: int) -> str:
     return f"http://localhost:{port}"
 
 
-def serve(port: int) -> None:
-    from moto.server import ThreadedMotoServer
+def serve(port: int = 0, fd: int | None = None) -> None:
+    """Serve on ``port``, or on the listening socket ``fd`` handed down by the process that
+    started this one (the drill's way: the port is held from the moment it was chosen)."""
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
 
     apply_patches()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    print(f"AWS simulator (moto {MOTO_VERSION}) on {endpoint(port)}", flush=True)
+    # Binding (when no socket is handed down) happens here, before anything is printed: a port
+    # taken by another process ends this one with werkzeug's message and status 1.
+    server = make_server("127.0.0.1", port, DomainDispatcherApplication(create_backend_app),
+                         threaded=True, request_handler=MotoRequestHandler, fd=fd)
+    print(f"AWS simulator (moto {MOTO_VERSION}) on {endpoint(server.port)}", flush=True)
     try:
-        while True:
-            time.sleep(3600)
+        server.serve_forever()
     except KeyboardInterrupt:
-        server.stop()
+        server.server_close()
 
 
 def is_serving(port: int) -> bool:
@@ -541,8 +549,11 @@ def is_serving(port: int) -> bool:
 
 def main(argv: list) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack.awssim")
-    parser.add_argument("--port", type=int, required=True)
-    serve(parser.parse_args(argv).port)
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--port", type=int, help="listen on 127.0.0.1 at this port")
+    where.add_argument("--fd", type=int, help="serve this inherited, listening socket")
+    args = parser.parse_args(argv)
+    serve(port=args.port or 0, fd=args.fd)
     return 0
 
 

@@ -1,7 +1,7 @@
 """``python -m devstack drill --stage dev|prod``: both deploy paths, rehearsed offline.
 
 Each path gets its own copy of the repository in a temporary directory and its own AWS
-simulator on a free port (``devstack.awssim``); the two run side by side. The command blocks
+simulator on a port of its own (``devstack.awssim``); the two run side by side. The command blocks
 of docs/operations.md — "With `chalice deploy`" and "With `chalice package` and
 CloudFormation" — run as written, with STAGE, ALARM_EMAIL and BUCKET set, through the
 virtualenv's own ``chalice``, ``aws`` and ``python``. Each block runs twice (the second time
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from devstack import awssim
-from devstack.servers import LOCAL, ROOT, Server, StackError, free_port
+from devstack.servers import LOCAL, ROOT, Server, StackError, listening_socket
 
 DOCS = Path("docs") / "operations.md"
 CHALICE_BLOCK = "### With `chalice deploy`"
@@ -87,12 +87,29 @@ class Report:
 
 
 class AwsSimulator(Server):
-    """moto in server mode with the drill's patches (``python -m devstack.awssim``)."""
+    """moto in server mode with the drill's patches (``python -m devstack.awssim``), serving a
+    socket this process opened: its port is its own from the start, so two simulators started
+    at once (the drill's two paths, or two test runs on one machine) can never end up on one
+    port, one path deploying into the other's account."""
 
     name = "AWS simulator"
 
+    def __init__(self, log_path: Optional[Path] = None):
+        self._socket = listening_socket()
+        super().__init__(self._socket.getsockname()[1], log_path)
+
     def command(self) -> list:
-        return [sys.executable, "-m", "devstack.awssim", "--port", str(self.port)]
+        return [sys.executable, "-m", "devstack.awssim", "--fd", str(self._socket.fileno())]
+
+    def inherited(self) -> tuple:
+        return (self._socket.fileno(),)
+
+    def start(self, timeout: float = 60) -> "AwsSimulator":
+        try:
+            super().start(timeout)
+        finally:
+            self._socket.close()  # the simulator holds its own copy; this one would outlive it
+        return self
 
     def is_ready(self) -> bool:
         return awssim.is_serving(self.port)
@@ -399,7 +416,7 @@ def _drill_path(stage: str, path: str, rounds: int, workdir: Path,
     project = make_copy(workdir / "eso", zips)
     if edit:
         edit(project)
-    simulator = AwsSimulator(free_port(), log_path=workdir / "simulator.log").start()
+    simulator = AwsSimulator(log_path=workdir / "simulator.log").start()
     try:
         title = "chalice deploy" if path == "chalice" else "chalice package"
         lines.append(f"{title} path (simulator {simulator.endpoint}, copy {project})")

@@ -73,6 +73,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def listening_socket() -> socket.socket:
+    """A socket listening on 127.0.0.1 at a port the kernel gives it. Handed to a server process
+    (``Server.inherited``), it keeps the port from the moment it is chosen: no other process can
+    take the port before the server serves, and nothing but the server answers on it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def _http_status(url: str) -> Optional[int]:
     try:
         with urllib.request.urlopen(url, timeout=1) as response:
@@ -108,15 +122,20 @@ class Server:
     def is_ready(self) -> bool:
         raise NotImplementedError
 
+    def inherited(self) -> tuple:
+        """File descriptors the server process inherits (a socket already listening on its
+        port); none unless a server says so."""
+        return ()
+
     def start(self, timeout: float = 60) -> "Server":
-        if not port_is_free(self.port):
+        if not self.inherited() and not port_is_free(self.port):
             raise StackError(f"port {self.port} busy: cannot start {self.name} "
                              f"(stop what uses it or choose another port)")
         self._log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(
             self.command(), cwd=self.cwd(), env=self.env(), stdout=self._log,
             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-            preexec_fn=_die_with_parent)
+            preexec_fn=_die_with_parent, pass_fds=self.inherited())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

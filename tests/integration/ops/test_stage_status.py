@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from devstack import drill
-from devstack.servers import ROOT, free_port
+from devstack.servers import ROOT
 from tests.integration.helpers import cli
 
 
@@ -18,7 +18,7 @@ def aws(tmp_path_factory):
     """A simulated account holding what the dev stage's stacks create, in a bad way: a message
     in the dead-letter queue, an alarm firing."""
     simulator = drill.AwsSimulator(
-        free_port(), log_path=tmp_path_factory.mktemp("sim") / "simulator.log").start()
+        log_path=tmp_path_factory.mktemp("sim") / "simulator.log").start()
     session = boto3.session.Session(aws_access_key_id="t", aws_secret_access_key="t",
                                     region_name="us-east-1")
 
