@@ -1,8 +1,8 @@
 """``python -m devstack drill --stage dev|prod``: both deploy paths, rehearsed offline.
 
 Each path gets its own copy of the repository in a temporary directory and its own AWS
-simulator on a port of its own (``devstack.awssim``); the two run side by side. The command blocks
-of docs/operations.md — "With `chalice deploy`" and "With `chalice package` and
+simulator on a port of its own (``devstack.awssim``); the two run side by side. The command
+blocks of docs/operations.md — "With `chalice deploy`" and "With `chalice package` and
 CloudFormation" — run as written, with STAGE, ALARM_EMAIL and BUCKET set, through the
 virtualenv's own ``chalice``, ``aws`` and ``python``. Each block runs twice (the second time
 as a new release that changes a setting of the stage), the chalice path ends with ``chalice
